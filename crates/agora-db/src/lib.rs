@@ -1,1 +1,158 @@
+//! Agora's storage: the repository ports of `agora-core`, implemented once over SQLite and
+//! PostgreSQL.
+//!
+//! Every statement is written once. Static statements use SQL both engines accept (numbered
+//! `$n` parameters, `RETURNING`, row-value comparisons) and run unchanged on whichever pool is
+//! live; dynamic list queries are rendered by [`sql`] from the validated `ListQuery`, with
+//! identifiers only from `&'static str` whitelists and every value bound as a parameter. The
+//! one real difference between the engines — how a timestamp is bound — lives in [`dialect`].
 
+pub mod dialect;
+mod error;
+mod posts;
+mod products;
+pub mod seed;
+pub mod sql;
+mod users;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+
+pub use error::DbError;
+
+/// A connection pool to whichever engine the configuration names.
+#[derive(Clone, Debug)]
+pub enum Db {
+    /// An SQLite file (the embedded default).
+    Sqlite(SqlitePool),
+    /// A PostgreSQL server.
+    Postgres(PgPool),
+}
+
+/// Runs the same expression against whichever pool is live. The body is type-checked once per
+/// engine, so one statement text serves both.
+#[macro_export]
+macro_rules! on_pool {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            $crate::Db::Sqlite($pool) => $body,
+            $crate::Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// Pool sizing and timeouts.
+#[derive(Debug, Clone)]
+pub struct PoolSettings {
+    /// Most connections held.
+    pub max_connections: u32,
+    /// How long a request waits for a connection before failing.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self { max_connections: 16, acquire_timeout: Duration::from_secs(5) }
+    }
+}
+
+impl Db {
+    /// Connects to `url` (`sqlite://FILE` or `postgres://…`), creating an SQLite file if needed.
+    pub async fn connect(url: &str, settings: &PoolSettings) -> Result<Db, DbError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let opts = PgConnectOptions::from_str(url).map_err(|e| DbError::Config(e.to_string()))?;
+            let pool = PgPoolOptions::new()
+                .max_connections(settings.max_connections)
+                .acquire_timeout(settings.acquire_timeout)
+                .connect_with(opts)
+                .await
+                .map_err(DbError::connect)?;
+            Ok(Db::Postgres(pool))
+        } else if url.starts_with("sqlite:") {
+            let opts = SqliteConnectOptions::from_str(url)
+                .map_err(|e| DbError::Config(e.to_string()))?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(5))
+                .foreign_keys(true);
+            let pool = SqlitePoolOptions::new()
+                .max_connections(settings.max_connections.max(1))
+                .acquire_timeout(settings.acquire_timeout)
+                .connect_with(opts)
+                .await
+                .map_err(DbError::connect)?;
+            Ok(Db::Sqlite(pool))
+        } else {
+            Err(DbError::Config("database_url must start with sqlite: or postgres://".into()))
+        }
+    }
+
+    /// Brings the schema up to date. Each engine has its own migration tree, kept identical in
+    /// shape by a test.
+    pub async fn migrate(&self) -> Result<(), DbError> {
+        match self {
+            Db::Sqlite(p) => sqlx::migrate!("./migrations/sqlite").run(p).await.map_err(DbError::migrate),
+            Db::Postgres(p) => sqlx::migrate!("./migrations/postgres").run(p).await.map_err(DbError::migrate),
+        }
+    }
+
+    /// A cheap round trip, for readiness checks.
+    pub async fn ping(&self) -> Result<(), DbError> {
+        on_pool!(self, p => sqlx::query("SELECT 1").execute(p).await.map(|_| ()).map_err(DbError::query))
+    }
+
+    /// `(open connections, idle connections)`, for metrics.
+    pub fn pool_stats(&self) -> (u32, usize) {
+        on_pool!(self, p => (p.size(), p.num_idle()))
+    }
+
+    /// Engine name for logs and metrics.
+    pub fn engine(&self) -> &'static str {
+        match self {
+            Db::Sqlite(_) => "sqlite",
+            Db::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Closes every connection (graceful shutdown).
+    pub async fn close(&self) {
+        on_pool!(self, p => p.close().await)
+    }
+}
+
+/// The repositories over one pool; implements every repository port of `agora-core`.
+#[derive(Clone, Debug)]
+pub struct SqlStore {
+    db: Db,
+}
+
+impl SqlStore {
+    /// Wraps a pool.
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+
+    /// The pool.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+}
+
+impl Db {
+    /// Returns the named secret, storing `candidate` first if none exists yet. Concurrent
+    /// first starts agree: the insert is `ON CONFLICT DO NOTHING` and everyone reads back the
+    /// winner.
+    pub async fn secret_or_insert(&self, name: &str, candidate: &str) -> Result<String, DbError> {
+        const INSERT: &str = "INSERT INTO server_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING";
+        const SELECT: &str = "SELECT value FROM server_secrets WHERE name = $1";
+        on_pool!(self, p => {
+            sqlx::query(INSERT).bind(name).bind(candidate).execute(p).await.map_err(DbError::query)?;
+            sqlx::query_scalar::<_, String>(SELECT).bind(name).fetch_one(p).await.map_err(DbError::query)
+        })
+    }
+}

@@ -1,0 +1,135 @@
+use agora_core::DomainError;
+use agora_core::entities::Post;
+use agora_core::error::{DomainResult, FieldError};
+use agora_core::list::{Fetched, ListQuery};
+use agora_core::repo::{NewPostRecord, PostChanges, PostRepo, Written};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::error::{internal, is_fk_violation};
+use crate::sql::{self, Table};
+use crate::{SqlStore, on_pool};
+
+const COLUMNS: &str = "id, author_id, title, content, likes, comment_count, created_at, updated_at, version";
+
+static TABLE: Table = Table { name: "posts", columns: COLUMNS, search: &["title", "content"] };
+
+#[derive(sqlx::FromRow)]
+struct PostRow {
+    id: i64,
+    author_id: i64,
+    title: String,
+    content: String,
+    likes: i64,
+    comment_count: i64,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    version: i64,
+}
+
+fn to_post(r: PostRow) -> Post {
+    Post {
+        id: r.id,
+        author_id: r.author_id,
+        title: r.title,
+        content: r.content,
+        likes: r.likes,
+        comment_count: r.comment_count,
+        created_at: r.created_at,
+        updated_at: r.updated_at,
+        version: r.version,
+    }
+}
+
+#[async_trait]
+impl PostRepo for SqlStore {
+    async fn create(&self, new: NewPostRecord) -> DomainResult<Post> {
+        const SQL: &str = "INSERT INTO posts (author_id, title, content, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $4) \
+             RETURNING id, author_id, title, content, likes, comment_count, created_at, updated_at, version";
+        let res: Result<PostRow, sqlx::Error> = match &self.db {
+            crate::Db::Sqlite(p) => {
+                sqlx::query_as(SQL)
+                    .bind(new.author_id)
+                    .bind(new.title)
+                    .bind(new.content)
+                    .bind(crate::dialect::sqlite_time(&new.now))
+                    .fetch_one(p)
+                    .await
+            }
+            crate::Db::Postgres(p) => {
+                sqlx::query_as(SQL)
+                    .bind(new.author_id)
+                    .bind(new.title)
+                    .bind(new.content)
+                    .bind(new.now)
+                    .fetch_one(p)
+                    .await
+            }
+        };
+        match res {
+            Ok(r) => Ok(to_post(r)),
+            Err(e) if is_fk_violation(&e) => {
+                Err(DomainError::validation(vec![FieldError::new("author_id", "not_found", "no user has this id")]))
+            }
+            Err(e) => Err(internal(e)),
+        }
+    }
+
+    async fn get(&self, id: i64) -> DomainResult<Option<Post>> {
+        const SQL: &str = "SELECT id, author_id, title, content, likes, comment_count, created_at, updated_at, version \
+             FROM posts WHERE id = $1";
+        let row: Option<PostRow> =
+            on_pool!(&self.db, p => sqlx::query_as(SQL).bind(id).fetch_optional(p).await).map_err(internal)?;
+        Ok(row.map(to_post))
+    }
+
+    async fn list(&self, q: &ListQuery) -> DomainResult<Fetched<Post>> {
+        sql::list::<PostRow, Post>(&self.db, &TABLE, q, to_post).await.map_err(internal)
+    }
+
+    async fn update(
+        &self,
+        id: i64,
+        expected_version: Option<i64>,
+        c: PostChanges,
+        now: DateTime<Utc>,
+    ) -> DomainResult<Written<Post>> {
+        const SQL: &str = "UPDATE posts SET title = COALESCE($1, title), content = COALESCE($2, content), \
+             updated_at = $3, version = version + 1 \
+             WHERE id = $4 AND ($5 IS NULL OR version = $5) \
+             RETURNING id, author_id, title, content, likes, comment_count, created_at, updated_at, version";
+        let res: Result<Option<PostRow>, sqlx::Error> = match &self.db {
+            crate::Db::Sqlite(p) => {
+                sqlx::query_as(SQL)
+                    .bind(c.title)
+                    .bind(c.content)
+                    .bind(crate::dialect::sqlite_time(&now))
+                    .bind(id)
+                    .bind(expected_version)
+                    .fetch_optional(p)
+                    .await
+            }
+            crate::Db::Postgres(p) => {
+                sqlx::query_as(SQL)
+                    .bind(c.title)
+                    .bind(c.content)
+                    .bind(now)
+                    .bind(id)
+                    .bind(expected_version)
+                    .fetch_optional(p)
+                    .await
+            }
+        };
+        match res.map_err(internal)? {
+            Some(r) => Ok(Written::Done(to_post(r))),
+            None => Ok(if self.get(id).await?.is_some() { Written::VersionMismatch } else { Written::Missing }),
+        }
+    }
+
+    async fn delete(&self, id: i64) -> DomainResult<bool> {
+        let done = on_pool!(&self.db, p => sqlx::query("DELETE FROM posts WHERE id = $1").bind(id).execute(p).await.map(|r| r.rows_affected()))
+            .map_err(internal)?;
+        Ok(done > 0)
+    }
+}

@@ -1,0 +1,146 @@
+use agora_core::entities::Product;
+use agora_core::error::DomainResult;
+use agora_core::list::{Fetched, ListQuery};
+use agora_core::repo::{ProductChanges, ProductRecord, ProductRepo, Written};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::error::internal;
+use crate::sql::{self, Table};
+use crate::{SqlStore, on_pool};
+
+const COLUMNS: &str = "id, name, description, category, price, currency, stock, created_at, updated_at, version";
+
+static TABLE: Table = Table { name: "products", columns: COLUMNS, search: &["name", "description"] };
+
+#[derive(sqlx::FromRow)]
+struct ProductRow {
+    id: i64,
+    name: String,
+    description: String,
+    category: String,
+    price: i64,
+    currency: String,
+    stock: i64,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    version: i64,
+}
+
+fn to_product(r: ProductRow) -> Product {
+    Product {
+        id: r.id,
+        name: r.name,
+        description: r.description,
+        category: r.category,
+        price: r.price,
+        currency: r.currency,
+        stock: r.stock,
+        created_at: r.created_at,
+        updated_at: r.updated_at,
+        version: r.version,
+    }
+}
+
+#[async_trait]
+impl ProductRepo for SqlStore {
+    async fn create(&self, n: ProductRecord, now: DateTime<Utc>) -> DomainResult<Product> {
+        const SQL: &str = "INSERT INTO products (name, description, category, price, currency, stock, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
+             RETURNING id, name, description, category, price, currency, stock, created_at, updated_at, version";
+        let row: ProductRow = match &self.db {
+            crate::Db::Sqlite(p) => {
+                sqlx::query_as(SQL)
+                    .bind(n.name)
+                    .bind(n.description)
+                    .bind(n.category)
+                    .bind(n.price)
+                    .bind(n.currency)
+                    .bind(n.stock)
+                    .bind(crate::dialect::sqlite_time(&now))
+                    .fetch_one(p)
+                    .await
+            }
+            crate::Db::Postgres(p) => {
+                sqlx::query_as(SQL)
+                    .bind(n.name)
+                    .bind(n.description)
+                    .bind(n.category)
+                    .bind(n.price)
+                    .bind(n.currency)
+                    .bind(n.stock)
+                    .bind(now)
+                    .fetch_one(p)
+                    .await
+            }
+        }
+        .map_err(internal)?;
+        Ok(to_product(row))
+    }
+
+    async fn get(&self, id: i64) -> DomainResult<Option<Product>> {
+        const SQL: &str = "SELECT id, name, description, category, price, currency, stock, created_at, updated_at, version \
+             FROM products WHERE id = $1";
+        let row: Option<ProductRow> =
+            on_pool!(&self.db, p => sqlx::query_as(SQL).bind(id).fetch_optional(p).await).map_err(internal)?;
+        Ok(row.map(to_product))
+    }
+
+    async fn list(&self, q: &ListQuery) -> DomainResult<Fetched<Product>> {
+        sql::list::<ProductRow, Product>(&self.db, &TABLE, q, to_product).await.map_err(internal)
+    }
+
+    async fn update(
+        &self,
+        id: i64,
+        expected_version: Option<i64>,
+        c: ProductChanges,
+        now: DateTime<Utc>,
+    ) -> DomainResult<Written<Product>> {
+        const SQL: &str = "UPDATE products SET name = COALESCE($1, name), description = COALESCE($2, description), \
+             category = COALESCE($3, category), price = COALESCE($4, price), currency = COALESCE($5, currency), \
+             stock = COALESCE($6, stock), updated_at = $7, version = version + 1 \
+             WHERE id = $8 AND ($9 IS NULL OR version = $9) \
+             RETURNING id, name, description, category, price, currency, stock, created_at, updated_at, version";
+        let res: Result<Option<ProductRow>, sqlx::Error> = match &self.db {
+            crate::Db::Sqlite(p) => {
+                sqlx::query_as(SQL)
+                    .bind(c.name)
+                    .bind(c.description)
+                    .bind(c.category)
+                    .bind(c.price)
+                    .bind(c.currency)
+                    .bind(c.stock)
+                    .bind(crate::dialect::sqlite_time(&now))
+                    .bind(id)
+                    .bind(expected_version)
+                    .fetch_optional(p)
+                    .await
+            }
+            crate::Db::Postgres(p) => {
+                sqlx::query_as(SQL)
+                    .bind(c.name)
+                    .bind(c.description)
+                    .bind(c.category)
+                    .bind(c.price)
+                    .bind(c.currency)
+                    .bind(c.stock)
+                    .bind(now)
+                    .bind(id)
+                    .bind(expected_version)
+                    .fetch_optional(p)
+                    .await
+            }
+        };
+        match res.map_err(internal)? {
+            Some(r) => Ok(Written::Done(to_product(r))),
+            None => Ok(if self.get(id).await?.is_some() { Written::VersionMismatch } else { Written::Missing }),
+        }
+    }
+
+    async fn delete(&self, id: i64) -> DomainResult<bool> {
+        let done = on_pool!(&self.db, p => sqlx::query("DELETE FROM products WHERE id = $1").bind(id).execute(p).await.map(|r| r.rows_affected()))
+            .map_err(internal)?;
+        Ok(done > 0)
+    }
+}

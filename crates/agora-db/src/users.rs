@@ -1,0 +1,147 @@
+use agora_core::DomainError;
+use agora_core::actor::Role;
+use agora_core::entities::User;
+use agora_core::error::DomainResult;
+use agora_core::list::{Fetched, ListQuery, Value};
+use agora_core::repo::{NewUserRecord, UserChanges, UserRepo, Written};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::error::{internal, is_unique_violation};
+use crate::sql::{self, Table};
+use crate::{SqlStore, bind_values, on_pool};
+
+const COLUMNS: &str = "id, email, name, role, created_at, updated_at, version";
+
+static TABLE: Table = Table { name: "users", columns: COLUMNS, search: &["name"] };
+
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    id: i64,
+    email: String,
+    name: String,
+    role: String,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    version: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct UserWithHash {
+    #[sqlx(flatten)]
+    user: UserRow,
+    password_hash: String,
+}
+
+fn to_user(r: UserRow) -> User {
+    User {
+        id: r.id,
+        email: r.email,
+        name: r.name,
+        // The CHECK constraint admits only these two values.
+        role: Role::parse(&r.role).unwrap_or(Role::User),
+        created_at: r.created_at,
+        updated_at: r.updated_at,
+        version: r.version,
+    }
+}
+
+fn email_taken() -> DomainError {
+    DomainError::conflict("email", "A user with this email already exists.")
+}
+
+#[async_trait]
+impl UserRepo for SqlStore {
+    async fn create(&self, new: NewUserRecord) -> DomainResult<User> {
+        const SQL: &str = "INSERT INTO users (email, name, password_hash, role, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $5) RETURNING id, email, name, role, created_at, updated_at, version";
+        let vals = [
+            Value::Text(new.email),
+            Value::Text(new.name),
+            Value::Text(new.password_hash),
+            Value::Text(new.role.as_str().into()),
+            Value::Time(new.now),
+        ];
+        let res: Result<UserRow, sqlx::Error> = match &self.db {
+            crate::Db::Sqlite(p) => bind_values!(sqlite, sqlx::query_as(SQL), &vals).fetch_one(p).await,
+            crate::Db::Postgres(p) => bind_values!(postgres, sqlx::query_as(SQL), &vals).fetch_one(p).await,
+        };
+        match res {
+            Ok(r) => Ok(to_user(r)),
+            Err(e) if is_unique_violation(&e) => Err(email_taken()),
+            Err(e) => Err(internal(e)),
+        }
+    }
+
+    async fn get(&self, id: i64) -> DomainResult<Option<User>> {
+        const SQL: &str = "SELECT id, email, name, role, created_at, updated_at, version FROM users WHERE id = $1";
+        let row: Option<UserRow> =
+            on_pool!(&self.db, p => sqlx::query_as(SQL).bind(id).fetch_optional(p).await).map_err(internal)?;
+        Ok(row.map(to_user))
+    }
+
+    async fn get_by_email(&self, email: &str) -> DomainResult<Option<(User, String)>> {
+        const SQL: &str =
+            "SELECT id, email, name, role, created_at, updated_at, version, password_hash FROM users WHERE email = $1";
+        let row: Option<UserWithHash> =
+            on_pool!(&self.db, p => sqlx::query_as(SQL).bind(email).fetch_optional(p).await).map_err(internal)?;
+        Ok(row.map(|r| (to_user(r.user), r.password_hash)))
+    }
+
+    async fn list(&self, q: &ListQuery) -> DomainResult<Fetched<User>> {
+        sql::list::<UserRow, User>(&self.db, &TABLE, q, to_user).await.map_err(internal)
+    }
+
+    async fn update(
+        &self,
+        id: i64,
+        expected_version: Option<i64>,
+        c: UserChanges,
+        now: DateTime<Utc>,
+    ) -> DomainResult<Written<User>> {
+        const SQL: &str = "UPDATE users SET email = COALESCE($1, email), name = COALESCE($2, name), \
+             password_hash = COALESCE($3, password_hash), role = COALESCE($4, role), \
+             updated_at = $5, version = version + 1 \
+             WHERE id = $6 AND ($7 IS NULL OR version = $7) \
+             RETURNING id, email, name, role, created_at, updated_at, version";
+        let role = c.role.map(|r| r.as_str().to_string());
+        let res: Result<Option<UserRow>, sqlx::Error> = match &self.db {
+            crate::Db::Sqlite(p) => {
+                sqlx::query_as(SQL)
+                    .bind(c.email)
+                    .bind(c.name)
+                    .bind(c.password_hash)
+                    .bind(role)
+                    .bind(crate::dialect::sqlite_time(&now))
+                    .bind(id)
+                    .bind(expected_version)
+                    .fetch_optional(p)
+                    .await
+            }
+            crate::Db::Postgres(p) => {
+                sqlx::query_as(SQL)
+                    .bind(c.email)
+                    .bind(c.name)
+                    .bind(c.password_hash)
+                    .bind(role)
+                    .bind(now)
+                    .bind(id)
+                    .bind(expected_version)
+                    .fetch_optional(p)
+                    .await
+            }
+        };
+        match res {
+            Ok(Some(r)) => Ok(Written::Done(to_user(r))),
+            Ok(None) => Ok(if self.get(id).await?.is_some() { Written::VersionMismatch } else { Written::Missing }),
+            Err(e) if is_unique_violation(&e) => Err(email_taken()),
+            Err(e) => Err(internal(e)),
+        }
+    }
+
+    async fn delete(&self, id: i64) -> DomainResult<bool> {
+        let done = on_pool!(&self.db, p => sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(p).await.map(|r| r.rows_affected()))
+            .map_err(internal)?;
+        Ok(done > 0)
+    }
+}

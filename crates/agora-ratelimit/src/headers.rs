@@ -1,0 +1,182 @@
+//! Rendering decisions as response headers.
+//!
+//! * `X-RateLimit-Limit`, `X-RateLimit-Remaining`, `X-RateLimit-Reset` (Unix seconds),
+//!   `X-RateLimit-Reset-After` (seconds): for one policy — the denying one with the longest
+//!   wait if the request was denied, else the one closest to its limit (lowest
+//!   `remaining / limit`), see [`Outcome::most_restrictive`].
+//! * `RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers-09/10, Structured
+//!   Field lists) for every policy: `RateLimit-Policy: "burst";q=5;w=1, "sustained";q=100;w=60`
+//!   and `RateLimit: "burst";r=4;t=1, "sustained";r=99;t=60`.
+//! * `Retry-After` (seconds, at least 1) when denied.
+//!
+//! Durations are rounded *up* to whole seconds (a client that waits the advertised time is
+//! never early); `w` for a sub-second window is therefore 1.
+
+use std::fmt::Write as _;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use http::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
+
+use crate::decision::{Decision, Outcome};
+
+/// `X-RateLimit-Limit`.
+pub static X_RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
+/// `X-RateLimit-Remaining`.
+pub static X_RATELIMIT_REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
+/// `X-RateLimit-Reset` (Unix seconds).
+pub static X_RATELIMIT_RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
+/// `X-RateLimit-Reset-After` (seconds).
+pub static X_RATELIMIT_RESET_AFTER: HeaderName = HeaderName::from_static("x-ratelimit-reset-after");
+/// `RateLimit-Policy`.
+pub static RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
+/// `RateLimit`.
+pub static RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
+
+/// Whole seconds, rounded up.
+pub fn ceil_secs(d: Duration) -> u64 {
+    d.as_secs() + u64::from(d.subsec_nanos() > 0)
+}
+
+/// The `Retry-After` value for a wait: whole seconds rounded up, at least 1.
+pub fn retry_after_secs(d: Duration) -> u64 {
+    ceil_secs(d).max(1)
+}
+
+/// Renders the headers for all the decisions of one request, with `X-RateLimit-Reset`
+/// computed from the current system time.
+pub fn rate_limit_headers(decisions: &[Decision]) -> HeaderMap {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
+    rate_limit_headers_at(decisions, now)
+}
+
+/// Like [`rate_limit_headers`] with an explicit "now" (time since the Unix epoch).
+pub fn rate_limit_headers_at(decisions: &[Decision], now_unix: Duration) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    if decisions.is_empty() {
+        return h;
+    }
+    let outcome = Outcome { decisions: decisions.to_vec(), fallback: false };
+    if let Some(d) = outcome.most_restrictive() {
+        let reset_after = ceil_secs(d.reset_after);
+        h.insert(X_RATELIMIT_LIMIT.clone(), HeaderValue::from(d.limit));
+        h.insert(X_RATELIMIT_REMAINING.clone(), HeaderValue::from(d.remaining));
+        h.insert(X_RATELIMIT_RESET.clone(), HeaderValue::from(now_unix.as_secs() + reset_after));
+        h.insert(X_RATELIMIT_RESET_AFTER.clone(), HeaderValue::from(reset_after));
+    }
+    let mut policy = String::new();
+    let mut state = String::new();
+    for (i, d) in decisions.iter().enumerate() {
+        if i > 0 {
+            policy.push_str(", ");
+            state.push_str(", ");
+        }
+        let name = sf_string(d.policy.name());
+        let _ = write!(policy, "{name};q={};w={}", d.limit, ceil_secs(d.policy.window()).max(1));
+        let _ = write!(state, "{name};r={};t={}", d.remaining, ceil_secs(d.reset_after));
+    }
+    if let Ok(v) = HeaderValue::try_from(policy) {
+        h.insert(RATELIMIT_POLICY.clone(), v);
+    }
+    if let Ok(v) = HeaderValue::try_from(state) {
+        h.insert(RATELIMIT.clone(), v);
+    }
+    if let Some(wait) = outcome.retry_after() {
+        h.insert(RETRY_AFTER, HeaderValue::from(retry_after_secs(wait)));
+    }
+    h
+}
+
+impl Outcome {
+    /// [`rate_limit_headers`] for this outcome's decisions.
+    pub fn headers(&self) -> HeaderMap {
+        rate_limit_headers(&self.decisions)
+    }
+}
+
+/// An RFC 8941 sf-string.
+fn sf_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        if c == '"' || c == '\\' {
+            out.push('\\');
+        }
+        if (' '..='~').contains(&c) {
+            out.push(c);
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::{Algorithm, Policy};
+
+    fn d(name: &str, limit: u64, window_s: u64, remaining: u64, reset_ms: u64) -> Decision {
+        Decision {
+            policy: Policy::new(name, Algorithm::FixedWindow, limit, Duration::from_secs(window_s)).unwrap(),
+            allowed: true,
+            limit,
+            remaining,
+            reset_after: Duration::from_millis(reset_ms),
+            retry_after: None,
+        }
+    }
+
+    fn get<'a>(h: &'a HeaderMap, n: &str) -> &'a str {
+        h.get(n).unwrap().to_str().unwrap()
+    }
+
+    #[test]
+    fn renders_most_restrictive_and_all_policies() {
+        let ds = [d("burst", 5, 1, 4, 200), d("sustained", 100, 60, 10, 59_000)];
+        let h = rate_limit_headers_at(&ds, Duration::from_secs(1_000));
+        // 10/100 < 4/5: "sustained" is closest to its limit.
+        assert_eq!(get(&h, "x-ratelimit-limit"), "100");
+        assert_eq!(get(&h, "x-ratelimit-remaining"), "10");
+        assert_eq!(get(&h, "x-ratelimit-reset-after"), "59");
+        assert_eq!(get(&h, "x-ratelimit-reset"), "1059");
+        assert_eq!(get(&h, "ratelimit-policy"), r#""burst";q=5;w=1, "sustained";q=100;w=60"#);
+        assert_eq!(get(&h, "ratelimit"), r#""burst";r=4;t=1, "sustained";r=10;t=59"#);
+        assert!(h.get("retry-after").is_none());
+    }
+
+    #[test]
+    fn denied_renders_retry_after_of_longest_wait() {
+        let mut a = d("burst", 5, 1, 0, 300);
+        a.allowed = false;
+        a.retry_after = Some(Duration::from_millis(300));
+        let mut b = d("hourly", 50, 3600, 0, 1_800_000);
+        b.allowed = false;
+        b.retry_after = Some(Duration::from_millis(1_500_001));
+        let c = d("sustained", 100, 60, 3, 5_000);
+        let h = rate_limit_headers_at(&[a, b, c], Duration::from_secs(10));
+        assert_eq!(get(&h, "retry-after"), "1501");
+        assert_eq!(get(&h, "x-ratelimit-limit"), "50");
+        assert_eq!(get(&h, "x-ratelimit-remaining"), "0");
+        assert_eq!(get(&h, "x-ratelimit-reset-after"), "1800");
+    }
+
+    #[test]
+    fn retry_after_is_at_least_one_second() {
+        let mut a = d("burst", 5, 1, 0, 0);
+        a.allowed = false;
+        a.retry_after = Some(Duration::ZERO);
+        let h = rate_limit_headers_at(&[a], Duration::ZERO);
+        assert_eq!(get(&h, "retry-after"), "1");
+        assert_eq!(retry_after_secs(Duration::from_millis(1001)), 2);
+        assert_eq!(ceil_secs(Duration::from_secs(3)), 3);
+    }
+
+    #[test]
+    fn no_decisions_no_headers() {
+        assert!(rate_limit_headers(&[]).is_empty());
+    }
+
+    #[test]
+    fn sf_string_escapes() {
+        assert_eq!(sf_string(r#"a"b\c"#), r#""a\"b\\c""#);
+    }
+}

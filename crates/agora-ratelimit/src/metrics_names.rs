@@ -1,0 +1,11 @@
+//! Metric names (recorded through the `metrics` facade; install any exporter).
+
+/// Counter, labels `policy` and `outcome` (`allowed`, `denied`, `denied_by_other`, `error`):
+/// one increment per policy per checked request.
+pub const DECISIONS_TOTAL: &str = "agora_ratelimit_decisions_total";
+/// Counter: failed calls to the Redis backend (errors and timeouts).
+pub const BACKEND_ERRORS_TOTAL: &str = "agora_ratelimit_backend_errors_total";
+/// Histogram: seconds spent deciding one request (all its policies, one backend call).
+pub const DECISION_SECONDS: &str = "agora_ratelimit_decision_seconds";
+/// Counter: requests decided by the in-process fallback because the backend failed.
+pub const FALLBACK_TOTAL: &str = "agora_ratelimit_fallback_total";

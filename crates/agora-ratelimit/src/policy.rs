@@ -1,0 +1,237 @@
+//! Policies: what is limited, how much, and with which algorithm.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The largest `limit × window-in-microseconds` product a policy may have.
+///
+/// The Redis implementation does its arithmetic in Lua numbers (IEEE doubles), which are exact
+/// integers only up to 2^53. Keeping every product below that bound keeps the in-process and the
+/// Redis implementations bit-for-bit identical. (100 000 requests per day is about 8.6e15: fine.)
+pub const MAX_LIMIT_TIMES_WINDOW_MICROS: u128 = 1 << 53;
+
+/// The rate-limiting algorithm of a [`Policy`]. See `docs/RATE-LIMITING.md` for the trade-offs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Algorithm {
+    /// A counter per aligned window (`floor(now / window)`); resets at each window boundary.
+    FixedWindow,
+    /// One timestamp per admitted request; admits iff fewer than `limit` in the last `window`.
+    SlidingWindowLog,
+    /// Two counters (this window, previous window); the previous one is weighted by the
+    /// fraction of it that still overlaps the sliding window.
+    SlidingWindowCounter,
+    /// A bucket of `limit` tokens refilled continuously at `limit / window`.
+    TokenBucket,
+    /// Leaky bucket as a meter, in GCRA form (one "theoretical arrival time" per key).
+    LeakyBucket,
+}
+
+impl Algorithm {
+    /// All five algorithms, in documentation order.
+    pub const ALL: [Algorithm; 5] = [
+        Algorithm::FixedWindow,
+        Algorithm::SlidingWindowLog,
+        Algorithm::SlidingWindowCounter,
+        Algorithm::TokenBucket,
+        Algorithm::LeakyBucket,
+    ];
+
+    /// The snake_case name used in configuration and docs (`"fixed_window"`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Algorithm::FixedWindow => "fixed_window",
+            Algorithm::SlidingWindowLog => "sliding_window_log",
+            Algorithm::SlidingWindowCounter => "sliding_window_counter",
+            Algorithm::TokenBucket => "token_bucket",
+            Algorithm::LeakyBucket => "leaky_bucket",
+        }
+    }
+
+    /// The short code passed to the Redis script.
+    pub(crate) fn code(self) -> &'static str {
+        match self {
+            Algorithm::FixedWindow => "fw",
+            Algorithm::SlidingWindowLog => "swl",
+            Algorithm::SlidingWindowCounter => "swc",
+            Algorithm::TokenBucket => "tb",
+            Algorithm::LeakyBucket => "lb",
+        }
+    }
+}
+
+impl fmt::Display for Algorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Algorithm {
+    type Err = PolicyError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Algorithm::ALL.into_iter().find(|a| a.as_str() == s).ok_or_else(|| PolicyError::UnknownAlgorithm(s.to_owned()))
+    }
+}
+
+/// Why a [`Policy`] could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PolicyError {
+    /// The name is empty, longer than 64 bytes, or has a character outside `[A-Za-z0-9_.-]`.
+    #[error("invalid policy name {0:?}: use 1-64 characters from [A-Za-z0-9_.-]")]
+    InvalidName(String),
+    /// `limit` was 0.
+    #[error("policy {0:?}: limit must be at least 1")]
+    ZeroLimit(String),
+    /// `window` was shorter than one millisecond.
+    #[error("policy {0:?}: window must be at least 1ms")]
+    WindowTooShort(String),
+    /// `limit × window` is too large for exact arithmetic (see [`MAX_LIMIT_TIMES_WINDOW_MICROS`]).
+    #[error("policy {0:?}: limit × window (in µs) must not exceed 2^53")]
+    TooLarge(String),
+    /// An algorithm name that [`Algorithm::from_str`](std::str::FromStr) does not know.
+    #[error(
+        "unknown rate-limit algorithm {0:?} (expected fixed_window, sliding_window_log, \
+         sliding_window_counter, token_bucket or leaky_bucket)"
+    )]
+    UnknownAlgorithm(String),
+}
+
+/// A named quota: at most `limit` requests per `window`, enforced with `algorithm`.
+///
+/// For the two buckets the capacity is `limit` and the refill rate is `limit` per `window`
+/// (one unit every `window / limit`, rounded up to a whole microsecond).
+///
+/// Cloning is cheap (the name is reference-counted).
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Policy {
+    name: Arc<str>,
+    algorithm: Algorithm,
+    limit: u64,
+    window: Duration,
+}
+
+impl fmt::Debug for Policy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Policy({} {} {}/{:?})", self.name, self.algorithm, self.limit, self.window)
+    }
+}
+
+impl Policy {
+    /// Validates and builds a policy. The name is used in Redis keys, metric labels and the
+    /// `RateLimit`/`RateLimit-Policy` headers, so it is restricted to `[A-Za-z0-9_.-]{1,64}`.
+    pub fn new(
+        name: impl Into<String>,
+        algorithm: Algorithm,
+        limit: u64,
+        window: Duration,
+    ) -> Result<Policy, PolicyError> {
+        let name: String = name.into();
+        let valid_name = !name.is_empty()
+            && name.len() <= 64
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+        if !valid_name {
+            return Err(PolicyError::InvalidName(name));
+        }
+        if limit == 0 {
+            return Err(PolicyError::ZeroLimit(name));
+        }
+        if window < Duration::from_millis(1) {
+            return Err(PolicyError::WindowTooShort(name));
+        }
+        let window_us = window.as_micros();
+        if window_us.saturating_mul(u128::from(limit)) > MAX_LIMIT_TIMES_WINDOW_MICROS {
+            return Err(PolicyError::TooLarge(name));
+        }
+        Ok(Policy { name: name.into(), algorithm, limit, window })
+    }
+
+    /// The policy's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The name as a shared string (cheap to clone).
+    pub fn name_arc(&self) -> &Arc<str> {
+        &self.name
+    }
+
+    /// The algorithm.
+    pub fn algorithm(&self) -> Algorithm {
+        self.algorithm
+    }
+
+    /// Requests admitted per window (bucket capacity for the buckets).
+    pub fn limit(&self) -> u64 {
+        self.limit
+    }
+
+    /// The window.
+    pub fn window(&self) -> Duration {
+        self.window
+    }
+
+    /// The window in whole microseconds (validated to fit comfortably in a `u64`).
+    pub(crate) fn window_us(&self) -> u64 {
+        u64::try_from(self.window.as_micros()).unwrap_or(u64::MAX)
+    }
+
+    /// The buckets' emission interval: `ceil(window / limit)` microseconds.
+    pub(crate) fn interval_us(&self) -> u64 {
+        self.window_us().div_ceil(self.limit)
+    }
+}
+
+/// One quota to charge for a request: a policy and the client key it is counted against
+/// (an IP address, a principal id, `"global"`, ...). Keys are opaque strings.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Check {
+    /// The policy.
+    pub policy: Policy,
+    /// Whose quota: requests with the same (policy name, key) share one counter.
+    pub key: String,
+}
+
+impl Check {
+    /// A check of `key` against `policy`.
+    pub fn new(policy: Policy, key: impl Into<String>) -> Check {
+        Check { policy, key: key.into() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validates_policies() {
+        let w = Duration::from_secs(1);
+        assert!(Policy::new("burst", Algorithm::FixedWindow, 5, w).is_ok());
+        assert!(matches!(Policy::new("", Algorithm::FixedWindow, 5, w), Err(PolicyError::InvalidName(_))));
+        assert!(matches!(Policy::new("a b", Algorithm::FixedWindow, 5, w), Err(PolicyError::InvalidName(_))));
+        assert!(matches!(Policy::new("a:b", Algorithm::FixedWindow, 5, w), Err(PolicyError::InvalidName(_))));
+        assert!(matches!(Policy::new("a", Algorithm::FixedWindow, 0, w), Err(PolicyError::ZeroLimit(_))));
+        assert!(matches!(
+            Policy::new("a", Algorithm::FixedWindow, 1, Duration::from_micros(999)),
+            Err(PolicyError::WindowTooShort(_))
+        ));
+        assert!(matches!(Policy::new("a", Algorithm::FixedWindow, u64::MAX, w), Err(PolicyError::TooLarge(_))));
+        assert!(Policy::new("day", Algorithm::SlidingWindowCounter, 100_000, Duration::from_secs(86_400)).is_ok());
+    }
+
+    #[test]
+    fn algorithm_names_round_trip() {
+        for a in Algorithm::ALL {
+            assert_eq!(a.as_str().parse::<Algorithm>(), Ok(a));
+        }
+        assert!("nope".parse::<Algorithm>().is_err());
+    }
+
+    #[test]
+    fn interval_rounds_up() {
+        let p = Policy::new("p", Algorithm::TokenBucket, 3, Duration::from_secs(1)).unwrap();
+        assert_eq!(p.interval_us(), 333_334);
+        let p = Policy::new("p", Algorithm::TokenBucket, 10, Duration::from_secs(10)).unwrap();
+        assert_eq!(p.interval_us(), 1_000_000);
+    }
+}

@@ -1,0 +1,397 @@
+//! The Redis store: one atomic Lua script call per request.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::{ClusterClient, ClusterConfig};
+use redis::cluster_async::ClusterConnection;
+use redis::{Client, RedisResult, Script};
+
+use crate::clock::{Clock, micros};
+use crate::decision::{Decision, Outcome};
+use crate::limiter::{LimitError, Limiter};
+use crate::metrics_names::BACKEND_ERRORS_TOTAL;
+use crate::policy::Check;
+
+const CHECK_LUA: &str = include_str!("scripts/check.lua");
+const REFUND_LUA: &str = include_str!("scripts/refund.lua");
+/// Values per policy in the check script's reply.
+const PER_POLICY: usize = 7;
+
+/// Where the Redis scripts read "now" from.
+#[derive(Clone, Default)]
+pub enum TimeSource {
+    /// The Redis server's clock (`TIME` inside the script). Use this in production: every
+    /// application server then agrees on time.
+    #[default]
+    Server,
+    /// This clock, passed to the script as an argument. For deterministic tests only
+    /// (e.g. with a [`ManualClock`](crate::ManualClock)).
+    Client(Arc<dyn Clock>),
+}
+
+impl std::fmt::Debug for TimeSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TimeSource::Server => f.write_str("Server"),
+            TimeSource::Client(_) => f.write_str("Client(..)"),
+        }
+    }
+}
+
+/// Settings of a [`RedisStore`].
+#[derive(Debug, Clone)]
+pub struct RedisConfig {
+    /// Prefix of every key: keys are `{prefix}:{<client key>}:<policy>:<algorithm code>`.
+    /// Default `"rl"`.
+    pub key_prefix: String,
+    /// Upper bound on one rate-limit call, including (re)connecting. Default 250 ms.
+    pub command_timeout: Duration,
+    /// Timeout of one connection attempt. Default 250 ms.
+    pub connect_timeout: Duration,
+    /// Connection attempts per reconnect (single node; the `ConnectionManager` starts a new
+    /// reconnect on the next call after these are exhausted). Default 2.
+    pub reconnect_retries: usize,
+    /// Treat the URL as a cluster seed even if it names a single node. (A comma-separated
+    /// list of several URLs is always a cluster.) Default false.
+    pub cluster: bool,
+    /// Where "now" comes from. Default: the Redis server's clock.
+    pub time_source: TimeSource,
+}
+
+impl Default for RedisConfig {
+    fn default() -> Self {
+        RedisConfig {
+            key_prefix: "rl".to_owned(),
+            command_timeout: Duration::from_millis(250),
+            connect_timeout: Duration::from_millis(250),
+            reconnect_retries: 2,
+            cluster: false,
+            time_source: TimeSource::Server,
+        }
+    }
+}
+
+#[derive(Clone)]
+enum Conn {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+/// Rate-limit state in Redis (a single server, or a Redis Cluster).
+///
+/// Each request is one `EVALSHA` (re-sent as `SCRIPT LOAD` + `EVALSHA` after `NOSCRIPT`) of a
+/// Lua script that reads the server clock, evaluates every policy of the request, and commits
+/// to all of them only if all admit it; keys expire on their own (`PEXPIRE`) once their state
+/// is equivalent to a fresh one. Key names put the client key in a hash tag, so all the checks
+/// of a request that share a client key land in one cluster slot. In a cluster, checks with
+/// *different* client keys are run as one script call per client key, in key order; if a later
+/// one denies, the earlier commits are refunded (so a rejected request still consumes
+/// nothing, and the store never over-admits; concurrent requests may briefly see the
+/// refunded quota as used).
+///
+/// The single-node connection is a [`ConnectionManager`], which reconnects by itself; the
+/// cluster connection re-discovers slots and reconnects by itself too. Cheap to clone.
+#[derive(Clone)]
+pub struct RedisStore {
+    conn: Conn,
+    cfg: Arc<RedisConfig>,
+    check_script: Arc<Script>,
+    refund_script: Arc<Script>,
+}
+
+impl std::fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisStore")
+            .field(
+                "mode",
+                &match self.conn {
+                    Conn::Single(_) => "single",
+                    Conn::Cluster(_) => "cluster",
+                },
+            )
+            .field("cfg", &self.cfg)
+            .finish()
+    }
+}
+
+fn node_urls(url: &str) -> Vec<&str> {
+    url.split(',').map(str::trim).filter(|s| !s.is_empty()).collect()
+}
+
+impl RedisStore {
+    /// Connects now: fails if the server (or every cluster seed) is unreachable.
+    ///
+    /// `url` is `redis://host:port[/db]`, or a comma-separated list of cluster nodes
+    /// (`"redis://127.0.0.1:7001,redis://127.0.0.1:7002"`), which selects cluster mode.
+    pub async fn connect(url: &str, config: RedisConfig) -> Result<RedisStore, LimitError> {
+        let nodes = node_urls(url);
+        let conn = if nodes.len() > 1 || config.cluster {
+            let client = cluster_client(&nodes, &config)?;
+            let fut = client.get_async_connection_with_config(cluster_config(&config));
+            Conn::Cluster(with_timeout(config.command_timeout.max(config.connect_timeout) * 4, fut).await?)
+        } else {
+            let client = Client::open(nodes.first().copied().unwrap_or(url))?;
+            let fut = ConnectionManager::new_with_config(client, manager_config(&config));
+            Conn::Single(with_timeout(config.command_timeout.max(config.connect_timeout) * 4, fut).await?)
+        };
+        Ok(RedisStore::from_conn(conn, config))
+    }
+
+    /// Builds the store without connecting: the first check connects. Use this to start even
+    /// while Redis is down (with a [`FallbackLimiter`](crate::FallbackLimiter)). Must be called
+    /// inside a Tokio runtime. Fails only on a malformed URL.
+    pub fn connect_lazy(url: &str, config: RedisConfig) -> Result<RedisStore, LimitError> {
+        let nodes = node_urls(url);
+        let conn = if nodes.len() > 1 || config.cluster {
+            let client = cluster_client(&nodes, &config)?;
+            Conn::Cluster(client.get_pending_async_connection_with_config(cluster_config(&config)))
+        } else {
+            let client = Client::open(nodes.first().copied().unwrap_or(url))?;
+            Conn::Single(ConnectionManager::new_lazy_with_config(client, manager_config(&config))?)
+        };
+        Ok(RedisStore::from_conn(conn, config))
+    }
+
+    fn from_conn(conn: Conn, cfg: RedisConfig) -> RedisStore {
+        RedisStore {
+            conn,
+            cfg: Arc::new(cfg),
+            check_script: Arc::new(Script::new(CHECK_LUA)),
+            refund_script: Arc::new(Script::new(REFUND_LUA)),
+        }
+    }
+
+    /// Whether this store talks to a Redis Cluster.
+    pub fn is_cluster(&self) -> bool {
+        matches!(self.conn, Conn::Cluster(_))
+    }
+
+    /// The Redis key holding the state of `check`:
+    /// `{prefix}:{<escaped key>}:<policy>:<algorithm code>`. In the client key, `%`, `{` and
+    /// `}` are percent-encoded so the whole key is the hash tag.
+    pub fn redis_key(&self, check: &Check) -> String {
+        format!(
+            "{}:{{{}}}:{}:{}",
+            self.cfg.key_prefix,
+            escape_tag(&check.key),
+            check.policy.name(),
+            check.policy.algorithm().code()
+        )
+    }
+
+    async fn invoke(&self, inv: redis::ScriptInvocation<'_>) -> Result<Vec<i64>, LimitError> {
+        let result = match &self.conn {
+            Conn::Single(c) => {
+                let mut c = c.clone();
+                with_timeout(self.cfg.command_timeout, async move { inv.invoke_async::<Vec<i64>>(&mut c).await }).await
+            }
+            Conn::Cluster(c) => {
+                let mut c = c.clone();
+                with_timeout(self.cfg.command_timeout, async move { inv.invoke_async::<Vec<i64>>(&mut c).await }).await
+            }
+        };
+        if result.is_err() {
+            metrics::counter!(BACKEND_ERRORS_TOTAL).increment(1);
+        }
+        result
+    }
+
+    /// Runs the check script over `group` (indices into `checks`); `commit` false = peek.
+    async fn run_check(&self, checks: &[Check], group: &[usize], commit: bool) -> Result<GroupReply, LimitError> {
+        let mut inv = self.check_script.prepare_invoke();
+        for &i in group {
+            inv.key(self.redis_key(&checks[i]));
+        }
+        let now_arg = match &self.cfg.time_source {
+            TimeSource::Server => String::new(),
+            TimeSource::Client(clock) => micros(clock.now()).to_string(),
+        };
+        inv.arg(now_arg).arg(if commit { "c" } else { "p" });
+        for &i in group {
+            let p = &checks[i].policy;
+            inv.arg(p.algorithm().code()).arg(p.limit()).arg(p.window_us()).arg(p.interval_us());
+        }
+        let reply = self.invoke(inv).await?;
+        if reply.len() != 2 + PER_POLICY * group.len() {
+            metrics::counter!(BACKEND_ERRORS_TOTAL).increment(1);
+            return Err(LimitError::Protocol(format!(
+                "check script returned {} values for {} policies",
+                reply.len(),
+                group.len()
+            )));
+        }
+        let u = |v: i64| u64::try_from(v).unwrap_or(0);
+        let rows = reply[2..]
+            .chunks_exact(PER_POLICY)
+            .map(|r| Row {
+                allowed: r[0] == 1,
+                remaining: u(r[1]),
+                reset: u(r[2]),
+                retry: u(r[3]),
+                remaining_post: u(r[4]),
+                reset_post: u(r[5]),
+                marker: r[6],
+            })
+            .collect();
+        Ok(GroupReply { committed: reply[0] == 1, now: reply[1], rows })
+    }
+
+    async fn refund(&self, checks: &[Check], group: &[usize], reply: &GroupReply) {
+        let mut inv = self.refund_script.prepare_invoke();
+        inv.arg(reply.now);
+        for (&i, row) in group.iter().zip(&reply.rows) {
+            let p = &checks[i].policy;
+            inv.key(self.redis_key(&checks[i]));
+            inv.arg(p.algorithm().code()).arg(p.limit()).arg(p.window_us()).arg(p.interval_us()).arg(row.marker);
+        }
+        if let Err(e) = self.invoke(inv).await {
+            tracing::warn!(error = %e, "rate limit: could not refund a cross-slot commit");
+        }
+    }
+
+    /// What a check would decide, without consuming anything (one script call per client key
+    /// in a cluster, one in total otherwise).
+    pub async fn peek(&self, checks: &[Check]) -> Result<Outcome, LimitError> {
+        self.decide(checks, false).await
+    }
+
+    async fn check_inner(&self, checks: &[Check]) -> Result<Outcome, LimitError> {
+        self.decide(checks, true).await
+    }
+
+    async fn decide(&self, checks: &[Check], commit: bool) -> Result<Outcome, LimitError> {
+        let mut groups: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        if self.is_cluster() {
+            for (i, c) in checks.iter().enumerate() {
+                groups.entry(c.key.as_str()).or_default().push(i);
+            }
+        } else {
+            groups.insert("", (0..checks.len()).collect());
+        }
+        let mut replies: Vec<(Vec<usize>, GroupReply)> = Vec::with_capacity(groups.len());
+        let mut uncommitted = !commit;
+        for group in groups.into_values() {
+            let reply = match self.run_check(checks, &group, !uncommitted).await {
+                Ok(r) => r,
+                Err(e) => {
+                    if !uncommitted {
+                        for (g, r) in &replies {
+                            self.refund(checks, g, r).await;
+                        }
+                    }
+                    return Err(e);
+                }
+            };
+            if !uncommitted && !reply.committed {
+                uncommitted = true;
+                for (g, r) in &replies {
+                    self.refund(checks, g, r).await;
+                }
+            }
+            replies.push((group, reply));
+        }
+        let mut decisions: Vec<Option<Decision>> = vec![None; checks.len()];
+        for (group, reply) in &replies {
+            for (&i, row) in group.iter().zip(&reply.rows) {
+                let (remaining, reset) =
+                    if uncommitted { (row.remaining, row.reset) } else { (row.remaining_post, row.reset_post) };
+                decisions[i] = Some(Decision {
+                    policy: checks[i].policy.clone(),
+                    allowed: row.allowed,
+                    limit: checks[i].policy.limit(),
+                    remaining,
+                    reset_after: Duration::from_micros(reset),
+                    retry_after: (!row.allowed).then(|| Duration::from_micros(row.retry)),
+                });
+            }
+        }
+        Ok(Outcome { decisions: decisions.into_iter().flatten().collect(), fallback: false })
+    }
+}
+
+struct Row {
+    allowed: bool,
+    remaining: u64,
+    reset: u64,
+    retry: u64,
+    remaining_post: u64,
+    reset_post: u64,
+    marker: i64,
+}
+
+struct GroupReply {
+    committed: bool,
+    now: i64,
+    rows: Vec<Row>,
+}
+
+impl Limiter for RedisStore {
+    fn check<'a>(&'a self, checks: &'a [Check]) -> BoxFuture<'a, Result<Outcome, LimitError>> {
+        Box::pin(self.check_inner(checks))
+    }
+}
+
+fn escape_tag(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    for c in key.chars() {
+        match c {
+            '%' => out.push_str("%25"),
+            '{' => out.push_str("%7B"),
+            '}' => out.push_str("%7D"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn manager_config(cfg: &RedisConfig) -> ConnectionManagerConfig {
+    ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(cfg.connect_timeout))
+        .set_response_timeout(Some(cfg.command_timeout))
+        .set_number_of_retries(cfg.reconnect_retries)
+        .set_min_delay(Duration::from_millis(20))
+        .set_max_delay(Duration::from_millis(500))
+}
+
+fn cluster_client(nodes: &[&str], cfg: &RedisConfig) -> RedisResult<ClusterClient> {
+    ClusterClient::builder(nodes.iter().map(|s| s.to_string()))
+        .connection_timeout(cfg.connect_timeout)
+        .response_timeout(cfg.command_timeout)
+        .retries(2)
+        .min_retry_wait(10)
+        .max_retry_wait(100)
+        .build()
+}
+
+fn cluster_config(cfg: &RedisConfig) -> ClusterConfig {
+    ClusterConfig::new().set_connection_timeout(cfg.connect_timeout).set_response_timeout(cfg.command_timeout)
+}
+
+async fn with_timeout<T>(limit: Duration, fut: impl Future<Output = RedisResult<T>>) -> Result<T, LimitError> {
+    match tokio::time::timeout(limit, fut).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(LimitError::Backend(e)),
+        Err(_) => Err(LimitError::Timeout(limit)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_are_escaped() {
+        assert_eq!(escape_tag("1.2.3.4"), "1.2.3.4");
+        assert_eq!(escape_tag("a{b}%"), "a%7Bb%7D%25");
+    }
+
+    #[test]
+    fn urls_split() {
+        assert_eq!(node_urls("redis://a:1"), ["redis://a:1"]);
+        assert_eq!(node_urls("redis://a:1, redis://b:2,"), ["redis://a:1", "redis://b:2"]);
+    }
+}

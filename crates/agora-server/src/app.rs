@@ -1,0 +1,204 @@
+//! Start-up: `App::build` turns a configuration into a ready router. `main` and every test call
+//! the same function, so tests exercise the real middleware stack.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use agora_core::cursor::CursorKey;
+use agora_core::services::Services;
+use agora_db::{Db, PoolSettings, SqlStore};
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use hmac::{Hmac, Mac};
+use rand::RngCore;
+use sha2::Sha256;
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+
+use crate::config::Config;
+use crate::http::ctx::{record_route, request_context};
+use crate::http::error::ApiError;
+use crate::http::normalize::{fallback, normalize_errors};
+use crate::http::versioning::select_version;
+use crate::metrics::Metrics;
+use crate::password::Argon2Hasher;
+use crate::rest;
+use crate::state::AppState;
+
+/// Start-up failures, each naming what to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Configuration problem.
+    #[error("{0}")]
+    Config(String),
+    /// Database problem.
+    #[error(transparent)]
+    Db(#[from] agora_db::DbError),
+    /// Socket problem.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: SocketAddr,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// A built application: state plus the router that serves it.
+pub struct App {
+    /// Shared state.
+    pub state: AppState,
+    router: Router,
+}
+
+fn derive_key(secret: &[u8], purpose: &str) -> Vec<u8> {
+    let mut mac = match <Hmac<Sha256> as Mac>::new_from_slice(secret) {
+        Ok(m) => m,
+        Err(_) => unreachable!("HMAC takes keys of any size"),
+    };
+    mac.update(purpose.as_bytes());
+    mac.finalize().into_bytes().to_vec()
+}
+
+/// Connects and migrates the database named by the configuration.
+pub async fn open_database(config: &Config) -> Result<Db, StartError> {
+    let settings = PoolSettings { max_connections: config.db_max_connections, ..PoolSettings::default() };
+    let db = Db::connect(&config.database_url, &settings).await?;
+    db.migrate().await?;
+    Ok(db)
+}
+
+/// The server secret: configured, or generated once and stored in the database so every
+/// instance sharing it agrees.
+async fn server_secret(config: &Config, db: &Db) -> Result<Vec<u8>, StartError> {
+    if !config.auth.jwt_secret.is_empty() {
+        return Ok(config.auth.jwt_secret.as_bytes().to_vec());
+    }
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    let stored = db.secret_or_insert("server_secret", &hex::encode(bytes)).await?;
+    hex::decode(stored).map_err(|_| StartError::Config("stored server secret is corrupt".into()))
+}
+
+impl App {
+    /// Builds everything: database, services, router.
+    pub async fn build(config: Config) -> Result<App, StartError> {
+        let db = open_database(&config).await?;
+        let secret = server_secret(&config, &db).await?;
+        let hasher = Argon2Hasher::new(config.auth.argon2_memory_kib, config.auth.argon2_iterations)
+            .map_err(|e| StartError::Config(format!("`auth.argon2_memory_kib`: {e}")))?;
+        let store = Arc::new(SqlStore::new(db.clone()));
+        let services = Services::new(
+            store.clone(),
+            store.clone(),
+            store,
+            Arc::new(hasher),
+            CursorKey::new(derive_key(&secret, "agora cursor v1")),
+        );
+        let state = AppState {
+            services,
+            db,
+            metrics: Metrics::install(),
+            config: Arc::new(config),
+            openapi: Arc::new(crate::openapi::build()),
+        };
+        let router = router(state.clone());
+        Ok(App { state, router })
+    }
+
+    /// The complete service (for tests: drive it with `tower::ServiceExt::oneshot`).
+    pub fn router(&self) -> Router {
+        self.router.clone()
+    }
+
+    /// Serves on `listener` until `shutdown` resolves, then drains in-flight requests for at
+    /// most the configured grace period and closes the pool.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let grace = self.state.config.shutdown_grace;
+        let db = self.state.db.clone();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let signal = async move {
+            shutdown.await;
+            tracing::info!("shutdown requested; finishing in-flight requests");
+            let _ = tx.send(());
+        };
+        let server = axum::serve(listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(signal);
+        let drained = async {
+            let _ = rx.await;
+            tokio::time::sleep(grace).await;
+        };
+        tokio::select! {
+            r = server => r?,
+            _ = drained => tracing::warn!(grace = ?grace, "grace period over; dropping remaining connections"),
+        }
+        db.close().await;
+        Ok(())
+    }
+}
+
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    tracing::error!(request_id = %crate::http::ctx::current().request_id, "handler panicked");
+    ApiError::internal().into_response()
+}
+
+/// The full middleware stack around the routes.
+///
+/// Order matters: the request context is outermost (every response gets a request id and a
+/// log line); version selection rewrites the URI before the inner router matches it, which is
+/// why the routes sit behind a fallback service instead of directly in this router.
+pub fn router(state: AppState) -> Router {
+    let body_limit = state.config.body_limit_bytes;
+    let api = Router::new()
+        .merge(rest::versioned("/v1"))
+        .merge(rest::versioned("/v2"))
+        .route("/healthz", get(rest::ops::healthz))
+        .route("/readyz", get(rest::ops::readyz))
+        .route("/metrics", get(rest::ops::metrics))
+        .route("/openapi.json", get(rest::ops::openapi))
+        .fallback(fallback)
+        .route_layer(from_fn(record_route))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .with_state(state.clone());
+    let inner = tower::ServiceBuilder::new()
+        .layer(from_fn(normalize_errors))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(RequestBodyLimitLayer::new(body_limit))
+        .service(api);
+    Router::new()
+        .fallback_service(inner)
+        .layer(from_fn(select_version))
+        .layer(from_fn_with_state(state, request_context))
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+/// Binds the configured address.
+pub async fn bind(addr: SocketAddr) -> Result<TcpListener, StartError> {
+    TcpListener::bind(addr).await.map_err(|source| StartError::Listen { addr, source })
+}

@@ -1,0 +1,346 @@
+//! Configuration: TOML file (`--config` or `AGORA_CONFIG`), then `AGORA_*` environment
+//! variables, over defaults that run the embedded server with nothing else installed.
+//! Unknown keys and bad values stop start-up with a message that names the key.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// The whole configuration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// `sqlite://FILE` or `postgres://…`.
+    pub database_url: String,
+    /// Redis for shared state across instances; empty keeps state in process.
+    pub redis_url: String,
+    /// `pretty` or `json`.
+    pub log_format: LogFormat,
+    /// Largest accepted request body.
+    pub body_limit_bytes: usize,
+    /// Peers whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<String>,
+    /// Most database connections.
+    pub db_max_connections: u32,
+    /// How long shutdown waits for in-flight requests.
+    #[serde(with = "humantime_serde")]
+    pub shutdown_grace: Duration,
+    /// Authentication settings.
+    pub auth: AuthConfig,
+    /// Rate limiting.
+    pub rate_limit: RateLimitConfig,
+    /// Idempotency keys.
+    pub idempotency: IdempotencyConfig,
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable.
+    Pretty,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `[auth]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// HMAC secret; empty generates one kept beside the database.
+    pub jwt_secret: String,
+    /// EdDSA/RSA PEM file for signing tokens.
+    pub jwt_private_key_file: String,
+    /// `iss` claim.
+    pub issuer: String,
+    /// `aud` claim.
+    pub audience: String,
+    /// Access token lifetime.
+    #[serde(with = "humantime_serde")]
+    pub access_token_ttl: Duration,
+    /// Refresh token lifetime.
+    #[serde(with = "humantime_serde")]
+    pub refresh_token_ttl: Duration,
+    /// Argon2id memory cost in KiB (19 MiB by default, per OWASP).
+    pub argon2_memory_kib: u32,
+    /// Argon2id iterations.
+    pub argon2_iterations: u32,
+}
+
+/// `[rate_limit]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimitConfig {
+    /// Master switch.
+    pub enabled: bool,
+    /// `memory` or `redis`.
+    pub backend: String,
+    /// `allow` or `deny` when the backend fails.
+    pub on_backend_error: String,
+    /// Policies; empty uses the built-in defaults.
+    pub policy: Vec<PolicyConfig>,
+}
+
+/// One `[[rate_limit.policy]]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyConfig {
+    /// Name shown in headers and errors.
+    pub name: String,
+    /// Algorithm name.
+    pub algorithm: String,
+    /// Requests per window.
+    pub limit: u64,
+    /// Window length.
+    #[serde(with = "humantime_serde")]
+    pub window: Duration,
+    /// `ip`, `user`, `api_key` or `client`.
+    #[serde(default = "default_key")]
+    pub key: String,
+    /// `anonymous`, `authenticated` or `any`.
+    #[serde(default = "default_principals")]
+    pub principals: String,
+    /// Route globs.
+    #[serde(default = "default_routes")]
+    pub routes: Vec<String>,
+    /// Separate counters per route.
+    #[serde(default)]
+    pub per_route: bool,
+}
+
+fn default_key() -> String {
+    "client".into()
+}
+fn default_principals() -> String {
+    "any".into()
+}
+fn default_routes() -> Vec<String> {
+    vec!["*".into()]
+}
+
+/// `[idempotency]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IdempotencyConfig {
+    /// `database`, `redis` or `memory`.
+    pub backend: String,
+    /// How long responses are kept.
+    #[serde(with = "humantime_serde")]
+    pub ttl: Duration,
+    /// Routes that require a key.
+    pub required: Vec<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: "sqlite://agora.db".into(),
+            redis_url: String::new(),
+            log_format: LogFormat::Pretty,
+            body_limit_bytes: 1024 * 1024,
+            trusted_proxies: Vec::new(),
+            db_max_connections: 16,
+            shutdown_grace: Duration::from_secs(20),
+            auth: AuthConfig::default(),
+            rate_limit: RateLimitConfig::default(),
+            idempotency: IdempotencyConfig::default(),
+        }
+    }
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            jwt_secret: String::new(),
+            jwt_private_key_file: String::new(),
+            issuer: "agora".into(),
+            audience: "agora-api".into(),
+            access_token_ttl: Duration::from_secs(15 * 60),
+            refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
+            argon2_memory_kib: 19 * 1024,
+            argon2_iterations: 2,
+        }
+    }
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        Self { enabled: true, backend: "memory".into(), on_backend_error: "allow".into(), policy: Vec::new() }
+    }
+}
+
+impl Default for IdempotencyConfig {
+    fn default() -> Self {
+        Self {
+            backend: "database".into(),
+            ttl: Duration::from_secs(24 * 3600),
+            required: vec!["POST /v*/charges".into(), "POST /v*/users/*/orders".into()],
+        }
+    }
+}
+
+/// Environment variables and the keys they set.
+const ENV_KEYS: &[(&str, &str)] = &[
+    ("AGORA_LISTEN", "listen"),
+    ("AGORA_DATABASE_URL", "database_url"),
+    ("AGORA_REDIS_URL", "redis_url"),
+    ("AGORA_LOG_FORMAT", "log_format"),
+    ("AGORA_BODY_LIMIT_BYTES", "body_limit_bytes"),
+    ("AGORA_DB_MAX_CONNECTIONS", "db_max_connections"),
+    ("AGORA_JWT_SECRET", "auth.jwt_secret"),
+    ("AGORA_JWT_PRIVATE_KEY_FILE", "auth.jwt_private_key_file"),
+    ("AGORA_RATE_LIMIT_ENABLED", "rate_limit.enabled"),
+    ("AGORA_RATE_LIMIT_BACKEND", "rate_limit.backend"),
+    ("AGORA_IDEMPOTENCY_BACKEND", "idempotency.backend"),
+];
+
+/// A configuration that cannot be used, with the offending key named.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(pub String);
+
+impl Config {
+    /// Loads defaults, then the file (if any), then the environment, and validates the result.
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = file {
+            if !path.exists() {
+                return Err(ConfigError(format!("config file {} does not exist", path.display())));
+            }
+            fig = fig.merge(Toml::file(path));
+        }
+        for (var, key) in ENV_KEYS {
+            if std::env::var_os(var).is_some() {
+                let only = *var;
+                let key = *key;
+                fig = fig.merge(Env::raw().only(&[only]).map(move |_| key.into()));
+            }
+        }
+        let cfg: Config = fig.extract().map_err(|e| ConfigError(describe(e)))?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Checks values serde cannot: enumerations held as strings, ranges.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |k: &str, m: &str| Err(ConfigError(format!("`{k}`: {m}")));
+        if !(self.database_url.starts_with("sqlite:")
+            || self.database_url.starts_with("postgres://")
+            || self.database_url.starts_with("postgresql://"))
+        {
+            return bad("database_url", "must start with sqlite: or postgres://");
+        }
+        if !self.redis_url.is_empty()
+            && !self.redis_url.starts_with("redis://")
+            && !self.redis_url.starts_with("rediss://")
+        {
+            return bad("redis_url", "must be empty or start with redis://");
+        }
+        if self.body_limit_bytes == 0 {
+            return bad("body_limit_bytes", "must be positive");
+        }
+        if self.db_max_connections == 0 {
+            return bad("db_max_connections", "must be positive");
+        }
+        if !["memory", "redis"].contains(&self.rate_limit.backend.as_str()) {
+            return bad("rate_limit.backend", "must be memory or redis");
+        }
+        if !["allow", "deny"].contains(&self.rate_limit.on_backend_error.as_str()) {
+            return bad("rate_limit.on_backend_error", "must be allow or deny");
+        }
+        for (i, p) in self.rate_limit.policy.iter().enumerate() {
+            let algos =
+                ["fixed_window", "sliding_window_log", "sliding_window_counter", "token_bucket", "leaky_bucket"];
+            if !algos.contains(&p.algorithm.as_str()) {
+                return bad(
+                    &format!("rate_limit.policy[{i}].algorithm"),
+                    &format!("must be one of {}", algos.join(", ")),
+                );
+            }
+            if !["ip", "user", "api_key", "client"].contains(&p.key.as_str()) {
+                return bad(&format!("rate_limit.policy[{i}].key"), "must be ip, user, api_key or client");
+            }
+            if !["anonymous", "authenticated", "any"].contains(&p.principals.as_str()) {
+                return bad(&format!("rate_limit.policy[{i}].principals"), "must be anonymous, authenticated or any");
+            }
+            if p.limit == 0 || p.window.is_zero() {
+                return bad(&format!("rate_limit.policy[{i}]"), "limit and window must be positive");
+            }
+        }
+        if !["database", "redis", "memory"].contains(&self.idempotency.backend.as_str()) {
+            return bad("idempotency.backend", "must be database, redis or memory");
+        }
+        if self.auth.argon2_memory_kib < 8 || self.auth.argon2_iterations == 0 {
+            return bad("auth.argon2_memory_kib", "argon2 memory must be >= 8 KiB and iterations >= 1");
+        }
+        Ok(())
+    }
+}
+
+fn describe(e: figment::Error) -> String {
+    e.into_iter()
+        .map(|e| {
+            let key = if e.path.is_empty() { String::new() } else { format!("`{}`: ", e.path.join(".")) };
+            format!("{key}{}", e.kind)
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn load_str(toml: &str) -> Result<Config, ConfigError> {
+        let dir = std::env::temp_dir().join(format!("agora-cfg-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).map_err(|e| ConfigError(e.to_string()))?;
+        let path = dir.join("agora.toml");
+        let mut f = std::fs::File::create(&path).map_err(|e| ConfigError(e.to_string()))?;
+        f.write_all(toml.as_bytes()).map_err(|e| ConfigError(e.to_string()))?;
+        let r = Config::load(Some(&path));
+        let _ = std::fs::remove_dir_all(dir);
+        r
+    }
+
+    #[test]
+    fn defaults_are_embedded() {
+        let c = Config::default();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.database_url, "sqlite://agora.db");
+        assert!(c.validate().is_ok());
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let e = load_str("listen = \"127.0.0.1:9\"\nlistn = 3\n").expect_err("must fail");
+        assert!(e.to_string().contains("listn"), "{e}");
+        let e = load_str("[auth]\nissuer = \"x\"\nbogus = 1\n").expect_err("must fail");
+        assert!(e.to_string().contains("bogus"), "{e}");
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let e = load_str("[auth]\naccess_token_ttl = \"soon\"\n").expect_err("must fail");
+        assert!(e.to_string().contains("access_token_ttl"), "{e}");
+        let e = load_str("[rate_limit]\nbackend = \"disk\"\n").expect_err("must fail");
+        assert!(e.to_string().contains("rate_limit.backend"), "{e}");
+        let e = load_str("listen = \"nowhere\"\n").expect_err("must fail");
+        assert!(e.to_string().contains("listen"), "{e}");
+    }
+
+    #[test]
+    fn file_values_apply() {
+        let c = load_str("listen = \"127.0.0.1:9999\"\n[[rate_limit.policy]]\nname = \"a\"\nalgorithm = \"token_bucket\"\nlimit = 5\nwindow = \"1s\"\n")
+            .expect("valid");
+        assert_eq!(c.listen.port(), 9999);
+        assert_eq!(c.rate_limit.policy[0].window, Duration::from_secs(1));
+    }
+}

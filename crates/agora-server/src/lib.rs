@@ -1,0 +1,16 @@
+//! The Agora server: configuration, start-up, HTTP plumbing and the REST transport over the
+//! domain services of `agora-core`.
+
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod http;
+pub mod metrics;
+pub mod openapi;
+pub mod password;
+pub mod rest;
+pub mod state;
+
+pub use app::App;
+pub use config::Config;

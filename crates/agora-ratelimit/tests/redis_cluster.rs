@@ -36,9 +36,7 @@ async fn cluster_limits_hold_exactly() {
         for i in 0..450 {
             let store = stores[i % 3].clone();
             let c = vec![check(&p, &format!("client-{}", i % 3))];
-            tasks.push(tokio::spawn(async move {
-                (i % 3, store.check(&c).await.unwrap().allowed())
-            }));
+            tasks.push(tokio::spawn(async move { (i % 3, store.check(&c).await.unwrap().allowed()) }));
         }
         let mut allowed = [0; 3];
         for t in tasks {

@@ -7,8 +7,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use agora_ratelimit::{
-    Algorithm, FallbackLimiter, LimitError, MemoryStore, OnBackendError, RateLimiter, RedisConfig,
-    RedisStore,
+    Algorithm, FallbackLimiter, LimitError, MemoryStore, OnBackendError, RateLimiter, RedisConfig, RedisStore,
 };
 use common::{RedisServer, can_spawn_redis, check, free_port, policy, unique};
 

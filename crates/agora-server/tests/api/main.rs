@@ -1,0 +1,21 @@
+//! The black-box HTTP suite: every behaviour test runs once on SQLite and once on PostgreSQL
+//! (see `db_test!`), against the real router built by `App::build`.
+//!
+//! All areas live in one test binary (one link, and cargo runs the tests of one binary in
+//! parallel) split into modules by area.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+#[macro_use]
+#[path = "../common/mod.rs"]
+mod common;
+
+mod conditional;
+mod cursor_walk;
+mod envelope;
+mod lists;
+mod ops;
+mod posts;
+mod products;
+mod socket;
+mod users;
+mod versions;

@@ -1,0 +1,151 @@
+//! CONTRACT §5 posts: create/get/patch/delete, bounds, `/users/{id}/posts`, `author_id`.
+#![allow(clippy::unwrap_used)]
+
+use crate::common::*;
+use serde_json::json;
+
+db_test!(create_get_patch_delete, |app| async move {
+    let ada = create_user(&app, "Ada", "ada@example.com").await;
+    let res = app
+        .post("/v2/posts")
+        .json(&json!({"author_id": id(&ada), "title": "Notes", "content": "On the engine"}))
+        .send()
+        .await;
+    res.assert_status(201);
+    let post = res.data().clone();
+    let pid = id(&post);
+    assert_eq!(res.header("location"), Some(format!("/v2/posts/{pid}").as_str()));
+    assert!(res.header("etag").is_some_and(|t| t.starts_with('"')));
+    assert_eq!(post["author_id"], ada["id"]);
+    assert_eq!(post["title"], json!("Notes"));
+    assert_eq!(post["content"], json!("On the engine"));
+    assert_eq!(post["likes"], json!(0));
+    assert_eq!(post["comment_count"], json!(0));
+
+    let res = app.get(&format!("/v2/posts/{pid}")).send().await;
+    res.assert_status(200);
+    assert_eq!(res.data(), &post);
+
+    let res = app.patch(&format!("/v2/posts/{pid}")).json(&json!({"title": "Sketch"})).send().await;
+    res.assert_status(200);
+    assert_eq!(res.data()["title"], json!("Sketch"));
+    assert_eq!(res.data()["content"], json!("On the engine"));
+    assert_eq!(res.data()["created_at"], post["created_at"]);
+    let res = app.patch(&format!("/v2/posts/{pid}")).json(&json!({"content": "Revised"})).send().await;
+    res.assert_status(200);
+    assert_eq!(res.data()["title"], json!("Sketch"));
+    assert_eq!(res.data()["content"], json!("Revised"));
+
+    let res = app.delete(&format!("/v2/posts/{pid}")).send().await;
+    res.assert_status(204);
+    assert!(res.bytes.is_empty());
+    app.get(&format!("/v2/posts/{pid}")).send().await.assert_error(404, "POST_NOT_FOUND");
+    app.delete(&format!("/v2/posts/{pid}")).send().await.assert_error(404, "POST_NOT_FOUND");
+    app.patch(&format!("/v2/posts/{pid}"))
+        .json(&json!({"title": "x"}))
+        .send()
+        .await
+        .assert_error(404, "POST_NOT_FOUND");
+});
+
+db_test!(author_is_required_and_must_exist, |app| async move {
+    let res = app.post("/v2/posts").json(&json!({"title": "t", "content": "c"})).send().await;
+    res.assert_validation(&["author_id"]);
+    let res = app.post("/v2/posts").json(&json!({"author_id": 987654, "title": "t", "content": "c"})).send().await;
+    res.assert_validation(&["author_id"]);
+    let res = app.post("/v2/posts").json(&json!({"author_id": "1", "title": "t", "content": "c"})).send().await;
+    res.assert_validation(&["author_id"]);
+});
+
+db_test!(title_and_content_bounds, |app| async move {
+    let a = id(&create_user(&app, "Ada", "ada@example.com").await);
+    let post = |title: String, content: String| json!({"author_id": a, "title": title, "content": content});
+    let cases = [
+        (String::new(), "c".to_string(), vec!["title"]),
+        ("   ".to_string(), "c".to_string(), vec!["title"]),
+        ("x".repeat(201), "c".to_string(), vec!["title"]),
+        ("t".to_string(), String::new(), vec!["content"]),
+        ("t".to_string(), "c".repeat(20_001), vec!["content"]),
+        (String::new(), String::new(), vec!["title", "content"]),
+    ];
+    for (title, content, bad) in cases {
+        let res = app.post("/v2/posts").json(&post(title, content)).send().await;
+        res.assert_validation(&bad);
+    }
+    app.post("/v2/posts").json(&post("x".repeat(200), "c".repeat(20_000))).send().await.assert_status(201);
+    app.post("/v2/posts").json(&post("x".into(), "c".into())).send().await.assert_status(201);
+
+    let pid = id(&create_post(&app, a, "ok", "ok").await);
+    let res = app.patch(&format!("/v2/posts/{pid}")).json(&json!({"title": "x".repeat(201)})).send().await;
+    res.assert_validation(&["title"]);
+    let res = app.patch(&format!("/v2/posts/{pid}")).json(&json!({"content": ""})).send().await;
+    res.assert_validation(&["content"]);
+    let res = app.patch(&format!("/v2/posts/{pid}")).json(&json!({"likes": 100})).send().await;
+    res.assert_validation(&["likes"]);
+    let res = app
+        .patch(&format!("/v2/posts/{pid}"))
+        .json(&json!({"id": 1, "created_at": "2020-01-01T00:00:00Z"}))
+        .send()
+        .await;
+    res.assert_validation(&["id", "created_at"]);
+    let res = app.get(&format!("/v2/posts/{pid}")).send().await;
+    assert_eq!(res.data()["title"], json!("ok"));
+    assert_eq!(res.data()["likes"], json!(0));
+});
+
+db_test!(posts_of_a_user, |app| async move {
+    let ada = id(&create_user(&app, "Ada", "ada@example.com").await);
+    let bob = id(&create_user(&app, "Bob", "bob@example.com").await);
+    let lonely = id(&create_user(&app, "Lonely", "lonely@example.com").await);
+    let a1 = id(&create_post(&app, ada, "a1", "x").await);
+    let b1 = id(&create_post(&app, bob, "b1", "x").await);
+    let a2 = id(&create_post(&app, ada, "a2", "x").await);
+
+    let res = app.get(&format!("/v2/users/{ada}/posts")).send().await;
+    res.assert_status(200);
+    // Newest first by default.
+    assert_eq!(res.ids(), [a2, a1]);
+    let res = app.get(&format!("/v2/users/{bob}/posts")).send().await;
+    assert_eq!(res.ids(), [b1]);
+    let res = app.get(&format!("/v2/users/{lonely}/posts")).send().await;
+    res.assert_status(200);
+    assert!(res.items().is_empty());
+    app.get("/v2/users/987654/posts").send().await.assert_error(404, "USER_NOT_FOUND");
+    // Page style and sorts work on the nested collection too.
+    let res = app.get(&format!("/v2/users/{ada}/posts?sort=title&page=1&per_page=1")).send().await;
+    assert_eq!(res.ids(), [a1]);
+    assert_eq!(res.pagination()["total"], json!(2));
+    assert_eq!(res.pagination()["total_pages"], json!(2));
+});
+
+db_test!(author_id_filter, |app| async move {
+    let ada = id(&create_user(&app, "Ada", "ada@example.com").await);
+    let bob = id(&create_user(&app, "Bob", "bob@example.com").await);
+    let a1 = id(&create_post(&app, ada, "a1", "x").await);
+    create_post(&app, bob, "b1", "x").await;
+    let a2 = id(&create_post(&app, ada, "a2", "x").await);
+    let res = app.get(&format!("/v2/posts?author_id={ada}")).send().await;
+    res.assert_status(200);
+    assert_eq!(res.ids(), [a2, a1]);
+    let res = app.get("/v2/posts?author_id=987654").send().await;
+    res.assert_status(200);
+    assert!(res.items().is_empty());
+    for bad in ["abc", "-1", "1.5", "", "99999999999999999999"] {
+        app.get(&format!("/v2/posts?author_id={bad}")).send().await.assert_invalid_query("author_id");
+    }
+    // Posts have no product filters.
+    app.get("/v2/posts?category=x").send().await.assert_invalid_query("category");
+});
+
+db_test!(default_order_is_newest_first, |app| async move {
+    let ada = id(&create_user(&app, "Ada", "ada@example.com").await);
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(id(&create_post(&app, ada, &format!("p{i}"), "x").await));
+    }
+    ids.reverse();
+    let res = app.get("/v2/posts").send().await;
+    assert_eq!(res.ids(), ids);
+    let res = app.get("/v1/posts").send().await;
+    assert_eq!(res.ids(), ids);
+});

@@ -1,0 +1,639 @@
+//! Test support for the black-box HTTP suite.
+//!
+//! * [`TestApp`] builds the real application (`App::build`) on a fresh database: a temporary
+//!   SQLite file, or a fresh PostgreSQL schema on `AGORA_TEST_DATABASE_URL` that is dropped
+//!   again when the app is dropped.
+//! * [`TestApp::get`] and friends drive `App::router()` in process with `tower::ServiceExt::oneshot`
+//!   and hand back a [`TestResponse`] with the status, headers and the body (parsed as JSON when
+//!   it is JSON).
+//! * [`db_test!`] expands one behaviour test into a `sqlite` and a `postgres` test.
+//! * [`raw_http`] is a minimal HTTP/1.1 client for the few tests that need a real socket.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, dead_code)]
+
+use std::ops::Deref;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use agora_core::Actor;
+use agora_core::entities::Product;
+use agora_server::{App, Config};
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::{Map, Value, json};
+use sqlx::{AssertSqlSafe, Connection, PgConnection};
+use tower::ServiceExt;
+
+/// Expands a behaviour test into one test per database engine:
+///
+/// ```ignore
+/// db_test!(creates_a_user, |app| async move {
+///     let res = app.get("/v2/users").send().await;
+///     assert_eq!(res.status, 200);
+/// });
+/// ```
+///
+/// becomes `mod creates_a_user { async fn sqlite() …; async fn postgres() … }`.
+#[macro_export]
+macro_rules! db_test {
+    ($name:ident, |$app:ident| $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let $app = $crate::common::TestApp::sqlite().await;
+                $body.await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some($app) = $crate::common::TestApp::postgres().await else {
+                    return;
+                };
+                $body.await;
+            }
+        }
+    };
+}
+
+/// Which engine a [`TestApp`] runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// A temporary SQLite file.
+    Sqlite,
+    /// A fresh schema on the test PostgreSQL server.
+    Postgres,
+}
+
+/// Removes what a [`TestApp`] created: the SQLite directory or the PostgreSQL schema.
+#[derive(Debug)]
+pub enum Cleanup {
+    /// Temporary directory holding `agora.db`.
+    Sqlite(PathBuf),
+    /// Base URL and schema name.
+    Postgres {
+        /// `AGORA_TEST_DATABASE_URL`.
+        base_url: String,
+        /// `t_<uuid>`.
+        schema: String,
+    },
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        match self {
+            Cleanup::Sqlite(dir) => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            Cleanup::Postgres { base_url, schema } => {
+                let (base_url, schema) = (base_url.clone(), schema.clone());
+                // Drop may run inside a runtime; do the async work on a thread with its own.
+                let handle = std::thread::spawn(move || {
+                    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+                    rt.block_on(async move {
+                        let mut conn = PgConnection::connect(&base_url).await.ok()?;
+                        // End the app's own connections first (they carry the schema as their
+                        // application_name) so nothing holds a lock the DROP would wait for.
+                        let _ = sqlx::query(
+                            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                             WHERE application_name = $1 AND pid <> pg_backend_pid()",
+                        )
+                        .bind(&schema)
+                        .execute(&mut conn)
+                        .await;
+                        let drop = format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE");
+                        let r = sqlx::raw_sql(AssertSqlSafe(drop)).execute(&mut conn).await;
+                        if let Err(e) = r {
+                            eprintln!("warning: could not drop test schema {schema}: {e}");
+                        }
+                        let _ = conn.close().await;
+                        Some(())
+                    })
+                });
+                let _ = handle.join();
+            }
+        }
+    }
+}
+
+/// The configuration every test app uses: fast hashing, no rate limits, a fixed secret.
+pub fn test_config(database_url: String) -> Config {
+    let mut c = Config { database_url, ..Config::default() };
+    c.auth.jwt_secret = "test-secret".into();
+    c.auth.argon2_memory_kib = 64;
+    c.auth.argon2_iterations = 1;
+    c.rate_limit.enabled = false;
+    c.db_max_connections = 5;
+    c.shutdown_grace = Duration::from_secs(30);
+    c
+}
+
+/// A built application on a fresh database.
+pub struct TestApp {
+    /// The application (its `state` is reachable through `Deref`).
+    pub app: App,
+    /// Which engine.
+    pub engine: Engine,
+    router: Router,
+    // Declared last: dropped after the app (and its pool).
+    cleanup: Cleanup,
+}
+
+impl Deref for TestApp {
+    type Target = App;
+    fn deref(&self) -> &App {
+        &self.app
+    }
+}
+
+impl TestApp {
+    /// A fresh SQLite database in a temporary directory.
+    pub async fn sqlite() -> TestApp {
+        Self::sqlite_with(|_| {}).await
+    }
+
+    /// Like [`TestApp::sqlite`], with a chance to adjust the configuration.
+    pub async fn sqlite_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+        let dir = std::env::temp_dir().join(format!("agora-test-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).expect("create temp dir");
+        let cleanup = Cleanup::Sqlite(dir.clone());
+        let mut config = test_config(format!("sqlite://{}", dir.join("agora.db").display()));
+        adjust(&mut config);
+        let app = App::build(config).await.expect("App::build on SQLite");
+        TestApp { router: app.router(), app, engine: Engine::Sqlite, cleanup }
+    }
+
+    /// A fresh schema on `AGORA_TEST_DATABASE_URL`, or `None` (after printing why) when the
+    /// variable is unset. With `CI=true` an unset variable is a failure, not a skip.
+    pub async fn postgres() -> Option<TestApp> {
+        Self::postgres_with(|_| {}).await
+    }
+
+    /// Like [`TestApp::postgres`], with a chance to adjust the configuration.
+    pub async fn postgres_with(adjust: impl FnOnce(&mut Config)) -> Option<TestApp> {
+        let base_url = match std::env::var("AGORA_TEST_DATABASE_URL") {
+            Ok(u) if !u.trim().is_empty() => u,
+            _ => {
+                if std::env::var("CI").as_deref() == Ok("true") {
+                    panic!("AGORA_TEST_DATABASE_URL must be set when CI=true");
+                }
+                eprintln!("skipped: AGORA_TEST_DATABASE_URL not set");
+                return None;
+            }
+        };
+        let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = PgConnection::connect(&base_url).await.expect("connect to AGORA_TEST_DATABASE_URL");
+        sqlx::raw_sql(AssertSqlSafe(format!("CREATE SCHEMA \"{schema}\"")))
+            .execute(&mut conn)
+            .await
+            .expect("create test schema");
+        conn.close().await.expect("close setup connection");
+        let cleanup = Cleanup::Postgres { base_url: base_url.clone(), schema: schema.clone() };
+        let sep = if base_url.contains('?') { '&' } else { '?' };
+        let url = format!("{base_url}{sep}options=-csearch_path%3D{schema}&application_name={schema}");
+        let mut config = test_config(url);
+        adjust(&mut config);
+        let app = App::build(config).await.expect("App::build on PostgreSQL");
+        Some(TestApp { router: app.router(), app, engine: Engine::Postgres, cleanup })
+    }
+
+    /// The schema name on PostgreSQL.
+    pub fn pg_schema(&self) -> Option<&str> {
+        match &self.cleanup {
+            Cleanup::Postgres { schema, .. } => Some(schema),
+            Cleanup::Sqlite(_) => None,
+        }
+    }
+
+    /// The base URL on PostgreSQL.
+    pub fn pg_base_url(&self) -> Option<&str> {
+        match &self.cleanup {
+            Cleanup::Postgres { base_url, .. } => Some(base_url),
+            Cleanup::Sqlite(_) => None,
+        }
+    }
+
+    /// Splits into the app (e.g. to `serve` it) and the guard that must outlive it.
+    pub fn into_parts(self) -> (App, Cleanup) {
+        (self.app, self.cleanup)
+    }
+
+    /// A request with any method.
+    pub fn request(&self, method: Method, path: &str) -> TestRequest {
+        TestRequest {
+            router: self.router.clone(),
+            method,
+            uri: path.to_string(),
+            headers: HeaderMap::new(),
+            body: Vec::new(),
+        }
+    }
+
+    /// `GET path`.
+    pub fn get(&self, path: &str) -> TestRequest {
+        self.request(Method::GET, path)
+    }
+
+    /// `POST path`.
+    pub fn post(&self, path: &str) -> TestRequest {
+        self.request(Method::POST, path)
+    }
+
+    /// `PUT path`.
+    pub fn put(&self, path: &str) -> TestRequest {
+        self.request(Method::PUT, path)
+    }
+
+    /// `PATCH path`.
+    pub fn patch(&self, path: &str) -> TestRequest {
+        self.request(Method::PATCH, path)
+    }
+
+    /// `DELETE path`.
+    pub fn delete(&self, path: &str) -> TestRequest {
+        self.request(Method::DELETE, path)
+    }
+}
+
+/// A request being built.
+pub struct TestRequest {
+    router: Router,
+    method: Method,
+    uri: String,
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+impl TestRequest {
+    /// Adds a header.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        let name = HeaderName::from_bytes(name.as_bytes()).expect("header name");
+        let value = HeaderValue::from_str(value).expect("header value");
+        self.headers.append(name, value);
+        self
+    }
+
+    /// Adds a header with arbitrary (possibly non-UTF-8) bytes.
+    pub fn header_bytes(mut self, name: &str, value: &[u8]) -> Self {
+        let name = HeaderName::from_bytes(name.as_bytes()).expect("header name");
+        let value = HeaderValue::from_bytes(value).expect("header value");
+        self.headers.append(name, value);
+        self
+    }
+
+    /// A JSON body (`Content-Type: application/json`).
+    pub fn json(self, value: &Value) -> Self {
+        let bytes = serde_json::to_vec(value).expect("serialise body");
+        self.body("application/json", bytes)
+    }
+
+    /// A raw body with the given content type.
+    pub fn body(self, content_type: &str, bytes: impl Into<Vec<u8>>) -> Self {
+        self.header("content-type", content_type).raw_body(bytes)
+    }
+
+    /// A raw body without touching the headers.
+    pub fn raw_body(mut self, bytes: impl Into<Vec<u8>>) -> Self {
+        self.body = bytes.into();
+        self
+    }
+
+    /// Sends it through the router.
+    pub async fn send(self) -> TestResponse {
+        let mut req = Request::builder().method(self.method.clone()).uri(&self.uri);
+        if let Some(h) = req.headers_mut() {
+            *h = self.headers;
+        }
+        let req = req.body(Body::from(self.body)).expect("build request");
+        let res = self.router.oneshot(req).await.expect("router is infallible");
+        let (parts, body) = res.into_parts();
+        let bytes = body.collect().await.expect("read body").to_bytes();
+        let body = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::Null) };
+        TestResponse { method: self.method, uri: self.uri, status: parts.status, headers: parts.headers, body, bytes }
+    }
+}
+
+/// A response, fully read.
+#[derive(Debug)]
+pub struct TestResponse {
+    /// The request method (for messages).
+    pub method: Method,
+    /// The request URI (for messages).
+    pub uri: String,
+    /// Status.
+    pub status: StatusCode,
+    /// Headers.
+    pub headers: HeaderMap,
+    /// The body as JSON (`Null` when empty or not JSON).
+    pub body: Value,
+    /// The raw body.
+    pub bytes: Bytes,
+}
+
+impl TestResponse {
+    /// One header as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Every value of a header.
+    pub fn header_all(&self, name: &str) -> Vec<String> {
+        self.headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).map(str::to_string).collect()
+    }
+
+    /// The body as text.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.bytes).into_owned()
+    }
+
+    /// `data` of a success envelope.
+    pub fn data(&self) -> &Value {
+        &self.body["data"]
+    }
+
+    /// `data` as an array.
+    pub fn items(&self) -> &Vec<Value> {
+        self.body["data"].as_array().unwrap_or_else(|| panic!("data is not an array: {}", self.describe()))
+    }
+
+    /// Ids of the items in a list.
+    pub fn ids(&self) -> Vec<i64> {
+        self.items().iter().map(id).collect()
+    }
+
+    /// `pagination` of a list envelope.
+    pub fn pagination(&self) -> &Value {
+        &self.body["pagination"]
+    }
+
+    /// `error.code` of an error envelope.
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+
+    /// The `field` of every `error.details` entry, in order.
+    pub fn detail_fields(&self) -> Vec<String> {
+        self.body["error"]["details"]
+            .as_array()
+            .map(|a| a.iter().map(|d| d["field"].as_str().unwrap_or("").to_string()).collect())
+            .unwrap_or_default()
+    }
+
+    /// The detail entry for one field.
+    pub fn detail(&self, field: &str) -> Option<&Value> {
+        self.body["error"]["details"].as_array().and_then(|a| a.iter().find(|d| d["field"] == field))
+    }
+
+    /// A one-line description for assertion messages.
+    pub fn describe(&self) -> String {
+        let mut text = self.text();
+        if text.len() > 2000 {
+            text.truncate(2000);
+            text.push('…');
+        }
+        format!("{} {} → {} {}", self.method, self.uri, self.status, text)
+    }
+
+    /// Asserts the status.
+    #[track_caller]
+    pub fn assert_status(&self, status: u16) -> &Self {
+        assert_eq!(self.status.as_u16(), status, "unexpected status: {}", self.describe());
+        self
+    }
+
+    /// Asserts an error envelope with this status and code.
+    #[track_caller]
+    pub fn assert_error(&self, status: u16, code: &str) -> &Self {
+        self.assert_status(status);
+        assert_eq!(self.body["success"], json!(false), "not an error envelope: {}", self.describe());
+        assert_eq!(self.code(), code, "unexpected error code: {}", self.describe());
+        self
+    }
+
+    /// Asserts `400 INVALID_QUERY` whose details name `param`.
+    #[track_caller]
+    pub fn assert_invalid_query(&self, param: &str) -> &Self {
+        self.assert_error(400, "INVALID_QUERY");
+        assert!(self.detail_fields().iter().any(|f| f == param), "details do not name `{param}`: {}", self.describe());
+        self
+    }
+
+    /// Asserts `422 VALIDATION_ERROR` with exactly one detail per field in `fields` (any order).
+    #[track_caller]
+    pub fn assert_validation(&self, fields: &[&str]) -> &Self {
+        self.assert_error(422, "VALIDATION_ERROR");
+        let mut got = self.detail_fields();
+        got.sort();
+        let mut want: Vec<String> = fields.iter().map(|s| s.to_string()).collect();
+        want.sort();
+        assert_eq!(got, want, "validation details differ: {}", self.describe());
+        self
+    }
+
+    /// The `Link` header parsed into `(rel, target)` pairs.
+    pub fn links(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for value in self.header_all("link") {
+            for part in split_links(&value) {
+                let Some(start) = part.find('<') else { continue };
+                let Some(end) = part.find('>') else { continue };
+                let target = part[start + 1..end].to_string();
+                for param in part[end + 1..].split(';') {
+                    let param = param.trim();
+                    if let Some(rel) = param.strip_prefix("rel=") {
+                        for r in rel.trim_matches('"').split_whitespace() {
+                            out.push((r.to_string(), target.clone()));
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The target of the `Link` with this rel.
+    pub fn link(&self, rel: &str) -> Option<String> {
+        self.links().into_iter().find(|(r, _)| r == rel).map(|(_, t)| t)
+    }
+}
+
+/// Splits a `Link` value at the commas between links (not inside `<…>` or quotes).
+fn split_links(value: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let (mut in_uri, mut in_quote) = (false, false);
+    for c in value.chars() {
+        match c {
+            '<' if !in_quote => in_uri = true,
+            '>' if !in_quote => in_uri = false,
+            '"' if !in_uri => in_quote = !in_quote,
+            ',' if !in_uri && !in_quote => {
+                out.push(std::mem::take(&mut cur));
+                continue;
+            }
+            _ => {}
+        }
+        cur.push(c);
+    }
+    if !cur.trim().is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// The `id` of a resource representation.
+pub fn id(v: &Value) -> i64 {
+    v["id"].as_i64().unwrap_or_else(|| panic!("no integer id in {v}"))
+}
+
+/// A unique email address.
+pub fn unique_email(prefix: &str) -> String {
+    format!("{prefix}-{}@example.com", uuid::Uuid::new_v4().simple())
+}
+
+/// Signs a user up through `POST /v2/users`; returns `data`.
+pub async fn create_user(app: &TestApp, name: &str, email: &str) -> Value {
+    let res = app
+        .post("/v2/users")
+        .json(&json!({"name": name, "email": email, "password": "correct horse battery"}))
+        .send()
+        .await;
+    res.assert_status(201);
+    res.data().clone()
+}
+
+/// Creates a post through `POST /v2/posts` (anonymous callers name the author); returns `data`.
+pub async fn create_post(app: &TestApp, author_id: i64, title: &str, content: &str) -> Value {
+    let res =
+        app.post("/v2/posts").json(&json!({"author_id": author_id, "title": title, "content": content})).send().await;
+    res.assert_status(201);
+    res.data().clone()
+}
+
+/// Creates a product through `POST /v2/products`; returns `data`.
+pub async fn create_product(app: &TestApp, name: &str, category: &str, price: i64, stock: i64) -> Value {
+    create_product_with(app, &json!({"name": name, "category": category, "price": price, "stock": stock})).await
+}
+
+/// Creates a product from a full body; returns `data`.
+pub async fn create_product_with(app: &TestApp, body: &Value) -> Value {
+    let res = app.post("/v2/products").json(body).send().await;
+    res.assert_status(201);
+    res.data().clone()
+}
+
+/// Inserts a product through the domain service directly (fast setup for big data sets).
+pub async fn seed_product(
+    app: &TestApp,
+    name: &str,
+    description: &str,
+    category: &str,
+    price: i64,
+    stock: i64,
+) -> Product {
+    let mut body = Map::new();
+    body.insert("name".into(), json!(name));
+    body.insert("description".into(), json!(description));
+    body.insert("category".into(), json!(category));
+    body.insert("price".into(), json!(price));
+    body.insert("stock".into(), json!(stock));
+    app.state.services.products.create(&Actor::Anonymous, &body).await.expect("seed product")
+}
+
+/// Minimal HTTP/1.1 over a real socket (for the `serve` tests).
+pub mod raw_http {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+    use tokio::net::TcpStream;
+
+    /// A parsed response.
+    #[derive(Debug)]
+    pub struct RawResponse {
+        /// Status code.
+        pub status: u16,
+        /// Header names (lower case) and values.
+        pub headers: Vec<(String, String)>,
+        /// Body bytes.
+        pub body: Vec<u8>,
+    }
+
+    impl RawResponse {
+        /// One header.
+        pub fn header(&self, name: &str) -> Option<&str> {
+            self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        }
+
+        /// The body as JSON.
+        pub fn json(&self) -> serde_json::Value {
+            serde_json::from_slice(&self.body).unwrap_or(serde_json::Value::Null)
+        }
+    }
+
+    /// One connection.
+    pub struct Conn {
+        stream: BufReader<TcpStream>,
+    }
+
+    impl Conn {
+        /// Connects.
+        pub async fn connect(addr: std::net::SocketAddr) -> std::io::Result<Conn> {
+            Ok(Conn { stream: BufReader::new(TcpStream::connect(addr).await?) })
+        }
+
+        /// Writes raw bytes.
+        pub async fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+            self.stream.get_mut().write_all(bytes).await?;
+            self.stream.get_mut().flush().await
+        }
+
+        /// Reads one status line and header block; interim (1xx) responses are returned too.
+        pub async fn read_head(&mut self) -> std::io::Result<(u16, Vec<(String, String)>)> {
+            let mut line = String::new();
+            if self.stream.read_line(&mut line).await? == 0 {
+                return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "connection closed"));
+            }
+            let status: u16 = line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).ok_or_else(|| {
+                std::io::Error::new(std::io::ErrorKind::InvalidData, format!("bad status line {line:?}"))
+            })?;
+            let mut headers = Vec::new();
+            loop {
+                let mut h = String::new();
+                self.stream.read_line(&mut h).await?;
+                let h = h.trim_end_matches(['\r', '\n']);
+                if h.is_empty() {
+                    break;
+                }
+                if let Some((k, v)) = h.split_once(':') {
+                    headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+                }
+            }
+            Ok((status, headers))
+        }
+
+        /// Reads a complete final response (skipping nothing: call after any interim one).
+        pub async fn read_response(&mut self) -> std::io::Result<RawResponse> {
+            let (status, headers) = self.read_head().await?;
+            let len = headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.parse::<usize>().ok());
+            let mut body = Vec::new();
+            match len {
+                Some(n) => {
+                    body.resize(n, 0);
+                    self.stream.read_exact(&mut body).await?;
+                }
+                None if status == 204 || status == 304 => {}
+                None => {
+                    self.stream.read_to_end(&mut body).await?;
+                }
+            }
+            Ok(RawResponse { status, headers, body })
+        }
+
+        /// Sends a request and reads the response.
+        pub async fn roundtrip(&mut self, request: &str) -> std::io::Result<RawResponse> {
+            self.write(request.as_bytes()).await?;
+            self.read_response().await
+        }
+    }
+}

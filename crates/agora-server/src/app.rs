@@ -126,11 +126,20 @@ impl App {
         let hasher = Argon2Hasher::new(config.auth.argon2_memory_kib, config.auth.argon2_iterations)
             .map_err(|e| StartError::Config(format!("`auth.argon2_memory_kib`: {e}")))?;
         let store = Arc::new(SqlStore::new(db.clone()));
+        let auth_repo: Arc<dyn agora_core::auth::AuthRepo> = if config.redis_url.is_empty() {
+            store.clone()
+        } else {
+            Arc::new(
+                crate::auth::redis_store::RedisAuthRepo::connect(&config.redis_url, store.clone())
+                    .await
+                    .map_err(StartError::Config)?,
+            )
+        };
         let services = Services::new(
             store.clone(),
             store.clone(),
-            store.clone(),
             store,
+            auth_repo,
             Arc::new(hasher),
             CursorKey::new(derive_key(&secret, "agora cursor v1")),
         );

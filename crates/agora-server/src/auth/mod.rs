@@ -8,6 +8,7 @@
 //! requests must echo the session's CSRF token in `X-CSRF-Token`.
 
 pub mod oauth_page;
+pub mod redis_store;
 pub mod routes;
 pub mod tokens;
 

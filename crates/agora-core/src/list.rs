@@ -413,6 +413,11 @@ fn with_tiebreak(mut keys: Vec<SortKey>) -> Vec<SortKey> {
     keys
 }
 
+/// The order of an `after_id` walk (and of the cursors it hands out): ascending id.
+fn after_id_sort() -> Vec<SortKey> {
+    vec![SortKey { column: "id", dir: SortDir::Asc }]
+}
+
 /// Parses a collection's query string.
 ///
 /// `params` are the decoded query pairs in order; `scope` holds filters the route imposes (such
@@ -475,7 +480,7 @@ pub fn parse_list_query(
     let fields = map.get("fields").map(|raw| parse_fields(spec, raw)).transpose()?;
 
     let explicit_sort = map.get("sort").map(|raw| parse_sort(spec, raw)).transpose()?;
-    let sort = with_tiebreak(explicit_sort.clone().unwrap_or_else(|| spec.default_sort.to_vec()));
+    let mut sort = with_tiebreak(explicit_sort.clone().unwrap_or_else(|| spec.default_sort.to_vec()));
     let scope_digest = scope_digest(spec, &filters, search.as_deref());
 
     let has = |k: &str| map.contains_key(k);
@@ -520,7 +525,7 @@ pub fn parse_list_query(
             .parse::<i64>()
             .map_err(|_| DomainError::invalid_query("after_id", "invalid_integer", "must be an integer id"))?;
         return Ok(ListQuery {
-            sort: vec![SortKey { column: "id", dir: SortDir::Asc }],
+            sort: after_id_sort(),
             filters,
             search,
             page: PageRequest::Cursor {
@@ -534,7 +539,17 @@ pub fn parse_list_query(
     } else {
         let position = match map.get("cursor") {
             None => None,
-            Some(raw) => Some(decode_position(spec, raw, &sort, &scope_digest, key)?),
+            Some(raw) => {
+                // A walk begun with `after_id` runs by ascending id whatever the collection's
+                // default sort, and its cursors say so: continuing one without `sort` (as its
+                // `next` link does) keeps that order. An explicit, different `sort` is still refused.
+                if explicit_sort.is_none()
+                    && CursorPayload::decode(raw, key).is_ok_and(|p| p.sort == sort_signature(&after_id_sort()))
+                {
+                    sort = after_id_sort();
+                }
+                Some(decode_position(spec, raw, &sort, &scope_digest, key)?)
+            }
         };
         PageRequest::Cursor { limit, position, include_total }
     };

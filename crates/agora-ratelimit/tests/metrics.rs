@@ -10,7 +10,9 @@ use agora_ratelimit::{
 };
 use metrics_util::debugging::{DebugValue, DebuggingRecorder};
 
-fn counter(snapshot: &[(String, Vec<(String, String)>, DebugValue)], name: &str, labels: &[(&str, &str)]) -> u64 {
+type Sample = (String, Vec<(String, String)>, DebugValue);
+
+fn counter(snapshot: &[Sample], name: &str, labels: &[(&str, &str)]) -> u64 {
     snapshot
         .iter()
         .filter(|(n, l, _)| n == name && labels.iter().all(|(k, v)| l.iter().any(|(a, b)| a == k && b == v)))
@@ -48,7 +50,7 @@ fn decisions_errors_and_latency_are_recorded() {
             assert!(o.fallback && o.allowed());
         });
     });
-    let snapshot: Vec<(String, Vec<(String, String)>, DebugValue)> = snapshotter
+    let snapshot: Vec<Sample> = snapshotter
         .snapshot()
         .into_vec()
         .into_iter()

@@ -186,11 +186,9 @@ async fn redis_rejected_requests_consume_nothing() {
     let Some(url) = redis_url() else { return };
     let store = RedisStore::connect(&url, config()).await.unwrap();
     let limiter = RateLimiter::new(store.clone());
-    let mut n = 0;
-    for alg in Algorithm::ALL {
+    for (n, alg) in Algorithm::ALL.into_iter().enumerate() {
         let wide = policy(&format!("wide{n}"), alg, 10, Duration::from_secs(3600));
         let narrow = policy(&format!("narrow{n}"), Algorithm::FixedWindow, 2, Duration::from_secs(3600));
-        n += 1;
         let checks = [check(&wide, "user"), check(&narrow, "user")];
         let mut allowed = 0;
         for _ in 0..6 {

@@ -153,7 +153,7 @@ impl App {
             tokens: token_keys(&config_ref, &secret)?,
         };
         bootstrap_admin(&state).await?;
-        let router = router(state.clone());
+        let router = router(state.clone()).map_err(StartError::Config)?;
         Ok(App { state, router })
     }
 
@@ -202,7 +202,7 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> axum::response:
 /// Order matters: the request context is outermost (every response gets a request id and a
 /// log line); version selection rewrites the URI before the inner router matches it, which is
 /// why the routes sit behind a fallback service instead of directly in this router.
-pub fn router(state: AppState) -> Router {
+pub fn router(state: AppState) -> Result<Router, String> {
     let body_limit = state.config.body_limit_bytes;
     let api = Router::new()
         .merge(rest::versioned("/v1"))
@@ -214,6 +214,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(rest::ops::readyz))
         .route("/metrics", get(rest::ops::metrics))
         .route("/openapi.json", get(rest::ops::openapi))
+        .merge(crate::openapi::docs_router())
         .fallback(fallback)
         .route_layer(from_fn(record_route))
         .layer(DefaultBodyLimit::max(body_limit))
@@ -223,11 +224,15 @@ pub fn router(state: AppState) -> Router {
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(RequestBodyLimitLayer::new(body_limit))
         .service(api);
-    Router::new()
-        .fallback_service(inner)
+    let routed = Router::new().fallback_service(inner);
+    // Rate limiting sees the versioned path (so route globs like `GET /v*/products*` match)
+    // and the resolved principal, and answers inside the request context (so a 429 carries
+    // the request id).
+    let routed = crate::ratelimit::wrap(routed, &state.config)?;
+    Ok(routed
         .layer(from_fn_with_state(state.clone(), crate::auth::authenticate))
         .layer(from_fn(select_version))
-        .layer(from_fn_with_state(state, request_context))
+        .layer(from_fn_with_state(state, request_context)))
 }
 
 /// Resolves on SIGINT or SIGTERM.

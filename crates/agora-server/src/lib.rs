@@ -9,6 +9,7 @@ pub mod http;
 pub mod metrics;
 pub mod openapi;
 pub mod password;
+pub mod ratelimit;
 pub mod rest;
 pub mod state;
 

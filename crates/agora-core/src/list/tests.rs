@@ -139,3 +139,32 @@ proptest! {
         prop_assert!(q(&[("per_page", &s)], DefaultStyle::Page).is_err());
     }
 }
+
+#[test]
+fn after_id_cursors_continue_by_id_under_any_default_sort() {
+    static NEWEST_FIRST: ResourceSpec = ResourceSpec {
+        name: "things",
+        fields: &["id"],
+        sortable: &[("id", ValueKind::Int), ("created_at", ValueKind::Time)],
+        default_sort: &[SortKey { column: "created_at", dir: SortDir::Desc }],
+        filters: &[],
+    };
+    let parse = |pairs: &[(&str, &str)]| {
+        let params: Vec<(String, String)> = pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+        parse_list_query(&NEWEST_FIRST, &params, DefaultStyle::Cursor, vec![], &key())
+    };
+    let first = parse(&[("after_id", "5")]).expect("valid");
+    let cursor = CursorPayload {
+        sort: sort_signature(&first.sort),
+        scope: first.scope.clone(),
+        values: vec![Value::Int(9)],
+        backward: false,
+    }
+    .encode(&key());
+    let next = parse(&[("cursor", &cursor)]).expect("an after_id cursor continues without `sort`");
+    assert_eq!(next.sort, vec![SortKey { column: "id", dir: SortDir::Asc }]);
+    assert_eq!(parse(&[("cursor", &cursor), ("sort", "-created_at")]).map_err(param_of), Err("cursor".into()));
+    // Cursors of the default sort are unaffected.
+    let default = parse(&[]).expect("valid");
+    assert_eq!(sort_signature(&default.sort), "-created_at,-id");
+}

@@ -11,9 +11,27 @@ use utoipa::ToSchema;
 use super::ctx;
 use super::envelope::Meta;
 
-/// An error on its way to the client.
+/// An error on its way to the client. Boxed so that `Result<T, ApiError>` stays one pointer
+/// wide on the happy path.
 #[derive(Debug, Clone)]
-pub struct ApiError {
+pub struct ApiError(Box<ApiErrorParts>);
+
+impl std::ops::Deref for ApiError {
+    type Target = ApiErrorParts;
+    fn deref(&self) -> &ApiErrorParts {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for ApiError {
+    fn deref_mut(&mut self) -> &mut ApiErrorParts {
+        &mut self.0
+    }
+}
+
+/// The parts of an [`ApiError`].
+#[derive(Debug, Clone)]
+pub struct ApiErrorParts {
     /// HTTP status.
     pub status: StatusCode,
     /// Stable code, e.g. `USER_NOT_FOUND`.
@@ -26,6 +44,8 @@ pub struct ApiError {
     pub headers: Vec<(HeaderName, HeaderValue)>,
     /// Seconds to wait, for 429/409-in-progress.
     pub retry_after: Option<u64>,
+    /// The rate-limit policy that refused the request.
+    pub policy: Option<String>,
 }
 
 /// The error object inside the envelope.
@@ -42,6 +62,9 @@ pub struct ErrorBody {
     /// Seconds to wait before retrying.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<u64>,
+    /// The rate-limit policy that refused the request.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
 }
 
 /// `{"success": false, "error": {...}, "meta": {...}}`.
@@ -69,19 +92,22 @@ struct Problem<'a> {
     errors: &'a [FieldError],
     #[serde(skip_serializing_if = "Option::is_none")]
     retry_after: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    policy: Option<&'a str>,
 }
 
 impl ApiError {
     /// An error with no details.
     pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
-        Self {
+        Self(Box::new(ApiErrorParts {
             status,
             code: code.into(),
             message: message.into(),
             details: Vec::new(),
             headers: Vec::new(),
             retry_after: None,
-        }
+            policy: None,
+        }))
     }
 
     /// Adds a response header.
@@ -158,6 +184,7 @@ impl IntoResponse for ApiError {
                 request_id: c.request_id.to_string(),
                 errors: &self.details,
                 retry_after: self.retry_after,
+                policy: self.policy.as_deref(),
             };
             ("application/problem+json", serde_json::to_vec(&p))
         } else {
@@ -168,6 +195,7 @@ impl IntoResponse for ApiError {
                     message: self.message.clone(),
                     details: self.details.clone(),
                     retry_after: self.retry_after,
+                    policy: self.policy.clone(),
                 },
                 meta: Meta::now(),
             };
@@ -176,8 +204,8 @@ impl IntoResponse for ApiError {
         let mut res = (self.status, body.unwrap_or_default()).into_response();
         let headers: &mut HeaderMap = res.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-        for (k, v) in self.headers {
-            headers.insert(k, v);
+        for (k, v) in self.headers.iter() {
+            headers.insert(k.clone(), v.clone());
         }
         if let Some(s) = self.retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(s));

@@ -1,6 +1,10 @@
 //! REST routes for both versions. v1 and v2 share handlers; what differs (default pagination,
 //! deprecation headers) is decided by the [`Version`](crate::http::extract::Version) the
 //! request carries, never by copies of handler logic.
+//!
+//! Routes are registered through utoipa-axum's [`OpenApiRouter`]: each `routes!(...)` call
+//! adds the handlers to the axum router *and* their `#[utoipa::path]` operations to the
+//! OpenAPI document, at the same path, so a route cannot exist undocumented (or the reverse).
 
 pub mod ops;
 pub mod posts;
@@ -9,23 +13,36 @@ pub mod repr;
 pub mod users;
 
 use axum::Router;
-use axum::routing::get;
+use utoipa::openapi::path::Paths;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
+use utoipa_axum::routes;
 
 use crate::state::AppState;
 
+/// Moves a `routes!(...)` group under `prefix`: the axum route and its documented path alike.
+/// (Handlers declare paths without the version prefix; both versions share them.)
+fn at(prefix: &str, (schemas, paths, method_router): UtoipaMethodRouter<AppState>) -> UtoipaMethodRouter<AppState> {
+    let mut prefixed = Paths::new();
+    for (path, item) in paths.paths {
+        prefixed.paths.insert(format!("{prefix}{path}"), item);
+    }
+    (schemas, prefixed, method_router)
+}
+
+/// Every versioned resource route under `prefix` (`/v1` or `/v2`), with its OpenAPI operations.
+pub fn api(prefix: &str) -> OpenApiRouter<AppState> {
+    OpenApiRouter::default()
+        .routes(at(prefix, routes!(users::list, users::create)))
+        .routes(at(prefix, routes!(users::get, users::replace, users::patch, users::delete)))
+        .routes(at(prefix, routes!(posts::list_by_user)))
+        .routes(at(prefix, routes!(posts::list, posts::create)))
+        .routes(at(prefix, routes!(posts::get, posts::patch, posts::delete)))
+        .routes(at(prefix, routes!(products::list, products::create)))
+        .routes(at(prefix, routes!(products::get, products::replace, products::patch, products::delete)))
+        .routes(at(prefix, routes!(ops::openapi_for_version)))
+}
+
 /// Every versioned resource route, under `prefix` (`/v1` or `/v2`).
 pub fn versioned(prefix: &str) -> Router<AppState> {
-    let p = |s: &str| format!("{prefix}{s}");
-    Router::new()
-        .route(&p("/users"), get(users::list).post(users::create))
-        .route(&p("/users/{id}"), get(users::get).put(users::replace).patch(users::patch).delete(users::delete))
-        .route(&p("/users/{id}/posts"), get(posts::list_by_user))
-        .route(&p("/posts"), get(posts::list).post(posts::create))
-        .route(&p("/posts/{id}"), get(posts::get).patch(posts::patch).delete(posts::delete))
-        .route(&p("/products"), get(products::list).post(products::create))
-        .route(
-            &p("/products/{id}"),
-            get(products::get).put(products::replace).patch(products::patch).delete(products::delete),
-        )
-        .route(&p("/openapi.json"), get(ops::openapi_for_version))
+    api(prefix).split_for_parts().0
 }

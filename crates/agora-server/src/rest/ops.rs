@@ -9,14 +9,41 @@ use crate::http::envelope::ok;
 use crate::http::error::ApiError;
 use crate::http::extract::Version;
 use crate::http::versioning::ApiVersion;
+use crate::openapi::responses::{NotReady, OperationalErrors, UnsupportedVersion, VersionedErrors};
+use crate::openapi::schemas::{HealthResponse, ReadyResponse};
 use crate::state::AppState;
 
-/// `GET /healthz`: the process is up.
+/// Liveness
+///
+/// `GET /healthz`: the process is up. Checks nothing else.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    operation_id = "healthz",
+    tag = "operations",
+    responses(
+        (status = 200, description = "The process is up.", body = HealthResponse),
+        OperationalErrors,
+    )
+)]
 pub async fn healthz() -> Response {
     ok(&json!({"status": "ok"}))
 }
 
-/// `GET /readyz`: dependencies reachable (503 otherwise).
+/// Readiness
+///
+/// `GET /readyz`: the dependencies (the database) answer; 503 otherwise.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    operation_id = "readyz",
+    tag = "operations",
+    responses(
+        (status = 200, description = "Ready to serve.", body = ReadyResponse),
+        OperationalErrors,
+        (status = 503, response = NotReady),
+    )
+)]
 pub async fn readyz(State(s): State<AppState>) -> Response {
     let db = tokio::time::timeout(std::time::Duration::from_secs(2), s.db.ping()).await;
     match db {
@@ -30,7 +57,23 @@ pub async fn readyz(State(s): State<AppState>) -> Response {
     }
 }
 
-/// `GET /metrics`: Prometheus text exposition.
+/// Metrics
+///
+/// `GET /metrics`: Prometheus text exposition — requests by route and status, latency
+/// histograms, rate-limit decisions, idempotency replays, pool statistics.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    operation_id = "metrics",
+    tag = "operations",
+    responses(
+        (
+            status = 200, description = "Prometheus text format 0.0.4.", body = String,
+            content_type = "text/plain; version=0.0.4; charset=utf-8"
+        ),
+        OperationalErrors,
+    )
+)]
 pub async fn metrics(State(s): State<AppState>) -> Response {
     let (size, idle) = s.db.pool_stats();
     metrics::gauge!("agora_db_pool_connections", "engine" => s.db.engine()).set(size as f64);
@@ -47,12 +90,38 @@ fn raw_json(body: &str) -> Response {
     res
 }
 
-/// `GET /openapi.json`: the document for both versions.
+/// OpenAPI document (all versions)
+///
+/// `GET /openapi.json`: this OpenAPI 3.1 document, covering `/v1` and `/v2` and the
+/// operational endpoints. `/docs` renders it.
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    operation_id = "openapi",
+    tag = "operations",
+    responses(
+        (status = 200, description = "The OpenAPI 3.1 document.", body = Object, content_type = "application/json"),
+        OperationalErrors,
+    )
+)]
 pub async fn openapi(State(s): State<AppState>) -> Response {
     raw_json(&s.openapi.all)
 }
 
-/// `GET /v1/openapi.json`, `GET /v2/openapi.json`.
+/// OpenAPI document (this version)
+///
+/// The OpenAPI 3.1 document restricted to this version's paths.
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    operation_id = "openapi",
+    tag = "operations",
+    responses(
+        (status = 200, description = "The OpenAPI 3.1 document of this version.", body = Object, content_type = "application/json"),
+        (status = 404, response = UnsupportedVersion),
+        VersionedErrors,
+    )
+)]
 pub async fn openapi_for_version(State(s): State<AppState>, v: Version) -> Response {
     raw_json(match v.0 {
         ApiVersion::V1 => &s.openapi.v1,

@@ -12,9 +12,26 @@ use crate::http::error::ApiResult;
 use crate::http::etag::check_if_match;
 use crate::http::extract::{JsonObject, PathId, QueryPairs, Version};
 use crate::http::listing::{created_response, list_response, single_response, updated_response};
+use crate::openapi::{params::*, responses::*, schemas::*};
 use crate::state::AppState;
 
-/// `GET /posts`
+/// List posts
+///
+/// A page of posts, newest first by default, searchable in title and content (`q`) and
+/// filterable by `author_id`. v1 defaults to page style, v2 to cursor style.
+#[utoipa::path(
+    get,
+    path = "/posts",
+    operation_id = "list_posts",
+    tag = "posts",
+    params(PostListParams),
+    responses(
+        (status = 200, description = "A page of posts.", body = PostListResponse, headers(("Link" = String))),
+        (status = 400, response = InvalidQuery),
+        (status = 404, response = UnsupportedVersion),
+        VersionedErrors,
+    )
+)]
 pub async fn list(
     State(s): State<AppState>,
     v: Version,
@@ -28,7 +45,22 @@ pub async fn list(
     Ok(list_response(&items, &page.info, lq.fields.as_deref(), &uri))
 }
 
-/// `GET /users/{id}/posts`
+/// List a user's posts
+///
+/// The posts written by one user, with the same query parameters as `GET /posts`.
+#[utoipa::path(
+    get,
+    path = "/users/{id}/posts",
+    operation_id = "list_user_posts",
+    tag = "posts",
+    params(IdPath, PostListParams),
+    responses(
+        (status = 200, description = "A page of the user's posts.", body = PostListResponse, headers(("Link" = String))),
+        (status = 400, response = InvalidIdOrQuery),
+        (status = 404, response = UserNotFound),
+        VersionedErrors,
+    )
+)]
 pub async fn list_by_user(
     State(s): State<AppState>,
     v: Version,
@@ -45,7 +77,31 @@ pub async fn list_by_user(
     Ok(list_response(&items, &page.info, lq.fields.as_deref(), &uri))
 }
 
-/// `POST /posts`
+/// Create a post
+///
+/// Publishes a post by the caller. While a request is unauthenticated it must name an
+/// existing `author_id`.
+#[utoipa::path(
+    post,
+    path = "/posts",
+    operation_id = "create_post",
+    tag = "posts",
+    params(IdempotencyKey),
+    request_body(content = PostCreate, description = "The new post."),
+    responses(
+        (
+            status = 201, description = "Created. `Location` names the new post.", body = PostResponse,
+            headers(("Location" = String), ("ETag" = String), ("Idempotency-Replay" = String))
+        ),
+        (status = 400, response = InvalidBody),
+        (status = 403, response = Forbidden),
+        (status = 404, response = UnsupportedVersion),
+        (status = 409, response = RequestInProgress),
+        (status = 422, response = ValidationFailedOrKeyReused),
+        BodyErrors,
+        VersionedErrors,
+    )
+)]
 pub async fn create(
     State(s): State<AppState>,
     v: Version,
@@ -56,7 +112,23 @@ pub async fn create(
     Ok(created_response(&PostOut::from(&p), format!("{}/posts/{}", v.0.prefix(), p.id), PostOut::etag(&p, v, None)))
 }
 
-/// `GET /posts/{id}`
+/// Get a post
+///
+/// One post, with a strong `ETag`; `If-None-Match` with a matching tag answers 304.
+#[utoipa::path(
+    get,
+    path = "/posts/{id}",
+    operation_id = "get_post",
+    tag = "posts",
+    params(IdPath, PostFieldsParam, IfNoneMatch),
+    responses(
+        (status = 200, description = "The post.", body = PostResponse, headers(("ETag" = String))),
+        (status = 304, response = NotModified),
+        (status = 400, response = InvalidIdOrQuery),
+        (status = 404, response = PostNotFound),
+        VersionedErrors,
+    )
+)]
 pub async fn get(
     State(s): State<AppState>,
     v: Version,
@@ -71,7 +143,31 @@ pub async fn get(
     Ok(single_response(&headers, &PostOut::from(&p), fields.as_deref(), tag))
 }
 
-/// `PATCH /posts/{id}` — the author edits title or content.
+/// Update a post
+///
+/// JSON merge patch of `title` and/or `content`, by the author only. Honours `If-Match`.
+#[utoipa::path(
+    patch,
+    path = "/posts/{id}",
+    operation_id = "update_post",
+    tag = "posts",
+    params(IdPath, IfMatch, IdempotencyKey),
+    request_body(
+        description = "The fields to change.",
+        content((PostPatch = "application/merge-patch+json"), (PostPatch = "application/json"))
+    ),
+    responses(
+        (status = 200, description = "Updated; the new representation.", body = PostResponse, headers(("ETag" = String), ("Idempotency-Replay" = String))),
+        (status = 400, response = InvalidIdOrBody),
+        (status = 403, response = Forbidden),
+        (status = 404, response = PostNotFound),
+        (status = 409, response = RequestInProgress),
+        (status = 412, response = PreconditionFailed),
+        (status = 422, response = ValidationFailedOrKeyReused),
+        BodyErrors,
+        VersionedErrors,
+    )
+)]
 pub async fn patch(
     State(s): State<AppState>,
     v: Version,
@@ -86,7 +182,23 @@ pub async fn patch(
     Ok(updated_response(&PostOut::from(&p), PostOut::etag(&p, v, None)))
 }
 
-/// `DELETE /posts/{id}`
+/// Delete a post
+///
+/// By its author or an administrator.
+#[utoipa::path(
+    delete,
+    path = "/posts/{id}",
+    operation_id = "delete_post",
+    tag = "posts",
+    params(IdPath),
+    responses(
+        (status = 204, description = "Deleted. No body."),
+        (status = 400, response = InvalidId),
+        (status = 403, response = Forbidden),
+        (status = 404, response = PostNotFound),
+        VersionedErrors,
+    )
+)]
 pub async fn delete(
     State(s): State<AppState>,
     CurrentActor(actor): CurrentActor,

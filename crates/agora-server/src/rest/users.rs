@@ -12,9 +12,27 @@ use crate::http::error::ApiResult;
 use crate::http::etag::check_if_match;
 use crate::http::extract::{JsonObject, PathId, QueryPairs, Version};
 use crate::http::listing::{created_response, list_response, single_response, updated_response};
+use crate::openapi::{params::*, responses::*, schemas::*};
 use crate::state::AppState;
 
-/// `GET /users`
+/// List users
+///
+/// A page of users, sortable, searchable by name (`q`) and pageable in three styles (v1
+/// defaults to page style, v2 to cursor style). `email` appears only on the caller's own
+/// record and for administrators.
+#[utoipa::path(
+    get,
+    path = "/users",
+    operation_id = "list_users",
+    tag = "users",
+    params(UserListParams),
+    responses(
+        (status = 200, description = "A page of users.", body = UserListResponse, headers(("Link" = String))),
+        (status = 400, response = InvalidQuery),
+        (status = 404, response = UnsupportedVersion),
+        VersionedErrors,
+    )
+)]
 pub async fn list(
     State(s): State<AppState>,
     v: Version,
@@ -28,7 +46,31 @@ pub async fn list(
     Ok(list_response(&items, &page.info, lq.fields.as_deref(), &uri))
 }
 
-/// `POST /users` — public sign-up.
+/// Sign up
+///
+/// Public sign-up: creates an account. The password is stored as an Argon2id hash and never
+/// returned. Only administrators may set `role`.
+#[utoipa::path(
+    post,
+    path = "/users",
+    operation_id = "create_user",
+    tag = "users",
+    params(IdempotencyKey),
+    request_body(content = UserCreate, description = "The new account."),
+    responses(
+        (
+            status = 201, description = "Created. `Location` names the new user.", body = UserResponse,
+            headers(("Location" = String), ("ETag" = String), ("Idempotency-Replay" = String))
+        ),
+        (status = 400, response = InvalidBody),
+        (status = 403, response = ForbiddenUserWrite),
+        (status = 404, response = UnsupportedVersion),
+        (status = 409, response = EmailConflictOrInProgress),
+        (status = 422, response = ValidationFailedOrKeyReused),
+        BodyErrors,
+        VersionedErrors,
+    )
+)]
 pub async fn create(
     State(s): State<AppState>,
     v: Version,
@@ -44,7 +86,24 @@ pub async fn create(
     ))
 }
 
-/// `GET /users/{id}`
+/// Get a user
+///
+/// One user, with a strong `ETag`; `If-None-Match` with a matching tag answers 304. `email`
+/// appears only for the user themself and administrators.
+#[utoipa::path(
+    get,
+    path = "/users/{id}",
+    operation_id = "get_user",
+    tag = "users",
+    params(IdPath, UserFieldsParam, IfNoneMatch),
+    responses(
+        (status = 200, description = "The user.", body = UserResponse, headers(("ETag" = String))),
+        (status = 304, response = NotModified),
+        (status = 400, response = InvalidIdOrQuery),
+        (status = 404, response = UserNotFound),
+        VersionedErrors,
+    )
+)]
 pub async fn get(
     State(s): State<AppState>,
     v: Version,
@@ -77,7 +136,29 @@ async fn write(
     Ok(updated_response(&UserOut::new(&u, private), UserOut::etag(&u, private, v, None)))
 }
 
-/// `PUT /users/{id}` — replaces name and email (password and role optional).
+/// Replace a user
+///
+/// Replaces name and email (both required); `password` and `role` are optional. The user
+/// themself or an administrator only. Honours `If-Match`.
+#[utoipa::path(
+    put,
+    path = "/users/{id}",
+    operation_id = "replace_user",
+    tag = "users",
+    params(IdPath, IfMatch),
+    request_body(content = UserReplace, description = "The user's new state."),
+    responses(
+        (status = 200, description = "Replaced; the new representation.", body = UserResponse, headers(("ETag" = String))),
+        (status = 400, response = InvalidIdOrBody),
+        (status = 403, response = ForbiddenUserWrite),
+        (status = 404, response = UserNotFound),
+        (status = 409, response = EmailConflict),
+        (status = 412, response = PreconditionFailed),
+        (status = 422, response = ValidationFailed),
+        BodyErrors,
+        VersionedErrors,
+    )
+)]
 pub async fn replace(
     State(s): State<AppState>,
     v: Version,
@@ -89,7 +170,32 @@ pub async fn replace(
     write(s, v, actor, id, headers, body, true).await
 }
 
-/// `PATCH /users/{id}` — JSON merge patch.
+/// Update a user
+///
+/// JSON merge patch: only the fields sent change. The user themself or an administrator only.
+/// Honours `If-Match`.
+#[utoipa::path(
+    patch,
+    path = "/users/{id}",
+    operation_id = "update_user",
+    tag = "users",
+    params(IdPath, IfMatch, IdempotencyKey),
+    request_body(
+        description = "The fields to change.",
+        content((UserPatch = "application/merge-patch+json"), (UserPatch = "application/json"))
+    ),
+    responses(
+        (status = 200, description = "Updated; the new representation.", body = UserResponse, headers(("ETag" = String), ("Idempotency-Replay" = String))),
+        (status = 400, response = InvalidIdOrBody),
+        (status = 403, response = ForbiddenUserWrite),
+        (status = 404, response = UserNotFound),
+        (status = 409, response = EmailConflictOrInProgress),
+        (status = 412, response = PreconditionFailed),
+        (status = 422, response = ValidationFailedOrKeyReused),
+        BodyErrors,
+        VersionedErrors,
+    )
+)]
 pub async fn patch(
     State(s): State<AppState>,
     v: Version,
@@ -101,7 +207,23 @@ pub async fn patch(
     write(s, v, actor, id, headers, body, false).await
 }
 
-/// `DELETE /users/{id}`
+/// Delete a user
+///
+/// Deletes the account and its content. The user themself or an administrator only.
+#[utoipa::path(
+    delete,
+    path = "/users/{id}",
+    operation_id = "delete_user",
+    tag = "users",
+    params(IdPath),
+    responses(
+        (status = 204, description = "Deleted. No body."),
+        (status = 400, response = InvalidId),
+        (status = 403, response = Forbidden),
+        (status = 404, response = UserNotFound),
+        VersionedErrors,
+    )
+)]
 pub async fn delete(
     State(s): State<AppState>,
     CurrentActor(actor): CurrentActor,

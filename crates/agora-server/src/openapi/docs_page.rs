@@ -1,0 +1,24 @@
+//! `GET /docs`: Swagger UI over `/openapi.json`. The UI's files are embedded in the binary
+//! (utoipa-swagger-ui with the `vendored` feature), so the page works without internet access.
+
+use axum::Router;
+use utoipa_swagger_ui::{Config, SwaggerUi, Url};
+
+/// Where the page lives. `/docs` redirects to `/docs/`; assets are under `/docs/`.
+pub const DOCS_PATH: &str = "/docs";
+
+/// The docs routes: `/docs`, `/docs/` and `/docs/{*rest}`. They fetch the documents the
+/// server already serves (`/openapi.json`, `/v2/openapi.json`, `/v1/openapi.json`).
+pub fn docs_router<S: Clone + Send + Sync + 'static>() -> Router<S> {
+    let config = Config::new([
+        Url::with_primary("Agora API (v1 and v2)", "/openapi.json", true),
+        Url::new("v2", "/v2/openapi.json"),
+        Url::new("v1 (deprecated)", "/v1/openapi.json"),
+    ])
+    // No call-outs: the default would ask validator.swagger.io to validate the document.
+    .validator_url("none")
+    .display_operation_id(true)
+    .display_request_duration(true)
+    .try_it_out_enabled(true);
+    SwaggerUi::new(DOCS_PATH).config(config).into()
+}

@@ -1,0 +1,366 @@
+//! Request parameters: the path id, the list query (built from each collection's
+//! [`ResourceSpec`], so allowed sort and field names cannot drift from the parser), and the
+//! conditional and idempotency headers. Each is an [`IntoParams`] type named in the handlers'
+//! `#[utoipa::path(params(...))]`.
+
+use agora_core::list::{DEFAULT_PAGE_SIZE, MAX_OFFSET, MAX_PAGE_SIZE, MAX_SEARCH_LEN, ResourceSpec, SortDir};
+use agora_core::services::{POSTS, PRODUCTS, USERS};
+use serde_json::json;
+use utoipa::IntoParams;
+use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
+use utoipa::openapi::{Object, Required};
+
+/// The scalar type of a documented filter parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FilterKind {
+    /// A 64-bit integer.
+    Int,
+    /// `true`/`false` (also `1`/`0`).
+    Bool,
+    /// A category slug.
+    Slug,
+}
+
+/// Documentation of one filter parameter. Every [`agora_core::list::FilterSpec`] of every
+/// collection must have one (a unit test checks), because the parser knows only how to parse.
+#[derive(Debug, Clone, Copy)]
+pub struct FilterDoc {
+    /// Collection name ([`ResourceSpec::name`]).
+    pub resource: &'static str,
+    /// Query parameter.
+    pub param: &'static str,
+    /// Value type.
+    pub kind: FilterKind,
+    /// What it selects.
+    pub description: &'static str,
+}
+
+/// Every filter of every collection.
+pub const FILTER_DOCS: &[FilterDoc] = &[
+    FilterDoc {
+        resource: "posts",
+        param: "author_id",
+        kind: FilterKind::Int,
+        description: "Only posts written by this user id.",
+    },
+    FilterDoc {
+        resource: "products",
+        param: "category",
+        kind: FilterKind::Slug,
+        description: "Only products in this category (case-insensitive slug).",
+    },
+    FilterDoc {
+        resource: "products",
+        param: "price_min",
+        kind: FilterKind::Int,
+        description: "Only products whose price (minor units) is at least this.",
+    },
+    FilterDoc {
+        resource: "products",
+        param: "price_max",
+        kind: FilterKind::Int,
+        description: "Only products whose price (minor units) is at most this.",
+    },
+    FilterDoc {
+        resource: "products",
+        param: "in_stock",
+        kind: FilterKind::Bool,
+        description: "`true`: only products with stock > 0; `false`: only those out of stock. `1`/`0` are accepted too.",
+    },
+];
+
+fn int64() -> ObjectBuilder {
+    ObjectBuilder::new().schema_type(Type::Integer).format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+}
+
+fn string() -> ObjectBuilder {
+    ObjectBuilder::new().schema_type(Type::String)
+}
+
+fn query(name: &str, description: String, schema: ObjectBuilder) -> Parameter {
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(ParameterIn::Query)
+        .required(Required::False)
+        .description(Some(description))
+        .schema(Some(Schema::Object(schema.build())))
+        .build()
+}
+
+fn header(name: &str, description: &str, schema: ObjectBuilder) -> Parameter {
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(ParameterIn::Header)
+        .required(Required::False)
+        .description(Some(description))
+        .schema(Some(Schema::Object(schema.build())))
+        .build()
+}
+
+fn alternatives(names: &[&str]) -> String {
+    names.iter().map(|n| regex_escape(n)).collect::<Vec<_>>().join("|")
+}
+
+fn regex_escape(s: &str) -> String {
+    s.chars().fold(String::new(), |mut out, c| {
+        if !c.is_ascii_alphanumeric() && c != '_' && c != '-' {
+            out.push('\\');
+        }
+        out.push(c);
+        out
+    })
+}
+
+fn code_list(names: &[&str]) -> String {
+    names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+}
+
+fn sort_names(spec: &ResourceSpec) -> Vec<&'static str> {
+    spec.sortable.iter().map(|(name, _)| *name).collect()
+}
+
+fn default_sort(spec: &ResourceSpec) -> String {
+    spec.default_sort
+        .iter()
+        .map(|k| match k.dir {
+            SortDir::Asc => k.column.to_string(),
+            SortDir::Desc => format!("-{}", k.column),
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The `fields` query parameter of `spec`.
+pub fn fields_param(spec: &ResourceSpec) -> Parameter {
+    let names = alternatives(spec.fields);
+    query(
+        "fields",
+        format!(
+            "Comma-separated fields to return; the others are left out of `data`. Allowed: {}. \
+             Anything else is 400 `INVALID_QUERY`.",
+            code_list(spec.fields)
+        ),
+        string().pattern(Some(format!("^({names})(,({names}))*$"))).examples([json!(spec.fields[..2].join(","))]),
+    )
+}
+
+/// The filter parameters of `spec`, in declaration order.
+pub fn filter_params(spec: &ResourceSpec) -> Vec<Parameter> {
+    spec.filters
+        .iter()
+        .map(|f| {
+            let doc = FILTER_DOCS.iter().find(|d| d.resource == spec.name && d.param == f.param);
+            let (schema, description) = match doc {
+                Some(d) => (
+                    match d.kind {
+                        FilterKind::Int => int64(),
+                        FilterKind::Bool => ObjectBuilder::new().schema_type(Type::Boolean),
+                        FilterKind::Slug => string().pattern(Some("^[A-Za-z0-9_-]{1,50}$")),
+                    },
+                    d.description,
+                ),
+                None => (string(), "Filter."),
+            };
+            query(f.param, format!("Filter. {description} A bad value is 400 `INVALID_QUERY`."), schema)
+        })
+        .collect()
+}
+
+/// Every query parameter a collection accepts: pagination (three styles), sort, fields,
+/// search, then the collection's filters.
+pub fn list_params(spec: &ResourceSpec) -> Vec<Parameter> {
+    let sorts = sort_names(spec);
+    let sort_alt = alternatives(&sorts);
+    let mut out = vec![
+        query(
+            "page",
+            "Page style: 1-based page number (default 1). Page style is the v1 default. Cannot be \
+             combined with `offset`, `cursor`, `after_id` or `limit` (400 `INVALID_QUERY`)."
+                .to_string(),
+            int64().minimum(Some(1)).maximum(Some(MAX_OFFSET as i64)).default(Some(json!(1))),
+        ),
+        query(
+            "per_page",
+            format!("Page style: rows per page, 1–{MAX_PAGE_SIZE} (default {DEFAULT_PAGE_SIZE})."),
+            int64().minimum(Some(1)).maximum(Some(MAX_PAGE_SIZE as i64)).default(Some(json!(DEFAULT_PAGE_SIZE))),
+        ),
+        query(
+            "offset",
+            "Offset style: rows to skip (default 0), with `limit`.".to_string(),
+            int64().minimum(Some(0)).maximum(Some(MAX_OFFSET as i64)).default(Some(json!(0))),
+        ),
+        query(
+            "limit",
+            format!(
+                "Offset and cursor styles: rows to return, 1–{MAX_PAGE_SIZE} (default {DEFAULT_PAGE_SIZE}). \
+                 `?limit=N` alone starts a cursor walk in v2 and an offset walk in v1."
+            ),
+            int64().minimum(Some(1)).maximum(Some(MAX_PAGE_SIZE as i64)).default(Some(json!(DEFAULT_PAGE_SIZE))),
+        ),
+        query(
+            "cursor",
+            "Cursor style (the v2 default): an opaque `next_cursor`/`prev_cursor` from a previous page. \
+             Pass the same `sort`, filters and search as the request that returned it; a modified or \
+             mismatched cursor is 400 `INVALID_QUERY`."
+                .to_string(),
+            string(),
+        ),
+        query(
+            "after_id",
+            "Simple keyset form of the cursor style: rows with an id greater than this, by ascending id \
+             (only with no `sort` or `sort=id`)."
+                .to_string(),
+            int64(),
+        ),
+        query(
+            "include_total",
+            "Cursor style: also count the whole (filtered) collection into `pagination.total` \
+             (default false). `1`/`0` are accepted too."
+                .to_string(),
+            ObjectBuilder::new().schema_type(Type::Boolean).default(Some(json!(false))),
+        ),
+        query(
+            "sort",
+            format!(
+                "Comma-separated sort keys; `-` before a field sorts descending. Allowed fields: {}. \
+                 Default: `{}`. Ties are broken by `id`. Anything else is 400 `INVALID_QUERY`.",
+                code_list(&sorts),
+                default_sort(spec)
+            ),
+            string()
+                .pattern(Some(format!("^[+-]?({sort_alt})(,[+-]?({sort_alt}))*$")))
+                .examples([json!(format!("-{}", sorts.last().copied().unwrap_or("id")))]),
+        ),
+        fields_param(spec),
+        query(
+            "q",
+            format!(
+                "Case-insensitive search term (at most {MAX_SEARCH_LEN} characters); `%` and `_` match \
+                 literally. Not with `search`."
+            ),
+            string().max_length(Some(MAX_SEARCH_LEN)),
+        ),
+        query("search", "Alias of `q` (use one or the other).".to_string(), string().max_length(Some(MAX_SEARCH_LEN))),
+    ];
+    out.extend(filter_params(spec));
+    out
+}
+
+macro_rules! params_type {
+    ($(#[$doc:meta])* $name:ident => $body:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy)]
+        pub struct $name;
+
+        impl IntoParams for $name {
+            fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+                $body
+            }
+        }
+    };
+}
+
+params_type!(
+    /// `GET /users` query.
+    UserListParams => list_params(&USERS)
+);
+params_type!(
+    /// `GET /posts`, `GET /users/{id}/posts` query.
+    PostListParams => list_params(&POSTS)
+);
+params_type!(
+    /// `GET /products` query.
+    ProductListParams => list_params(&PRODUCTS)
+);
+params_type!(
+    /// `fields` on `GET /users/{id}`.
+    UserFieldsParam => vec![fields_param(&USERS)]
+);
+params_type!(
+    /// `fields` on `GET /posts/{id}`.
+    PostFieldsParam => vec![fields_param(&POSTS)]
+);
+params_type!(
+    /// `fields` on `GET /products/{id}`.
+    ProductFieldsParam => vec![fields_param(&PRODUCTS)]
+);
+
+params_type!(
+    /// `{id}` in the path.
+    IdPath => vec![ParameterBuilder::new()
+        .name("id")
+        .parameter_in(ParameterIn::Path)
+        .required(Required::True)
+        .description(Some(
+            "The resource id: a positive 64-bit integer. Anything else is 400 `INVALID_REQUEST`.",
+        ))
+        .schema(Some(Schema::Object(int64().minimum(Some(1)).examples([json!(1)]).build())))
+        .build()]
+);
+
+params_type!(
+    /// `If-None-Match` on single-resource GETs.
+    IfNoneMatch => vec![header(
+        "If-None-Match",
+        "ETags from earlier responses (weak comparison; `*` matches any). When one matches the \
+         current representation the answer is 304 Not Modified with no body.",
+        string().examples([json!("\"3f2a9c0b1d4e5f60718293a4\"")]),
+    )]
+);
+
+params_type!(
+    /// `If-Match` on PUT and PATCH.
+    IfMatch => vec![header(
+        "If-Match",
+        "Makes the write conditional: the ETag (strong comparison; `*` matches any) the caller last \
+         saw. If the resource has changed since, the answer is 412 `PRECONDITION_FAILED` and \
+         nothing is written.",
+        string().examples([json!("\"3f2a9c0b1d4e5f60718293a4\"")]),
+    )]
+);
+
+params_type!(
+    /// `Idempotency-Key` on POST and PATCH.
+    IdempotencyKey => vec![header(
+        "Idempotency-Key",
+        "Optional here. 1–255 printable ASCII characters chosen by the client (a UUID is a good \
+         choice), scoped to the caller. A retry with the same key and the same request replays \
+         the stored response (with `Idempotency-Replay: true`) instead of executing again; the \
+         same key while the first request is still running is 409 `REQUEST_IN_PROGRESS`; the \
+         same key with a different request is 422 `IDEMPOTENCY_KEY_REUSED`. Records last 24 h.",
+        string()
+            .min_length(Some(1))
+            .max_length(Some(255))
+            .pattern(Some("^[\\x20-\\x7E]+$"))
+            .examples([json!("6f1c0b8e-8f5e-4c1e-9a57-2f0d1b7c9e42")]),
+    )]
+);
+
+/// `X-Request-ID`, accepted by every operation (a component parameter).
+pub fn request_id_param() -> Parameter {
+    header(
+        "X-Request-ID",
+        "A client-chosen request id (1–128 characters of `A-Za-z0-9._-`), echoed in the \
+         `X-Request-ID` response header and `meta.request_id`. Anything else is replaced by a \
+         generated id.",
+        string().min_length(Some(1)).max_length(Some(128)).pattern(Some("^[A-Za-z0-9._-]{1,128}$")),
+    )
+}
+
+/// `API-Version`, accepted by every versioned operation (a component parameter).
+pub fn api_version_param() -> Parameter {
+    header(
+        "API-Version",
+        "Selects the API version when the URL has no `/v1` or `/v2` prefix (so does \
+         `?version=N` or `Accept: application/vnd.agora.vN+json`); a prefix always wins. An \
+         unsupported version is 404 `UNSUPPORTED_API_VERSION`. Without any, the current version \
+         (2) serves the request.",
+        string().enum_values(Some(["1", "2"])),
+    )
+}
+
+/// A free-form JSON object schema.
+pub fn any_object() -> Schema {
+    Schema::Object(Object::with_type(Type::Object))
+}

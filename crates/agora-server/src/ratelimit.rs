@@ -1,0 +1,221 @@
+//! Wiring `agora-ratelimit` into the server: policies from configuration, request keys from
+//! the socket and the authenticated principal, and 429/503 bodies in the Agora envelope.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use agora_core::Actor;
+use agora_ratelimit::{
+    Algorithm, Check, FallbackLimiter, LimitError, MemoryStore, OnBackendError, Policy, RateLimitLayer, RateLimiter,
+    RedisConfig, RedisStore, route_matches,
+};
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{Request, StatusCode};
+use axum::Router;
+use axum::response::{IntoResponse, Response};
+
+use crate::config::{Config, PolicyConfig};
+use crate::http::ApiError;
+
+/// Which part of the request a policy counts by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KeyKind {
+    Ip,
+    User,
+    ApiKey,
+    Client,
+}
+
+/// Which callers a policy covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Principals {
+    Anonymous,
+    Authenticated,
+    Any,
+}
+
+pub use crate::auth::Credential;
+
+#[derive(Debug, Clone)]
+struct RuntimePolicy {
+    policy: Policy,
+    key: KeyKind,
+    principals: Principals,
+    routes: Vec<String>,
+    per_route: bool,
+}
+
+/// The policies used when the configuration names none (CONTRACT §8).
+fn default_policies() -> Vec<PolicyConfig> {
+    vec![
+        PolicyConfig {
+            name: "anonymous".into(),
+            algorithm: "sliding_window_log".into(),
+            limit: 100,
+            window: Duration::from_secs(60),
+            key: "ip".into(),
+            principals: "anonymous".into(),
+            routes: vec!["*".into()],
+            per_route: false,
+        },
+        PolicyConfig {
+            name: "authenticated".into(),
+            algorithm: "sliding_window_log".into(),
+            limit: 1000,
+            window: Duration::from_secs(60),
+            key: "client".into(),
+            principals: "authenticated".into(),
+            routes: vec!["*".into()],
+            per_route: false,
+        },
+    ]
+}
+
+fn runtime(p: &PolicyConfig) -> Result<RuntimePolicy, String> {
+    let algorithm: Algorithm = p.algorithm.parse().map_err(|_| format!("unknown algorithm `{}`", p.algorithm))?;
+    let policy = Policy::new(p.name.clone(), algorithm, p.limit, p.window).map_err(|e| format!("policy `{}`: {e}", p.name))?;
+    let key = match p.key.as_str() {
+        "ip" => KeyKind::Ip,
+        "user" => KeyKind::User,
+        "api_key" => KeyKind::ApiKey,
+        _ => KeyKind::Client,
+    };
+    let principals = match p.principals.as_str() {
+        "anonymous" => Principals::Anonymous,
+        "authenticated" => Principals::Authenticated,
+        _ => Principals::Any,
+    };
+    Ok(RuntimePolicy { policy, key, principals, routes: p.routes.clone(), per_route: p.per_route })
+}
+
+/// The client address: the socket peer, or the left-most untrusted `X-Forwarded-For` hop when
+/// the peer is a trusted proxy.
+fn client_ip(req: &Request<Body>, trusted: &[IpAddr]) -> Option<IpAddr> {
+    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())?;
+    if !trusted.contains(&peer) {
+        return Some(peer);
+    }
+    let xff = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok())?;
+    // Walk from the right (closest hop) past trusted proxies.
+    let hops: Vec<IpAddr> = xff.split(',').filter_map(|h| h.trim().parse().ok()).collect();
+    hops.iter().rev().find(|ip| !trusted.contains(ip)).copied().or(Some(peer))
+}
+
+/// Collapses numeric path segments so per-route counters are per endpoint, not per id.
+fn route_key(method: &str, path: &str) -> String {
+    let norm: Vec<&str> =
+        path.split('/').map(|s| if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) { "{id}" } else { s }).collect();
+    format!("{method} {}", norm.join("/"))
+}
+
+fn checks(policies: &[RuntimePolicy], trusted: &[IpAddr], req: &Request<Body>) -> Vec<Check> {
+    let cred = req.extensions().get::<Credential>();
+    let anonymous = cred.is_none() && !matches!(req.extensions().get::<Actor>(), Some(Actor::User { .. } | Actor::Client { .. }));
+    let method = req.method().as_str();
+    let path = req.uri().path();
+    let ip = client_ip(req, trusted).map(|i| i.to_string()).unwrap_or_else(|| "unknown".into());
+    let mut out = Vec::new();
+    for p in policies {
+        match p.principals {
+            Principals::Anonymous if !anonymous => continue,
+            Principals::Authenticated if anonymous => continue,
+            _ => {}
+        }
+        if !p.routes.iter().any(|r| route_matches(r, method, path)) {
+            continue;
+        }
+        let key = match (p.key, cred) {
+            (KeyKind::Ip, _) => format!("ip:{ip}"),
+            (KeyKind::User, Some(Credential::User(id) | Credential::ApiKey { user_id: id, .. })) => format!("user:{id}"),
+            (KeyKind::User, _) => continue,
+            (KeyKind::ApiKey, Some(Credential::ApiKey { prefix, .. })) => format!("key:{prefix}"),
+            (KeyKind::ApiKey, _) => continue,
+            (KeyKind::Client, Some(Credential::User(id) | Credential::ApiKey { user_id: id, .. })) => format!("user:{id}"),
+            (KeyKind::Client, Some(Credential::Client(c))) => format!("client:{c}"),
+            (KeyKind::Client, None) => format!("ip:{ip}"),
+        };
+        let key = if p.per_route { format!("{key}|{}", route_key(method, path)) } else { key };
+        out.push(Check::new(p.policy.clone(), key));
+    }
+    out
+}
+
+fn limited(policy: &str, retry_after: Duration) -> Response {
+    let secs = retry_after.as_secs_f64().ceil().max(1.0) as u64;
+    let mut e = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "RATE_LIMIT_EXCEEDED",
+        format!("Rate limit exceeded (policy `{policy}`); retry in {secs} s."),
+    );
+    e.retry_after = Some(secs);
+    e.policy = Some(policy.to_string());
+    e.into_response()
+}
+
+fn unavailable(err: &LimitError) -> Response {
+    tracing::error!(error = %err, "rate limiter backend unavailable; denying (on_backend_error = deny)");
+    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "RATE_LIMITER_UNAVAILABLE", "Rate limiting is temporarily unavailable.")
+        .into_response()
+}
+
+/// Wraps `router` in the configured rate limiting (unchanged when disabled).
+pub fn wrap(router: Router, config: &Config) -> Result<Router, String> {
+    let rl = &config.rate_limit;
+    if !rl.enabled {
+        return Ok(router);
+    }
+    let configured = if rl.policy.is_empty() { default_policies() } else { rl.policy.clone() };
+    let policies: Vec<RuntimePolicy> = configured.iter().map(runtime).collect::<Result<_, _>>()?;
+    let trusted: Vec<IpAddr> = config
+        .trusted_proxies
+        .iter()
+        .map(|s| s.parse().map_err(|_| format!("`trusted_proxies`: `{s}` is not an IP address")))
+        .collect::<Result<_, _>>()?;
+    let limiter = if rl.backend == "redis" {
+        if config.redis_url.is_empty() {
+            return Err("`rate_limit.backend = \"redis\"` needs `redis_url`".into());
+        }
+        let mode = if rl.on_backend_error == "deny" { OnBackendError::Deny } else { OnBackendError::Allow };
+        let redis =
+            RedisStore::connect_lazy(&config.redis_url, RedisConfig::default()).map_err(|e| format!("`redis_url`: {e}"))?;
+        RateLimiter::new(FallbackLimiter::new(redis, MemoryStore::default(), mode))
+    } else {
+        RateLimiter::new(MemoryStore::default())
+    };
+    let keys = move |req: &Request<Body>| checks(&policies, &trusted, req);
+    Ok(router.layer(RateLimitLayer::new(limiter, keys, limited, unavailable)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn route_keys_collapse_ids() {
+        assert_eq!(route_key("GET", "/v2/users/42/posts"), "GET /v2/users/{id}/posts");
+        assert_eq!(route_key("POST", "/v2/users"), "POST /v2/users");
+    }
+
+    #[test]
+    fn forwarded_for_only_from_trusted_peers() {
+        let mut req = Request::builder().uri("/v2/users").header("x-forwarded-for", "203.0.113.9, 10.0.0.2").body(Body::empty()).unwrap_or_default();
+        req.extensions_mut().insert(ConnectInfo(SocketAddr::from(([10, 0, 0, 1], 5000))));
+        assert_eq!(client_ip(&req, &[]), Some(IpAddr::from([10, 0, 0, 1])));
+        let trusted = [IpAddr::from([10, 0, 0, 1]), IpAddr::from([10, 0, 0, 2])];
+        assert_eq!(client_ip(&req, &trusted), Some(IpAddr::from([203, 0, 113, 9])));
+    }
+
+    #[test]
+    fn defaults_cover_anonymous_by_ip() {
+        let cfg = Config::default();
+        let policies: Vec<RuntimePolicy> = default_policies().iter().map(runtime).collect::<Result<_, _>>().unwrap_or_default();
+        assert_eq!(policies.len(), 2);
+        let mut req = Request::builder().uri("/v2/users").body(Body::empty()).unwrap_or_default();
+        req.extensions_mut().insert(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 5000))));
+        let c = checks(&policies, &[], &req);
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].key, "ip:127.0.0.1");
+        assert!(cfg.rate_limit.enabled);
+    }
+}

@@ -6,6 +6,7 @@
 //! collection. Keeping it free of frameworks is what lets one rule serve every transport.
 
 pub mod actor;
+pub mod auth;
 pub mod cursor;
 pub mod entities;
 pub mod error;

@@ -7,6 +7,7 @@
 //! identifiers only from `&'static str` whitelists and every value bound as a parameter. The
 //! one real difference between the engines — how a timestamp is bound — lives in [`dialect`].
 
+mod auth;
 pub mod dialect;
 mod error;
 mod posts;

@@ -29,12 +29,11 @@ async fn sqlite_shape() -> (BTreeSet<(String, String)>, BTreeSet<String>) {
     .fetch_all(p)
     .await
     .unwrap();
-    let idx: Vec<(String,)> = sqlx::query_as(
-        "SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%'",
-    )
-    .fetch_all(p)
-    .await
-    .unwrap();
+    let idx: Vec<(String,)> =
+        sqlx::query_as("SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%'")
+            .fetch_all(p)
+            .await
+            .unwrap();
     db.close().await;
     let _ = std::fs::remove_dir_all(dir);
     (cols.into_iter().collect(), idx.into_iter().map(|r| r.0).collect())
@@ -45,7 +44,8 @@ async fn pg_shape(url: &str) -> (BTreeSet<(String, String)>, BTreeSet<String>) {
     let admin = Db::connect(url, &PoolSettings::default()).await.unwrap();
     on_pool!(&admin, p => { sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}"))).execute(p).await.unwrap(); });
     let sep = if url.contains('?') { '&' } else { '?' };
-    let db = Db::connect(&format!("{url}{sep}options=-csearch_path%3D{schema}"), &PoolSettings::default()).await.unwrap();
+    let db =
+        Db::connect(&format!("{url}{sep}options=-csearch_path%3D{schema}"), &PoolSettings::default()).await.unwrap();
     db.migrate().await.unwrap();
     let Db::Postgres(p) = &db else { unreachable!() };
     let cols: Vec<(String, String)> = sqlx::query_as(

@@ -84,6 +84,40 @@ async fn server_secret(config: &Config, db: &Db) -> Result<Vec<u8>, StartError> 
     hex::decode(stored).map_err(|_| StartError::Config("stored server secret is corrupt".into()))
 }
 
+/// Access-token keys: EdDSA from the configured PEM file, else HS256 with the server secret.
+fn token_keys(config: &Config, secret: &[u8]) -> Result<crate::auth::tokens::TokenKeys, StartError> {
+    let a = &config.auth;
+    if a.jwt_private_key_file.is_empty() {
+        let key = derive_key(secret, "agora jwt hs256 v1");
+        return Ok(crate::auth::tokens::TokenKeys::hs256(&key, &a.issuer, &a.audience, a.access_token_ttl));
+    }
+    let pem = std::fs::read_to_string(&a.jwt_private_key_file).map_err(|e| {
+        StartError::Config(format!("`auth.jwt_private_key_file`: cannot read {}: {e}", a.jwt_private_key_file))
+    })?;
+    crate::auth::tokens::TokenKeys::eddsa_pem(&pem, &a.issuer, &a.audience, a.access_token_ttl)
+        .map_err(|e| StartError::Config(format!("`auth.jwt_private_key_file`: {e}")))
+}
+
+/// Creates the first administrator from `AGORA_BOOTSTRAP_ADMIN_EMAIL` and
+/// `AGORA_BOOTSTRAP_ADMIN_PASSWORD` when no user has that email yet.
+async fn bootstrap_admin(state: &AppState) -> Result<(), StartError> {
+    let (Ok(email), Ok(password)) =
+        (std::env::var("AGORA_BOOTSTRAP_ADMIN_EMAIL"), std::env::var("AGORA_BOOTSTRAP_ADMIN_PASSWORD"))
+    else {
+        return Ok(());
+    };
+    let body = serde_json::json!({"email": email, "name": "Administrator", "password": password, "role": "admin"});
+    let body = body.as_object().cloned().unwrap_or_default();
+    match state.services.users.create(&crate::auth::routes::admin_actor(), &body).await {
+        Ok(u) => {
+            tracing::info!(user_id = u.id, "bootstrap administrator created");
+            Ok(())
+        }
+        Err(e) if e.code() == "CONFLICT" => Ok(()),
+        Err(e) => Err(StartError::Config(format!("bootstrap admin: {} {:?}", e.message, e.details))),
+    }
+}
+
 impl App {
     /// Builds everything: database, services, router.
     pub async fn build(config: Config) -> Result<App, StartError> {
@@ -92,20 +126,33 @@ impl App {
         let hasher = Argon2Hasher::new(config.auth.argon2_memory_kib, config.auth.argon2_iterations)
             .map_err(|e| StartError::Config(format!("`auth.argon2_memory_kib`: {e}")))?;
         let store = Arc::new(SqlStore::new(db.clone()));
+        let auth_repo: Arc<dyn agora_core::auth::AuthRepo> = if config.redis_url.is_empty() {
+            store.clone()
+        } else {
+            Arc::new(
+                crate::auth::redis_store::RedisAuthRepo::connect(&config.redis_url, store.clone())
+                    .await
+                    .map_err(StartError::Config)?,
+            )
+        };
         let services = Services::new(
             store.clone(),
             store.clone(),
             store,
+            auth_repo,
             Arc::new(hasher),
             CursorKey::new(derive_key(&secret, "agora cursor v1")),
         );
+        let config_ref = config.clone();
         let state = AppState {
             services,
             db,
             metrics: Metrics::install(),
             config: Arc::new(config),
             openapi: Arc::new(crate::openapi::build()),
+            tokens: token_keys(&config_ref, &secret)?,
         };
+        bootstrap_admin(&state).await?;
         let router = router(state.clone()).map_err(StartError::Config)?;
         Ok(App { state, router })
     }
@@ -160,6 +207,9 @@ pub fn router(state: AppState) -> Result<Router, String> {
     let api = Router::new()
         .merge(rest::versioned("/v1"))
         .merge(rest::versioned("/v2"))
+        .merge(crate::auth::routes::versioned("/v1"))
+        .merge(crate::auth::routes::versioned("/v2"))
+        .merge(crate::auth::routes::operational())
         .route("/healthz", get(rest::ops::healthz))
         .route("/readyz", get(rest::ops::readyz))
         .route("/metrics", get(rest::ops::metrics))
@@ -176,9 +226,13 @@ pub fn router(state: AppState) -> Result<Router, String> {
         .service(api);
     let routed = Router::new().fallback_service(inner);
     // Rate limiting sees the versioned path (so route globs like `GET /v*/products*` match)
-    // and answers inside the request context (so a 429 carries the request id).
+    // and the resolved principal, and answers inside the request context (so a 429 carries
+    // the request id).
     let routed = crate::ratelimit::wrap(routed, &state.config)?;
-    Ok(routed.layer(from_fn(select_version)).layer(from_fn_with_state(state, request_context)))
+    Ok(routed
+        .layer(from_fn_with_state(state.clone(), crate::auth::authenticate))
+        .layer(from_fn(select_version))
+        .layer(from_fn_with_state(state, request_context)))
 }
 
 /// Resolves on SIGINT or SIGTERM.

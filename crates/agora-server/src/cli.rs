@@ -121,7 +121,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
                 }
             };
             let app = App::build(config).await.map_err(|e| e.to_string())?;
-            let system = Actor::User { id: 0, role: Role::Admin };
+            let system = Actor::user(0, Role::Admin);
             let body = json!({"email": email, "name": name, "password": password, "role": if admin { "admin" } else { "user" }});
             let body = body.as_object().cloned().unwrap_or_default();
             let u = app.state.services.users.create(&system, &body).await.map_err(|e| {

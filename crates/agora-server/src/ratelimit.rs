@@ -35,21 +35,7 @@ enum Principals {
     Any,
 }
 
-/// How the caller authenticated, set by the authentication layer (absent = anonymous).
-#[derive(Debug, Clone)]
-pub enum Credential {
-    /// A bearer token or session of this user.
-    User(i64),
-    /// An API key (by its public prefix) of this user.
-    ApiKey {
-        /// Owner.
-        user_id: i64,
-        /// Key prefix.
-        prefix: String,
-    },
-    /// An OAuth client acting for itself.
-    Client(String),
-}
+pub use crate::auth::Credential;
 
 #[derive(Debug, Clone)]
 struct RuntimePolicy {
@@ -125,7 +111,7 @@ fn route_key(method: &str, path: &str) -> String {
 
 fn checks(policies: &[RuntimePolicy], trusted: &[IpAddr], req: &Request<Body>) -> Vec<Check> {
     let cred = req.extensions().get::<Credential>();
-    let anonymous = cred.is_none() && !matches!(req.extensions().get::<Actor>(), Some(Actor::User { .. }));
+    let anonymous = cred.is_none() && !matches!(req.extensions().get::<Actor>(), Some(Actor::User { .. } | Actor::Client { .. }));
     let method = req.method().as_str();
     let path = req.uri().path();
     let ip = client_ip(req, trusted).map(|i| i.to_string()).unwrap_or_else(|| "unknown".into());

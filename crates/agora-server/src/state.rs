@@ -21,4 +21,6 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The rendered OpenAPI documents: (all versions, v1 only, v2 only).
     pub openapi: Arc<crate::openapi::Documents>,
+    /// Access-token keys.
+    pub tokens: crate::auth::tokens::TokenKeys,
 }

@@ -34,6 +34,8 @@ pub struct Services {
     pub posts: PostService,
     /// Products.
     pub products: ProductService,
+    /// Credentials.
+    pub auth: crate::auth::AuthService,
     /// Signs and verifies pagination cursors.
     pub cursor_key: CursorKey,
 }
@@ -44,10 +46,12 @@ impl Services {
         users: Arc<dyn UserRepo>,
         posts: Arc<dyn PostRepo>,
         products: Arc<dyn ProductRepo>,
+        auth: Arc<dyn crate::auth::AuthRepo>,
         hasher: Arc<dyn PasswordHasher>,
         cursor_key: CursorKey,
     ) -> Self {
         Self {
+            auth: crate::auth::AuthService::new(users.clone(), auth, hasher.clone()),
             users: UserService::new(users.clone(), hasher, cursor_key.clone()),
             posts: PostService::new(posts, users, cursor_key.clone()),
             products: ProductService::new(products, cursor_key.clone()),
@@ -67,23 +71,19 @@ impl Services {
     }
 }
 
-/// Authorization rule for changing something owned by `owner_id`: its owner or an admin.
-///
-/// Anonymous callers are let through while the server runs without authentication enabled;
-/// the authentication layer makes every write endpoint require an authenticated actor first.
+/// Authorization rule for changing something owned by `owner_id`: its owner or an admin,
+/// with a credential that allows writing.
 pub(crate) fn ensure_owner_or_admin(actor: &Actor, owner_id: i64) -> DomainResult<()> {
-    match actor {
-        Actor::Anonymous => Ok(()),
-        a if a.is_self_or_admin(owner_id) => Ok(()),
-        _ => Err(DomainError::forbidden("You may only change your own resources.")),
+    actor.require_write()?;
+    if actor.is_self_or_admin(owner_id) {
+        Ok(())
+    } else {
+        Err(DomainError::forbidden("You may only change your own resources."))
     }
 }
 
-/// Authorization rule for admin-only operations (same anonymous allowance as above).
+/// Authorization rule for admin-only operations.
 pub(crate) fn ensure_admin(actor: &Actor) -> DomainResult<()> {
-    match actor {
-        Actor::Anonymous => Ok(()),
-        a if a.is_admin() => Ok(()),
-        _ => Err(DomainError::forbidden("Only administrators may do this.")),
-    }
+    actor.require_write()?;
+    if actor.is_admin() { Ok(()) } else { Err(DomainError::forbidden("Only administrators may do this.")) }
 }

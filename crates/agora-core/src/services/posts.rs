@@ -41,29 +41,19 @@ impl PostService {
         Self { repo, users, cursor_key }
     }
 
-    /// Creates a post. The author is the actor; while the server runs without authentication an
-    /// anonymous caller must name an existing `author_id`.
+    /// Creates a post authored by the calling user.
     pub async fn create(&self, actor: &Actor, body: &Map<String, Value>) -> DomainResult<Post> {
-        let allowed: &'static [&'static str] =
-            if actor.user_id().is_some() { &["title", "content"] } else { &["title", "content", "author_id"] };
-        let mut f = Fields::new(body, allowed);
+        actor.require_write()?;
+        let Some(author_id) = actor.user_id() else {
+            return Err(DomainError::forbidden("Only users can write posts."));
+        };
+        let mut f = Fields::new(body, &["title", "content"]);
         let title = f.string("title", true).and_then(|s| f.check(PostTitle::parse(s)));
         let content = f.string("content", true).and_then(|s| f.check(PostContent::parse(s)));
-        let author_id = match actor.user_id() {
-            Some(id) => Some(id),
-            None => f.int("author_id", true),
-        };
         f.finish()?;
-        let (Some(title), Some(content), Some(author_id)) = (title, content, author_id) else {
+        let (Some(title), Some(content)) = (title, content) else {
             return Err(DomainError::internal("validated fields missing"));
         };
-        if self.users.get(author_id).await?.is_none() {
-            return Err(DomainError::validation(vec![crate::error::FieldError::new(
-                "author_id",
-                "not_found",
-                "no user has this id",
-            )]));
-        }
         self.repo
             .create(NewPostRecord { author_id, title: title.into_inner(), content: content.into_inner(), now: now() })
             .await
@@ -95,8 +85,9 @@ impl PostService {
         body: &Map<String, Value>,
         expected_version: Option<i64>,
     ) -> DomainResult<Post> {
+        actor.require_write()?;
         let current = self.get(actor, id).await?;
-        if actor.user_id().is_some() && actor.user_id() != Some(current.author_id) {
+        if actor.user_id() != Some(current.author_id) {
             return Err(DomainError::forbidden("Only the author may edit a post."));
         }
         let mut f = Fields::new(body, &["title", "content"]);

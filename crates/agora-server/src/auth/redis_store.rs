@@ -1,0 +1,167 @@
+//! Credentials state shared through Redis when `redis_url` is set: the access-token denylist
+//! and browser sessions, so every instance agrees at once and the per-request revocation
+//! check is a Redis round trip rather than a database query.
+//!
+//! Revocations are written to both Redis and the database (durable); reads go to Redis and fall
+//! back to the database if Redis is unreachable, so an outage never un-revokes a token.
+//! Everything else delegates to the database repository.
+
+use std::sync::Arc;
+
+use agora_core::actor::Scopes;
+use agora_core::auth::{ApiKey, AuthCode, AuthRepo, OAuthClient, RefreshUse, Session};
+use agora_core::error::DomainResult;
+use async_trait::async_trait;
+use chrono::{DateTime, TimeZone, Utc};
+use redis::AsyncCommands;
+use redis::aio::ConnectionManager;
+
+/// The decorator.
+#[derive(Clone)]
+pub struct RedisAuthRepo {
+    inner: Arc<dyn AuthRepo>,
+    redis: ConnectionManager,
+    prefix: String,
+}
+
+impl RedisAuthRepo {
+    /// Connects (the manager reconnects by itself after outages).
+    pub async fn connect(url: &str, inner: Arc<dyn AuthRepo>) -> Result<Self, String> {
+        let client = redis::Client::open(url).map_err(|e| format!("`redis_url`: {e}"))?;
+        let redis = tokio::time::timeout(std::time::Duration::from_secs(5), client.get_connection_manager())
+            .await
+            .map_err(|_| "`redis_url`: timed out connecting to Redis".to_string())?
+            .map_err(|e| format!("`redis_url`: {e}"))?;
+        Ok(Self { inner, redis, prefix: "agora".into() })
+    }
+
+    fn jti_key(&self, jti: &str) -> String {
+        format!("{}:revoked:{jti}", self.prefix)
+    }
+
+    fn session_key(&self, h: &str) -> String {
+        format!("{}:session:{h}", self.prefix)
+    }
+}
+
+fn ttl_ms(until: DateTime<Utc>) -> u64 {
+    (until - Utc::now()).num_milliseconds().max(1) as u64
+}
+
+#[async_trait]
+impl AuthRepo for RedisAuthRepo {
+    async fn insert_refresh(
+        &self,
+        hash: &str,
+        family: &str,
+        user_id: i64,
+        scopes: Scopes,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> DomainResult<()> {
+        self.inner.insert_refresh(hash, family, user_id, scopes, expires_at, now).await
+    }
+    async fn use_refresh(&self, hash: &str, now: DateTime<Utc>) -> DomainResult<RefreshUse> {
+        self.inner.use_refresh(hash, now).await
+    }
+    async fn revoke_family(&self, family: &str) -> DomainResult<()> {
+        self.inner.revoke_family(family).await
+    }
+    async fn revoke_refresh(&self, hash: &str) -> DomainResult<bool> {
+        self.inner.revoke_refresh(hash).await
+    }
+    async fn revoke_user_refresh(&self, user_id: i64) -> DomainResult<()> {
+        self.inner.revoke_user_refresh(user_id).await
+    }
+
+    async fn revoke_jti(&self, jti: &str, expires_at: DateTime<Utc>) -> DomainResult<()> {
+        self.inner.revoke_jti(jti, expires_at).await?;
+        let mut c = self.redis.clone();
+        let r: Result<(), redis::RedisError> =
+            c.pset_ex(self.jti_key(jti), 1, ttl_ms(expires_at + chrono::Duration::seconds(60))).await;
+        if let Err(e) = r {
+            tracing::warn!(error = %e, "could not write revocation to Redis; the database copy still applies");
+        }
+        Ok(())
+    }
+
+    async fn is_jti_revoked(&self, jti: &str) -> DomainResult<bool> {
+        let mut c = self.redis.clone();
+        let r: Result<bool, redis::RedisError> = c.exists(self.jti_key(jti)).await;
+        match r {
+            Ok(true) => Ok(true),
+            // Not in Redis: it may have been revoked while Redis was down, so ask the database.
+            // Revocations are rare; checking both keeps the answer right at small cost.
+            Ok(false) => self.inner.is_jti_revoked(jti).await,
+            Err(e) => {
+                tracing::warn!(error = %e, "Redis unavailable for the revocation check; using the database");
+                self.inner.is_jti_revoked(jti).await
+            }
+        }
+    }
+
+    async fn create_api_key(
+        &self,
+        user_id: i64,
+        name: &str,
+        prefix: &str,
+        hash: &str,
+        scopes: Scopes,
+        now: DateTime<Utc>,
+    ) -> DomainResult<ApiKey> {
+        self.inner.create_api_key(user_id, name, prefix, hash, scopes, now).await
+    }
+    async fn list_api_keys(&self, user_id: i64) -> DomainResult<Vec<ApiKey>> {
+        self.inner.list_api_keys(user_id).await
+    }
+    async fn delete_api_key(&self, id: i64, user_id: i64) -> DomainResult<bool> {
+        self.inner.delete_api_key(id, user_id).await
+    }
+    async fn find_api_key(&self, prefix: &str) -> DomainResult<Option<(ApiKey, String)>> {
+        self.inner.find_api_key(prefix).await
+    }
+    async fn touch_api_key(&self, id: i64, now: DateTime<Utc>) -> DomainResult<()> {
+        self.inner.touch_api_key(id, now).await
+    }
+    async fn create_client(&self, client: &OAuthClient, secret_hash: &str, now: DateTime<Utc>) -> DomainResult<()> {
+        self.inner.create_client(client, secret_hash, now).await
+    }
+    async fn get_client(&self, client_id: &str) -> DomainResult<Option<(OAuthClient, String)>> {
+        self.inner.get_client(client_id).await
+    }
+    async fn insert_code(&self, code: &AuthCode) -> DomainResult<()> {
+        self.inner.insert_code(code).await
+    }
+    async fn take_code(&self, code_hash: &str, now: DateTime<Utc>) -> DomainResult<Option<AuthCode>> {
+        self.inner.take_code(code_hash, now).await
+    }
+
+    async fn create_session(&self, s: &Session) -> DomainResult<()> {
+        let value = format!("{}|{}|{}", s.user_id, s.expires_at.timestamp(), s.csrf_token);
+        let mut c = self.redis.clone();
+        let r: Result<(), redis::RedisError> =
+            c.pset_ex(self.session_key(&s.id_hash), value, ttl_ms(s.expires_at)).await;
+        r.map_err(|e| agora_core::DomainError::internal(format!("redis: {e}")))
+    }
+
+    async fn get_session(&self, id_hash: &str, now: DateTime<Utc>) -> DomainResult<Option<Session>> {
+        let mut c = self.redis.clone();
+        let r: Result<Option<String>, redis::RedisError> = c.get(self.session_key(id_hash)).await;
+        let raw = r.map_err(|e| agora_core::DomainError::internal(format!("redis: {e}")))?;
+        let Some(raw) = raw else { return Ok(None) };
+        let mut parts = raw.splitn(3, '|');
+        let (Some(uid), Some(exp), Some(csrf)) = (parts.next(), parts.next(), parts.next()) else { return Ok(None) };
+        let (Ok(user_id), Ok(exp)) = (uid.parse::<i64>(), exp.parse::<i64>()) else { return Ok(None) };
+        let expires_at = Utc.timestamp_opt(exp, 0).single().unwrap_or(now);
+        if expires_at <= now {
+            return Ok(None);
+        }
+        Ok(Some(Session { id_hash: id_hash.to_string(), user_id, csrf_token: csrf.to_string(), expires_at }))
+    }
+
+    async fn delete_session(&self, id_hash: &str) -> DomainResult<()> {
+        let mut c = self.redis.clone();
+        let r: Result<(), redis::RedisError> = c.del(self.session_key(id_hash)).await;
+        r.map_err(|e| agora_core::DomainError::internal(format!("redis: {e}")))
+    }
+}

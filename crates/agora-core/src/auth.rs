@@ -483,6 +483,12 @@ impl AuthService {
         self.users.get(id).await
     }
 
+    /// Finds a user by email (CLI).
+    pub async fn user_by_email(&self, email: &str) -> DomainResult<Option<User>> {
+        let e = Email::parse(email).map_err(|f| DomainError::validation(vec![f]))?;
+        Ok(self.users.get_by_email(e.as_str()).await?.map(|(u, _)| u))
+    }
+
     /// Creates the bootstrap admin if no user has that email.
     pub async fn ensure_admin(
         &self,

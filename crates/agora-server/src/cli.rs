@@ -51,6 +51,55 @@ pub enum Command {
         #[command(subcommand)]
         action: UserCommand,
     },
+    /// Manage API keys.
+    Apikey {
+        /// The key action.
+        #[command(subcommand)]
+        action: ApiKeyCommand,
+    },
+    /// Manage OAuth clients.
+    Oauth {
+        /// The client action.
+        #[command(subcommand)]
+        action: OauthCommand,
+    },
+}
+
+/// `agora apikey …`
+#[derive(Debug, Subcommand)]
+pub enum ApiKeyCommand {
+    /// Create an API key for a user and print it (shown only this once).
+    Create {
+        /// The owner's email.
+        #[arg(long)]
+        user: String,
+        /// Comma-separated scopes: read, write, admin.
+        #[arg(long, default_value = "read")]
+        scopes: String,
+        /// A label for the key.
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+}
+
+/// `agora oauth …`
+#[derive(Debug, Subcommand)]
+pub enum OauthCommand {
+    /// Register an OAuth client and print its id and secret (shown only this once).
+    CreateClient {
+        /// Display name shown on the consent page.
+        #[arg(long)]
+        name: String,
+        /// Allowed redirect URIs (repeat the flag for several).
+        #[arg(long = "redirect-uri")]
+        redirect_uris: Vec<String>,
+        /// Comma-separated grant types: authorization_code, client_credentials, refresh_token.
+        #[arg(long, default_value = "authorization_code,refresh_token")]
+        grant_types: String,
+        /// Comma-separated scopes the client may receive.
+        #[arg(long, default_value = "read")]
+        scopes: String,
+    },
 }
 
 /// `agora user …`
@@ -110,6 +159,12 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             println!("{}", crate::openapi::build().all);
             Ok(())
         }
+        Command::Apikey { action: ApiKeyCommand::Create { user, scopes, name } } => {
+            create_api_key(config, &user, &scopes, &name).await
+        }
+        Command::Oauth { action: OauthCommand::CreateClient { name, redirect_uris, grant_types, scopes } } => {
+            create_oauth_client(config, &name, redirect_uris, &grant_types, &scopes).await
+        }
         Command::User { action: UserCommand::Create { email, name, admin } } => {
             let password = match std::env::var("AGORA_PASSWORD") {
                 Ok(p) => p,
@@ -132,6 +187,43 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+async fn create_api_key(config: Config, user: &str, scopes: &str, name: &str) -> Result<(), String> {
+    let scopes = agora_core::actor::Scopes::parse(scopes)?;
+    let app = App::build(config).await.map_err(|e| e.to_string())?;
+    let auth = &app.state.services.auth;
+    let u =
+        auth.user_by_email(user).await.map_err(|e| e.message)?.ok_or_else(|| format!("no user with email {user}"))?;
+    let minted =
+        auth.mint_api_key(u.id, name, scopes.intersect(u.role.default_scopes())).await.map_err(|e| e.message)?;
+    println!("{}", minted.secret);
+    eprintln!(
+        "created API key {} ({}) for {}; store it now, it is not shown again",
+        minted.record.id,
+        minted.record.scopes.to_scope_string(),
+        u.email
+    );
+    Ok(())
+}
+
+async fn create_oauth_client(
+    config: Config,
+    name: &str,
+    redirect_uris: Vec<String>,
+    grants: &str,
+    scopes: &str,
+) -> Result<(), String> {
+    let scopes = agora_core::actor::Scopes::parse(scopes)?;
+    let grants: Vec<String> = grants.split(',').map(str::trim).filter(|g| !g.is_empty()).map(str::to_string).collect();
+    let app = App::build(config).await.map_err(|e| e.to_string())?;
+    let minted =
+        app.state.services.auth.register_client(None, name, redirect_uris, grants, scopes).await.map_err(|e| {
+            let details: Vec<String> = e.details.iter().map(|d| format!("{}: {}", d.field, d.message)).collect();
+            format!("{} {}", e.message, details.join("; "))
+        })?;
+    println!("client_id={}\nclient_secret={}", minted.record.client_id, minted.secret);
+    Ok(())
 }
 
 async fn serve(config: Config) -> Result<(), StartError> {

@@ -9,10 +9,10 @@ use agora_ratelimit::{
     Algorithm, Check, FallbackLimiter, LimitError, MemoryStore, OnBackendError, Policy, RateLimitLayer, RateLimiter,
     RedisConfig, RedisStore, route_matches,
 };
+use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode};
-use axum::Router;
 use axum::response::{IntoResponse, Response};
 
 use crate::config::{Config, PolicyConfig};
@@ -74,7 +74,8 @@ fn default_policies() -> Vec<PolicyConfig> {
 
 fn runtime(p: &PolicyConfig) -> Result<RuntimePolicy, String> {
     let algorithm: Algorithm = p.algorithm.parse().map_err(|_| format!("unknown algorithm `{}`", p.algorithm))?;
-    let policy = Policy::new(p.name.clone(), algorithm, p.limit, p.window).map_err(|e| format!("policy `{}`: {e}", p.name))?;
+    let policy =
+        Policy::new(p.name.clone(), algorithm, p.limit, p.window).map_err(|e| format!("policy `{}`: {e}", p.name))?;
     let key = match p.key.as_str() {
         "ip" => KeyKind::Ip,
         "user" => KeyKind::User,
@@ -96,7 +97,10 @@ fn client_ip(req: &Request<Body>, trusted: &[IpAddr]) -> Option<IpAddr> {
     if !trusted.contains(&peer) {
         return Some(peer);
     }
-    let xff = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok())?;
+    // No (readable) header: the trusted peer is itself the client.
+    let Some(xff) = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok()) else {
+        return Some(peer);
+    };
     // Walk from the right (closest hop) past trusted proxies.
     let hops: Vec<IpAddr> = xff.split(',').filter_map(|h| h.trim().parse().ok()).collect();
     hops.iter().rev().find(|ip| !trusted.contains(ip)).copied().or(Some(peer))
@@ -104,14 +108,17 @@ fn client_ip(req: &Request<Body>, trusted: &[IpAddr]) -> Option<IpAddr> {
 
 /// Collapses numeric path segments so per-route counters are per endpoint, not per id.
 fn route_key(method: &str, path: &str) -> String {
-    let norm: Vec<&str> =
-        path.split('/').map(|s| if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) { "{id}" } else { s }).collect();
+    let norm: Vec<&str> = path
+        .split('/')
+        .map(|s| if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) { "{id}" } else { s })
+        .collect();
     format!("{method} {}", norm.join("/"))
 }
 
 fn checks(policies: &[RuntimePolicy], trusted: &[IpAddr], req: &Request<Body>) -> Vec<Check> {
     let cred = req.extensions().get::<Credential>();
-    let anonymous = cred.is_none() && !matches!(req.extensions().get::<Actor>(), Some(Actor::User { .. } | Actor::Client { .. }));
+    let anonymous =
+        cred.is_none() && !matches!(req.extensions().get::<Actor>(), Some(Actor::User { .. } | Actor::Client { .. }));
     let method = req.method().as_str();
     let path = req.uri().path();
     let ip = client_ip(req, trusted).map(|i| i.to_string()).unwrap_or_else(|| "unknown".into());
@@ -127,11 +134,15 @@ fn checks(policies: &[RuntimePolicy], trusted: &[IpAddr], req: &Request<Body>) -
         }
         let key = match (p.key, cred) {
             (KeyKind::Ip, _) => format!("ip:{ip}"),
-            (KeyKind::User, Some(Credential::User(id) | Credential::ApiKey { user_id: id, .. })) => format!("user:{id}"),
+            (KeyKind::User, Some(Credential::User(id) | Credential::ApiKey { user_id: id, .. })) => {
+                format!("user:{id}")
+            }
             (KeyKind::User, _) => continue,
             (KeyKind::ApiKey, Some(Credential::ApiKey { prefix, .. })) => format!("key:{prefix}"),
             (KeyKind::ApiKey, _) => continue,
-            (KeyKind::Client, Some(Credential::User(id) | Credential::ApiKey { user_id: id, .. })) => format!("user:{id}"),
+            (KeyKind::Client, Some(Credential::User(id) | Credential::ApiKey { user_id: id, .. })) => {
+                format!("user:{id}")
+            }
             (KeyKind::Client, Some(Credential::Client(c))) => format!("client:{c}"),
             (KeyKind::Client, None) => format!("ip:{ip}"),
         };
@@ -155,8 +166,12 @@ fn limited(policy: &str, retry_after: Duration) -> Response {
 
 fn unavailable(err: &LimitError) -> Response {
     tracing::error!(error = %err, "rate limiter backend unavailable; denying (on_backend_error = deny)");
-    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "RATE_LIMITER_UNAVAILABLE", "Rate limiting is temporarily unavailable.")
-        .into_response()
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "RATE_LIMITER_UNAVAILABLE",
+        "Rate limiting is temporarily unavailable.",
+    )
+    .into_response()
 }
 
 /// Wraps `router` in the configured rate limiting (unchanged when disabled).
@@ -177,8 +192,8 @@ pub fn wrap(router: Router, config: &Config) -> Result<Router, String> {
             return Err("`rate_limit.backend = \"redis\"` needs `redis_url`".into());
         }
         let mode = if rl.on_backend_error == "deny" { OnBackendError::Deny } else { OnBackendError::Allow };
-        let redis =
-            RedisStore::connect_lazy(&config.redis_url, RedisConfig::default()).map_err(|e| format!("`redis_url`: {e}"))?;
+        let redis = RedisStore::connect_lazy(&config.redis_url, RedisConfig::default())
+            .map_err(|e| format!("`redis_url`: {e}"))?;
         RateLimiter::new(FallbackLimiter::new(redis, MemoryStore::default(), mode))
     } else {
         RateLimiter::new(MemoryStore::default())
@@ -199,7 +214,11 @@ mod tests {
 
     #[test]
     fn forwarded_for_only_from_trusted_peers() {
-        let mut req = Request::builder().uri("/v2/users").header("x-forwarded-for", "203.0.113.9, 10.0.0.2").body(Body::empty()).unwrap_or_default();
+        let mut req = Request::builder()
+            .uri("/v2/users")
+            .header("x-forwarded-for", "203.0.113.9, 10.0.0.2")
+            .body(Body::empty())
+            .unwrap_or_default();
         req.extensions_mut().insert(ConnectInfo(SocketAddr::from(([10, 0, 0, 1], 5000))));
         assert_eq!(client_ip(&req, &[]), Some(IpAddr::from([10, 0, 0, 1])));
         let trusted = [IpAddr::from([10, 0, 0, 1]), IpAddr::from([10, 0, 0, 2])];
@@ -209,7 +228,8 @@ mod tests {
     #[test]
     fn defaults_cover_anonymous_by_ip() {
         let cfg = Config::default();
-        let policies: Vec<RuntimePolicy> = default_policies().iter().map(runtime).collect::<Result<_, _>>().unwrap_or_default();
+        let policies: Vec<RuntimePolicy> =
+            default_policies().iter().map(runtime).collect::<Result<_, _>>().unwrap_or_default();
         assert_eq!(policies.len(), 2);
         let mut req = Request::builder().uri("/v2/users").body(Body::empty()).unwrap_or_default();
         req.extensions_mut().insert(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 5000))));

@@ -14,7 +14,7 @@ use chrono::{DateTime, Duration, Utc};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-use crate::actor::{Actor, Role, Scopes, unauthenticated};
+use crate::actor::{Actor, Scopes, unauthenticated};
 use crate::entities::User;
 use crate::error::{DomainError, DomainResult, FieldError};
 use crate::repo::{PasswordHasher, UserRepo};
@@ -275,7 +275,8 @@ impl AuthService {
                 Ok((user.clone(), scopes.intersect(user.role.default_scopes()), family))
             }
             RefreshUse::Reused { family } => {
-                tracing_warn(&family);
+                // A replay means the token leaked: end the whole family so neither the thief
+                // nor the legitimate holder can continue without logging in again.
                 self.repo.revoke_family(&family).await?;
                 Err(invalid_grant())
             }
@@ -488,22 +489,6 @@ impl AuthService {
         let e = Email::parse(email).map_err(|f| DomainError::validation(vec![f]))?;
         Ok(self.users.get_by_email(e.as_str()).await?.map(|(u, _)| u))
     }
-
-    /// Creates the bootstrap admin if no user has that email.
-    pub async fn ensure_admin(
-        &self,
-        email: &str,
-        password: &str,
-        create: impl std::future::Future<Output = DomainResult<User>>,
-    ) -> DomainResult<()> {
-        let _ = password;
-        let e = Email::parse(email).map_err(|f| DomainError::validation(vec![f]))?;
-        if self.users.get_by_email(e.as_str()).await?.is_none() {
-            let u = create.await?;
-            debug_assert_eq!(u.role, Role::Admin);
-        }
-        Ok(())
-    }
 }
 
 fn invalid_client() -> DomainError {
@@ -515,12 +500,6 @@ pub fn pkce_matches(verifier: &str, challenge: &str) -> bool {
     let valid = (43..=128).contains(&verifier.len())
         && verifier.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
     valid && ct_eq(&URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes())), challenge)
-}
-
-fn tracing_warn(family: &str) {
-    // The domain crate has no logger; the transport logs the 401. Keep the family id out of
-    // client-visible messages.
-    let _ = family;
 }
 
 #[cfg(test)]

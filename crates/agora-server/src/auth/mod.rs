@@ -13,7 +13,7 @@ pub mod routes;
 pub mod tokens;
 
 use agora_core::Actor;
-use agora_core::actor::{Role, Scopes};
+use agora_core::actor::Scopes;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode, header};
@@ -187,9 +187,4 @@ async fn api_key(s: &AppState, key: &str) -> Result<(Actor, Credential), ApiErro
     let prefix = key.split('_').nth(1).unwrap_or_default().to_string();
     let user_id = actor.user_id().unwrap_or_default();
     Ok((actor, Credential::ApiKey { user_id, prefix }))
-}
-
-/// Role names for tokens.
-pub fn role_name(r: Role) -> &'static str {
-    r.as_str()
 }

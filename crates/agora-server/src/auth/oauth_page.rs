@@ -82,7 +82,7 @@ async fn check(s: &AppState, p: &HashMap<String, String>) -> Result<Checked, Res
         Err(_) => return Err(error_page("The authorization server is unavailable.")),
     };
     let redirect_uri = get("redirect_uri").to_string();
-    if !client.redirect_uris.iter().any(|u| *u == redirect_uri) {
+    if !client.redirect_uris.contains(&redirect_uri) {
         return Err(error_page("The redirect URI is not registered for this client."));
     }
     let state = get("state");

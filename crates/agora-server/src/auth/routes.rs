@@ -1,6 +1,9 @@
 //! Authentication endpoints: the token endpoint (password, refresh_token, client_credentials,
 //! authorization_code), revocation (RFC 7009), introspection (RFC 7662), sessions, API keys,
 //! OAuth client registration, the authorize page, and the discovery documents.
+//!
+//! Like the resource routes, they are registered through utoipa-axum's [`OpenApiRouter`], so
+//! each route and its `#[utoipa::path]` operation come from the same `routes!` call.
 
 use std::collections::HashMap;
 
@@ -14,7 +17,6 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{Duration as ChronoDuration, SecondsFormat, TimeZone, Utc};
@@ -23,31 +25,57 @@ use serde_json::{Map, Value, json};
 use super::{CurrentActor, SESSION_COOKIE, cookie};
 use crate::http::envelope::{Meta, json_bytes, json_response};
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::{PathId, Version};
+use crate::http::extract::{PathId, QueryPairs, Version};
 use crate::http::listing::created_response;
+use crate::openapi::params::{AuthorizeQuery, IdPath, IdempotencyKey, IfNoneMatch};
+use crate::openapi::responses::{
+    ApiKeyNotFound, AuthorizeRedirect, AuthorizeRejected, AuthorizeSignInFailed, BodyErrors, CsrfFailed, Forbidden,
+    ForbiddenApiKey, ForbiddenScope, InvalidBody, InvalidClient, InvalidForm, InvalidGrant, InvalidId, InvalidLogin,
+    NoSession, NotModified, OperationalErrors, PayloadTooLarge, RequestInProgress, TokenBadRequest,
+    UnsupportedMediaTypeForm, UnsupportedVersion, UserRequired, ValidationFailedOrKeyReused, VersionedErrors,
+};
+use crate::openapi::schemas::{
+    ApiKeyCreate, ApiKeyCreatedResponse, ApiKeyListResponse, AuthorizationServerMetadata, AuthorizeForm,
+    IntrospectRequest, IntrospectionResponse, Jwks, OAuthClientCreate, OAuthClientResponse, RevokeRequest,
+    RevokeResponse, SessionCreate, SessionResponse, TokenRequest, TokenResponse, UserResponse,
+};
+use crate::rest::at;
 use crate::rest::repr::UserOut;
 use crate::state::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// Versioned auth routes under `prefix` (`/v1` or `/v2`), with their OpenAPI operations.
+/// [`crate::rest::api`] merges them into the versioned API.
+pub fn api(prefix: &str) -> OpenApiRouter<AppState> {
+    OpenApiRouter::default()
+        .routes(at(prefix, routes!(token)))
+        .routes(at(prefix, routes!(revoke)))
+        .routes(at(prefix, routes!(introspect)))
+        .routes(at(prefix, routes!(session_create, session_delete)))
+        .routes(at(prefix, routes!(me)))
+        .routes(at(prefix, routes!(list_keys, create_key)))
+        .routes(at(prefix, routes!(delete_key)))
+        .routes(at(prefix, routes!(create_client)))
+}
 
 /// Versioned auth routes under `prefix`.
 pub fn versioned(prefix: &str) -> Router<AppState> {
-    let p = |s: &str| format!("{prefix}{s}");
-    Router::new()
-        .route(&p("/auth/token"), post(token))
-        .route(&p("/auth/revoke"), post(revoke))
-        .route(&p("/auth/introspect"), post(introspect))
-        .route(&p("/auth/session"), post(session_create).delete(session_delete))
-        .route(&p("/users/me"), get(me))
-        .route(&p("/api-keys"), get(list_keys).post(create_key))
-        .route(&p("/api-keys/{id}"), delete(delete_key))
-        .route(&p("/oauth/clients"), post(create_client))
+    api(prefix).split_for_parts().0
+}
+
+/// Unversioned routes (the authorize page and discovery documents), with their OpenAPI
+/// operations.
+pub fn operational_api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default()
+        .routes(routes!(authorize_page, authorize_submit))
+        .routes(routes!(jwks))
+        .routes(routes!(metadata))
 }
 
 /// Unversioned routes: the authorize page and discovery documents.
 pub fn operational() -> Router<AppState> {
-    Router::new()
-        .route("/oauth/authorize", get(super::oauth_page::show).post(super::oauth_page::submit))
-        .route("/.well-known/jwks.json", get(jwks))
-        .route("/.well-known/oauth-authorization-server", get(metadata))
+    operational_api().split_for_parts().0
 }
 
 /// Reads a JSON object or a form body into string parameters (OAuth clients send forms).
@@ -175,7 +203,39 @@ async fn authenticated_client(
     s.services.auth.authenticate_client(&id, &secret).await.map_err(|_| invalid_client())
 }
 
-/// `POST /auth/token`
+/// Get an access token
+///
+/// The OAuth 2.0 token endpoint (RFC 6749), for four grants chosen by `grant_type`:
+/// `password` (email and password), `refresh_token` (rotation: each refresh token works once;
+/// reusing one revokes its family), `client_credentials` (a client acting for itself, with
+/// HTTP Basic or `client_id`/`client_secret`) and `authorization_code` (with PKCE S256, after
+/// `/oauth/authorize`). Parameters come as a JSON object or a form. The answer is the
+/// envelope with the RFC 6749 fields repeated at the top level, sent with
+/// `Cache-Control: no-store`. No credential is needed; a client may authenticate.
+#[utoipa::path(
+    post,
+    path = "/auth/token",
+    operation_id = "create_token",
+    tag = "auth",
+    params(IdempotencyKey),
+    request_body(
+        description = "The grant and its parameters.",
+        content((TokenRequest = "application/json"), (TokenRequest = "application/x-www-form-urlencoded"))
+    ),
+    security((), ("clientBasic" = [])),
+    responses(
+        (status = 200, description = "Issued.", body = TokenResponse, headers(("Cache-Control" = String))),
+        (status = 400, response = TokenBadRequest),
+        (status = 403, response = ForbiddenScope),
+        (status = 404, response = UnsupportedVersion),
+        (status = 409, response = RequestInProgress),
+        (status = 422, response = ValidationFailedOrKeyReused),
+        BodyErrors,
+        VersionedErrors,
+        (status = 401, response = InvalidGrant),
+        (status = 415, response = UnsupportedMediaTypeForm),
+    )
+)]
 pub async fn token(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> ApiResult<Response> {
     let p = params(&headers, &body)?;
     let grant = required(&p, "grant_type")?;
@@ -243,7 +303,34 @@ pub async fn token(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -
     Ok(oauth_json(StatusCode::OK, data))
 }
 
-/// `POST /auth/revoke` (RFC 7009): always 200, whether or not the token was known.
+/// Revoke a token
+///
+/// RFC 7009: revokes an access token (refused from the next request on, before it expires) or a
+/// refresh token (with its whole family). Always 200, whether or not the token was known. No
+/// client authentication; parameters come as a JSON object or a form.
+#[utoipa::path(
+    post,
+    path = "/auth/revoke",
+    operation_id = "revoke_token",
+    tag = "auth",
+    params(IdempotencyKey),
+    request_body(
+        description = "The token to revoke.",
+        content((RevokeRequest = "application/json"), (RevokeRequest = "application/x-www-form-urlencoded"))
+    ),
+    security(()),
+    responses(
+        (status = 200, description = "Revoked (or unknown).", body = RevokeResponse, headers(("Cache-Control" = String))),
+        (status = 400, response = InvalidForm),
+        (status = 403, response = CsrfFailed),
+        (status = 404, response = UnsupportedVersion),
+        (status = 409, response = RequestInProgress),
+        (status = 422, response = ValidationFailedOrKeyReused),
+        BodyErrors,
+        VersionedErrors,
+        (status = 415, response = UnsupportedMediaTypeForm),
+    )
+)]
 pub async fn revoke(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> ApiResult<Response> {
     let p = params(&headers, &body)?;
     let token = required(&p, "token")?;
@@ -256,7 +343,35 @@ pub async fn revoke(State(s): State<AppState>, headers: HeaderMap, body: Bytes) 
     Ok(oauth_json(StatusCode::OK, json!({"revoked": true})))
 }
 
-/// `POST /auth/introspect` (RFC 7662), client-authenticated.
+/// Introspect a token
+///
+/// RFC 7662, for resource servers: whether an access token is active, with its claims. The
+/// client authenticates with HTTP Basic (`clientBasic`) or `client_id`/`client_secret` in the
+/// body. An invalid, expired or revoked token, or one of a deleted user, is `{"active": false}`.
+#[utoipa::path(
+    post,
+    path = "/auth/introspect",
+    operation_id = "introspect_token",
+    tag = "auth",
+    params(IdempotencyKey),
+    request_body(
+        description = "The token to inspect (and, without HTTP Basic, the client's credentials).",
+        content((IntrospectRequest = "application/json"), (IntrospectRequest = "application/x-www-form-urlencoded"))
+    ),
+    security(("clientBasic" = [])),
+    responses(
+        (status = 200, description = "The token's state.", body = IntrospectionResponse, headers(("Cache-Control" = String))),
+        (status = 400, response = InvalidForm),
+        (status = 403, response = CsrfFailed),
+        (status = 404, response = UnsupportedVersion),
+        (status = 409, response = RequestInProgress),
+        (status = 422, response = ValidationFailedOrKeyReused),
+        BodyErrors,
+        VersionedErrors,
+        (status = 401, response = InvalidClient),
+        (status = 415, response = UnsupportedMediaTypeForm),
+    )
+)]
 pub async fn introspect(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> ApiResult<Response> {
     let p = params(&headers, &body)?;
     authenticated_client(&s, &headers, &p).await?;
@@ -286,7 +401,39 @@ fn session_cookie(value: &str, max_age: i64) -> HeaderValue {
     HeaderValue::from_str(&c).unwrap_or(HeaderValue::from_static("agora_session=; Max-Age=0; Path=/"))
 }
 
-/// `POST /auth/session`: password sign-in that sets the session cookie and returns the CSRF token.
+/// Sign in (session cookie)
+///
+/// Password sign-in for browser apps: sets the `agora_session` cookie (`HttpOnly; Secure;
+/// SameSite=Lax; Path=/`) and returns the session's `csrf_token`, which every unsafe request
+/// authenticated by the cookie must send in `X-CSRF-Token`. Parameters come as a JSON object
+/// or a form. Sessions expire after the refresh-token lifetime.
+#[utoipa::path(
+    post,
+    path = "/auth/session",
+    operation_id = "create_session",
+    tag = "auth",
+    params(IdempotencyKey),
+    request_body(
+        description = "The user's email and password.",
+        content((SessionCreate = "application/json"), (SessionCreate = "application/x-www-form-urlencoded"))
+    ),
+    security(()),
+    responses(
+        (
+            status = 201, description = "Signed in. `Set-Cookie` carries the session.", body = SessionResponse,
+            headers(("Set-Cookie" = String), ("Cache-Control" = String))
+        ),
+        (status = 400, response = InvalidForm),
+        (status = 403, response = CsrfFailed),
+        (status = 404, response = UnsupportedVersion),
+        (status = 409, response = RequestInProgress),
+        (status = 422, response = ValidationFailedOrKeyReused),
+        BodyErrors,
+        VersionedErrors,
+        (status = 401, response = InvalidLogin),
+        (status = 415, response = UnsupportedMediaTypeForm),
+    )
+)]
 pub async fn session_create(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> ApiResult<Response> {
     let p = params(&headers, &body)?;
     let user = s.services.auth.verify_password(required(&p, "email")?, required(&p, "password")?).await?;
@@ -303,7 +450,23 @@ pub async fn session_create(State(s): State<AppState>, headers: HeaderMap, body:
     Ok(res)
 }
 
-/// `DELETE /auth/session`: logs out (the cookie is cleared and the session deleted).
+/// Sign out (session cookie)
+///
+/// Ends the cookie's session and clears the cookie. Being unsafe, it needs `X-CSRF-Token`.
+#[utoipa::path(
+    delete,
+    path = "/auth/session",
+    operation_id = "delete_session",
+    tag = "auth",
+    security(("sessionCookie" = [])),
+    responses(
+        (status = 204, description = "Signed out; `Set-Cookie` clears the cookie. No body.", headers(("Set-Cookie" = String))),
+        (status = 403, response = CsrfFailed),
+        (status = 404, response = UnsupportedVersion),
+        VersionedErrors,
+        (status = 401, response = NoSession),
+    )
+)]
 pub async fn session_delete(State(s): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
     let Some(c) = cookie(&headers, SESSION_COOKIE) else { return Err(unauthenticated().into()) };
     s.services.auth.end_session(&c).await?;
@@ -312,7 +475,26 @@ pub async fn session_delete(State(s): State<AppState>, headers: HeaderMap) -> Ap
     Ok(res)
 }
 
-/// `GET /users/me`
+/// Get the current user
+///
+/// The user the credential belongs to, with `email`, a strong `ETag` and `If-None-Match`
+/// support, like `GET /users/{id}`. OAuth client tokens (`client_credentials`) act for no user
+/// and get 401.
+#[utoipa::path(
+    get,
+    path = "/users/me",
+    operation_id = "get_current_user",
+    tag = "users",
+    params(IfNoneMatch),
+    security(("bearerAuth" = []), ("apiKeyHeader" = []), ("sessionCookie" = []), ("oauth2" = [])),
+    responses(
+        (status = 200, description = "The current user.", body = UserResponse, headers(("ETag" = String))),
+        (status = 304, response = NotModified),
+        (status = 404, response = UnsupportedVersion),
+        VersionedErrors,
+        (status = 401, response = UserRequired),
+    )
+)]
 pub async fn me(
     State(s): State<AppState>,
     v: Version,
@@ -332,7 +514,22 @@ fn key_json(k: &agora_core::auth::ApiKey) -> Value {
     })
 }
 
-/// `GET /api-keys`: the caller's keys (secrets are never shown again).
+/// List my API keys
+///
+/// The caller's keys, all in one page, without their secrets (those are shown only at creation).
+#[utoipa::path(
+    get,
+    path = "/api-keys",
+    operation_id = "list_api_keys",
+    tag = "api-keys",
+    security(("bearerAuth" = []), ("apiKeyHeader" = []), ("sessionCookie" = []), ("oauth2" = [])),
+    responses(
+        (status = 200, description = "The caller's keys.", body = ApiKeyListResponse),
+        (status = 404, response = UnsupportedVersion),
+        VersionedErrors,
+        (status = 401, response = UserRequired),
+    )
+)]
 pub async fn list_keys(State(s): State<AppState>, CurrentActor(actor): CurrentActor) -> ApiResult<Response> {
     let id = actor.user_id().ok_or_else(unauthenticated)?;
     let keys = s.services.auth.repo().list_api_keys(id).await?;
@@ -352,7 +549,34 @@ fn scopes_param(body: &Map<String, Value>) -> ApiResult<Scopes> {
         .map_err(|m| ApiError::from(DomainError::validation(vec![FieldError::new("scopes", "invalid_scope", m)])))
 }
 
-/// `POST /api-keys` `{name, scopes}`: the secret is in the response, once.
+/// Create an API key
+///
+/// Mints a key for the caller, with at most the scopes of the caller's credential. The secret
+/// (`key`) is in this response only; the server keeps a hash.
+#[utoipa::path(
+    post,
+    path = "/api-keys",
+    operation_id = "create_api_key",
+    tag = "api-keys",
+    params(IdempotencyKey),
+    request_body(content = ApiKeyCreate, description = "The key's label and scopes."),
+    security(
+        ("bearerAuth" = ["write"]), ("apiKeyHeader" = ["write"]), ("sessionCookie" = ["write"]), ("oauth2" = ["write"])
+    ),
+    responses(
+        (
+            status = 201, description = "Created. `data.key` is the secret, shown this once.",
+            body = ApiKeyCreatedResponse, headers(("Location" = String))
+        ),
+        (status = 400, response = InvalidBody),
+        (status = 403, response = ForbiddenApiKey),
+        (status = 404, response = UnsupportedVersion),
+        (status = 409, response = RequestInProgress),
+        (status = 422, response = ValidationFailedOrKeyReused),
+        BodyErrors,
+        VersionedErrors,
+    )
+)]
 pub async fn create_key(
     State(s): State<AppState>,
     v: Version,
@@ -369,7 +593,27 @@ pub async fn create_key(
     Ok(created_response(&data, format!("{}/api-keys/{}", v.0.prefix(), minted.record.id), String::new()))
 }
 
-/// `DELETE /api-keys/{id}`: revokes one of the caller's keys.
+/// Revoke an API key
+///
+/// Deletes one of the caller's keys; it stops working at once.
+#[utoipa::path(
+    delete,
+    path = "/api-keys/{id}",
+    operation_id = "delete_api_key",
+    tag = "api-keys",
+    params(IdPath),
+    security(
+        ("bearerAuth" = ["write"]), ("apiKeyHeader" = ["write"]), ("sessionCookie" = ["write"]), ("oauth2" = ["write"])
+    ),
+    responses(
+        (status = 204, description = "Revoked. No body."),
+        (status = 400, response = InvalidId),
+        (status = 403, response = Forbidden),
+        (status = 404, response = ApiKeyNotFound),
+        VersionedErrors,
+        (status = 401, response = UserRequired),
+    )
+)]
 pub async fn delete_key(
     State(s): State<AppState>,
     CurrentActor(actor): CurrentActor,
@@ -392,7 +636,38 @@ fn string_list(body: &Map<String, Value>, name: &str) -> Vec<String> {
     }
 }
 
-/// `POST /oauth/clients` (admins): registers a client; the secret is shown once.
+/// Register an OAuth client
+///
+/// Administrators only (role `admin` and the `admin` scope). The `client_secret` is in this
+/// response only; the server keeps a hash. Clients can also be registered on the CLI
+/// (`agora oauth create-client`).
+#[utoipa::path(
+    post,
+    path = "/oauth/clients",
+    operation_id = "create_oauth_client",
+    tag = "oauth",
+    params(IdempotencyKey),
+    request_body(content = OAuthClientCreate, description = "The client's name, redirect URIs, grants and scopes."),
+    security(
+        ("bearerAuth" = ["write", "admin"]),
+        ("apiKeyHeader" = ["write", "admin"]),
+        ("sessionCookie" = ["write", "admin"]),
+        ("oauth2" = ["write", "admin"])
+    ),
+    responses(
+        (
+            status = 201, description = "Registered. `client_secret` is shown this once.", body = OAuthClientResponse,
+            headers(("Cache-Control" = String))
+        ),
+        (status = 400, response = InvalidBody),
+        (status = 403, response = Forbidden),
+        (status = 404, response = UnsupportedVersion),
+        (status = 409, response = RequestInProgress),
+        (status = 422, response = ValidationFailedOrKeyReused),
+        BodyErrors,
+        VersionedErrors,
+    )
+)]
 pub async fn create_client(
     State(s): State<AppState>,
     CurrentActor(actor): CurrentActor,
@@ -423,14 +698,94 @@ pub fn client_response(c: &OAuthClient, secret: &str) -> Response {
     oauth_json(StatusCode::CREATED, data)
 }
 
-/// `GET /.well-known/jwks.json`
+/// Authorize (sign-in and consent page)
+///
+/// The OAuth 2.0 authorization endpoint (authorization code with PKCE S256): an HTML page
+/// naming the client and scopes, with a `<form method="post">` whose inputs `email` and
+/// `password` sign the user in. An unknown client or a redirect URI not registered exactly is
+/// an error, never a redirect; other problems redirect to the client with `error`.
+#[utoipa::path(
+    get,
+    path = "/oauth/authorize",
+    operation_id = "authorize_page",
+    tag = "oauth",
+    params(AuthorizeQuery),
+    security(()),
+    responses(
+        (status = 200, description = "The sign-in and consent page.", body = String, content_type = "text/html; charset=utf-8"),
+        (status = 302, response = AuthorizeRedirect),
+        (status = 400, response = AuthorizeRejected),
+        OperationalErrors,
+    )
+)]
+pub async fn authorize_page(state: State<AppState>, q: QueryPairs) -> Response {
+    super::oauth_page::show(state, q).await
+}
+
+/// Authorize (sign-in form submission)
+///
+/// The authorize page's form: checks the authorization request again and the user's password,
+/// then redirects to the client's `redirect_uri` with a single-use `code` (valid 60 s) and the
+/// `state`. The granted scopes are those asked for, narrowed to what the user's role allows.
+#[utoipa::path(
+    post,
+    path = "/oauth/authorize",
+    operation_id = "authorize_submit",
+    tag = "oauth",
+    request_body(
+        description = "The authorization request (hidden inputs) and the user's email and password.",
+        content((AuthorizeForm = "application/x-www-form-urlencoded"), (AuthorizeForm = "application/json"))
+    ),
+    security(()),
+    responses(
+        (status = 302, response = AuthorizeRedirect),
+        (status = 400, response = AuthorizeRejected),
+        (status = 401, response = AuthorizeSignInFailed),
+        (status = 403, response = CsrfFailed),
+        (status = 413, response = PayloadTooLarge),
+        OperationalErrors,
+    )
+)]
+pub async fn authorize_submit(state: State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    super::oauth_page::submit(state, headers, body).await
+}
+
+/// JSON Web Key Set
+///
+/// RFC 7517: the public keys that verify access tokens (with `kid`), for resource servers.
+/// Empty with HS256 signing (the shared secret is never published). Cacheable for 5 minutes.
+#[utoipa::path(
+    get,
+    path = "/.well-known/jwks.json",
+    operation_id = "jwks",
+    tag = "oauth",
+    security(()),
+    responses(
+        (status = 200, description = "The key set.", body = Jwks),
+        OperationalErrors,
+    )
+)]
 pub async fn jwks(State(s): State<AppState>) -> Response {
     let mut res = axum::Json(s.tokens.jwks()).into_response();
     res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
     res
 }
 
-/// `GET /.well-known/oauth-authorization-server` (RFC 8414).
+/// Authorization server metadata
+///
+/// RFC 8414: the OAuth endpoints, grants, PKCE methods, client authentication methods and
+/// scopes. URLs are absolute, built from the request's `Host`.
+#[utoipa::path(
+    get,
+    path = "/.well-known/oauth-authorization-server",
+    operation_id = "oauth_authorization_server_metadata",
+    tag = "oauth",
+    security(()),
+    responses(
+        (status = 200, description = "The metadata.", body = AuthorizationServerMetadata),
+        OperationalErrors,
+    )
+)]
 pub async fn metadata(State(s): State<AppState>, headers: HeaderMap) -> Response {
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("127.0.0.1:8080");
     let base = format!("http://{host}");

@@ -226,6 +226,40 @@ where
     Ok(agora_core::list::Fetched { rows: rows.into_iter().map(map).collect(), has_more, total })
 }
 
+/// Runs a static statement with bound values; returns rows affected.
+pub async fn execute(db: &Db, sql: &'static str, params: &[Value]) -> Result<u64, sqlx::Error> {
+    match db {
+        Db::Sqlite(p) => {
+            crate::bind_values!(sqlite, sqlx::query(sql), params).execute(p).await.map(|r| r.rows_affected())
+        }
+        Db::Postgres(p) => {
+            crate::bind_values!(postgres, sqlx::query(sql), params).execute(p).await.map(|r| r.rows_affected())
+        }
+    }
+}
+
+/// Fetches at most one row of a static statement.
+pub async fn fetch_optional<R>(db: &Db, sql: &'static str, params: &[Value]) -> Result<Option<R>, sqlx::Error>
+where
+    R: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin + 'static,
+{
+    match db {
+        Db::Sqlite(p) => crate::bind_values!(sqlite, sqlx::query_as::<_, R>(sql), params).fetch_optional(p).await,
+        Db::Postgres(p) => crate::bind_values!(postgres, sqlx::query_as::<_, R>(sql), params).fetch_optional(p).await,
+    }
+}
+
+/// Fetches every row of a static statement.
+pub async fn fetch_rows<R>(db: &Db, sql: &'static str, params: &[Value]) -> Result<Vec<R>, sqlx::Error>
+where
+    R: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin + 'static,
+{
+    match db {
+        Db::Sqlite(p) => crate::bind_values!(sqlite, sqlx::query_as::<_, R>(sql), params).fetch_all(p).await,
+        Db::Postgres(p) => crate::bind_values!(postgres, sqlx::query_as::<_, R>(sql), params).fetch_all(p).await,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -286,39 +320,5 @@ mod tests {
         assert!(sql.text.ends_with("ORDER BY id ASC LIMIT $3 OFFSET $4"));
         assert_eq!(sql.params[2..], [Value::Int(21), Value::Int(40)]);
         assert_eq!(count.map(|c| c.text), Some("SELECT COUNT(*) FROM products WHERE price >= $1 AND (LOWER(name) LIKE $2 ESCAPE '\\' OR LOWER(description) LIKE $2 ESCAPE '\\')".to_string()));
-    }
-}
-
-/// Runs a static statement with bound values; returns rows affected.
-pub async fn execute(db: &Db, sql: &'static str, params: &[Value]) -> Result<u64, sqlx::Error> {
-    match db {
-        Db::Sqlite(p) => {
-            crate::bind_values!(sqlite, sqlx::query(sql), params).execute(p).await.map(|r| r.rows_affected())
-        }
-        Db::Postgres(p) => {
-            crate::bind_values!(postgres, sqlx::query(sql), params).execute(p).await.map(|r| r.rows_affected())
-        }
-    }
-}
-
-/// Fetches at most one row of a static statement.
-pub async fn fetch_optional<R>(db: &Db, sql: &'static str, params: &[Value]) -> Result<Option<R>, sqlx::Error>
-where
-    R: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin + 'static,
-{
-    match db {
-        Db::Sqlite(p) => crate::bind_values!(sqlite, sqlx::query_as::<_, R>(sql), params).fetch_optional(p).await,
-        Db::Postgres(p) => crate::bind_values!(postgres, sqlx::query_as::<_, R>(sql), params).fetch_optional(p).await,
-    }
-}
-
-/// Fetches every row of a static statement.
-pub async fn fetch_rows<R>(db: &Db, sql: &'static str, params: &[Value]) -> Result<Vec<R>, sqlx::Error>
-where
-    R: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin + 'static,
-{
-    match db {
-        Db::Sqlite(p) => crate::bind_values!(sqlite, sqlx::query_as::<_, R>(sql), params).fetch_all(p).await,
-        Db::Postgres(p) => crate::bind_values!(postgres, sqlx::query_as::<_, R>(sql), params).fetch_all(p).await,
     }
 }

@@ -207,8 +207,6 @@ pub fn router(state: AppState) -> Result<Router, String> {
     let api = Router::new()
         .merge(rest::versioned("/v1"))
         .merge(rest::versioned("/v2"))
-        .merge(crate::auth::routes::versioned("/v1"))
-        .merge(crate::auth::routes::versioned("/v2"))
         .merge(crate::auth::routes::operational())
         .route("/healthz", get(rest::ops::healthz))
         .route("/readyz", get(rest::ops::readyz))

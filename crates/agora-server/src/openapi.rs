@@ -9,11 +9,15 @@
 //!    prefix; the router that serves `/v1` and `/v2` and the paths documented here come from
 //!    the same call, so they cannot drift.
 //! 3. [`ApiDoc`] adds what is global: `info`, `servers`, tags, the operational endpoints and
-//!    the components.
-//! 4. [`document_for`] decorates each version's copy: unique `operationId`s (`v1_list_users`),
+//!    the components, including the security schemes ([`security`]). The unversioned auth
+//!    endpoints come from [`crate::auth::routes::operational_api`], registered the same way.
+//! 4. Every operation declares its `security` (a test checks it against the authorization
+//!    rules) and its 401/403 responses.
+//! 5. [`document_for`] decorates each version's copy: unique `operationId`s (`v1_list_users`),
 //!    `deprecated` on v1 with its `Deprecation`/`Sunset`/`Link` headers, the `X-Request-ID` and
-//!    `API-Version` headers every response carries and every request may send; then it drops
-//!    components the document no longer references.
+//!    `API-Version` headers every response carries and every request may send, and
+//!    `X-CSRF-Token` on unsafe methods; then it drops components the document no longer
+//!    references.
 //!
 //! The documents are rendered once at start-up ([`build`]) and served from memory.
 
@@ -21,6 +25,7 @@ pub mod docs_page;
 pub mod params;
 pub mod responses;
 pub mod schemas;
+pub mod security;
 
 use std::collections::BTreeSet;
 
@@ -73,7 +78,19 @@ per-collection filters, and return an RFC 8288 `Link` header.
 
 **Writes.** `PUT` replaces, `PATCH` is a JSON merge patch (unknown fields are 422), `POST` answers \
 201 with `Location`, `DELETE` 204. Single-resource GETs return a strong `ETag` (`If-None-Match` → 304); \
-`PUT`/`PATCH` honour `If-Match` (412 on mismatch). `POST` and `PATCH` accept an `Idempotency-Key`.";
+`PUT`/`PATCH` honour `If-Match` (412 on mismatch). `POST` and `PATCH` accept an `Idempotency-Key`.
+
+**Authentication.** Sign-up (`POST /users`) and reads are public; every write needs a credential \
+with the `write` scope, and product writes and OAuth client registration need an administrator \
+(role `admin` with the `admin` scope). Users change only their own resources; posts are edited by \
+their author and deleted by their author or an administrator. Present one credential: an access \
+token (`Authorization: Bearer`, from `POST /v2/auth/token` — password, refresh token, client \
+credentials or authorization code with PKCE), an API key (`X-API-Key`), or the `agora_session` \
+cookie from `POST /v2/auth/session`. Cookie-authenticated unsafe requests must send the session's \
+`X-CSRF-Token` (else 403 `CSRF_FAILED`). A credential that is sent but invalid is 401 with \
+`WWW-Authenticate` on every endpoint, never treated as anonymous; a valid one without the right is \
+403 `FORBIDDEN`. Each operation's `security` lists what it accepts; `{}` among them means a \
+credential is optional.";
 
 /// The global parts of the document: info, servers, tags, operational endpoints, schemas that
 /// no operation names directly.
@@ -99,6 +116,9 @@ per-collection filters, and return an RFC 8288 `Link` header.
         (name = "users", description = "Accounts: public sign-up, profiles, deletion."),
         (name = "posts", description = "Posts, their authors and likes."),
         (name = "products", description = "The catalogue, read by anyone and written by administrators."),
+        (name = "auth", description = "Access tokens (OAuth 2.0 token endpoint), revocation, introspection and browser sessions."),
+        (name = "api-keys", description = "The caller's API keys."),
+        (name = "oauth", description = "The OAuth 2.0 authorization server: client registration, the authorize page and the discovery documents (`/oauth/authorize` and `/.well-known/*` are unversioned)."),
         (name = "operations", description = "Health, readiness, metrics and this document. Unversioned."),
     )
 )]
@@ -138,6 +158,22 @@ pub fn operations_mut(item: &mut PathItem) -> impl Iterator<Item = &mut Operatio
     .filter_map(Option::as_mut)
 }
 
+/// The operations of a path item with their methods, mutably.
+fn operations_with_methods_mut(item: &mut PathItem) -> impl Iterator<Item = (&'static str, &mut Operation)> {
+    [
+        ("get", &mut item.get),
+        ("put", &mut item.put),
+        ("post", &mut item.post),
+        ("delete", &mut item.delete),
+        ("options", &mut item.options),
+        ("head", &mut item.head),
+        ("patch", &mut item.patch),
+        ("trace", &mut item.trace),
+    ]
+    .into_iter()
+    .filter_map(|(m, op)| op.as_mut().map(|op| (m, op)))
+}
+
 /// The operations of a path item with their methods.
 pub fn operations(item: &PathItem) -> impl Iterator<Item = (&'static str, &Operation)> {
     [
@@ -158,7 +194,9 @@ pub fn operations(item: &PathItem) -> impl Iterator<Item = (&'static str, &Opera
 /// and for v1 adds `Deprecation`, `Sunset` and the successor `Link`.
 fn decorate_response(response: &mut Response, v1: bool) {
     for (name, header) in response.headers.iter_mut() {
-        if let Some((_, component)) = responses::DECLARED_HEADERS.iter().find(|(n, _)| n == name) {
+        if let RefOr::T(_) = header
+            && let Some((_, component)) = responses::DECLARED_HEADERS.iter().find(|(n, _)| n == name)
+        {
             *header = RefOr::Ref(responses::header_ref(component));
         }
     }
@@ -176,12 +214,21 @@ fn decorate_response(response: &mut Response, v1: bool) {
     }
 }
 
+/// Whether the authentication middleware checks `X-CSRF-Token` on this method (when the
+/// request carries the session cookie).
+pub fn is_unsafe(method: &str) -> bool {
+    !matches!(method, "get" | "head" | "options" | "trace")
+}
+
 /// Decorates one operation; `version` is `None` for the operational endpoints.
-fn decorate_operation(op: &mut Operation, version: Option<ApiVersion>) {
+fn decorate_operation(method: &str, op: &mut Operation, version: Option<ApiVersion>) {
     let params = op.parameters.get_or_insert_with(Vec::new);
     params.push(parameter_ref(names::REQUEST_ID));
     if version.is_some() {
         params.push(parameter_ref(names::API_VERSION));
+    }
+    if is_unsafe(method) {
+        params.push(parameter_ref(names::CSRF_TOKEN));
     }
     let v1 = version == Some(ApiVersion::V1);
     if let Some(v) = version {
@@ -213,7 +260,7 @@ fn decorate_operation(op: &mut Operation, version: Option<ApiVersion>) {
 }
 
 /// The components: schemas from [`ApiDoc`] and the handlers, shared responses (plain and v1
-/// copies), headers and the two header parameters every operation accepts.
+/// copies), headers, the header parameters every operation accepts and the security schemes.
 fn components(mut base: Components, handler_schemas: Components) -> Components {
     base.schemas.extend(handler_schemas.schemas);
     // `ErrorBody.details` is typed as a free-form object in the server; it holds FieldErrors.
@@ -234,6 +281,8 @@ fn components(mut base: Components, handler_schemas: Components) -> Components {
     base.headers.extend(responses::header_components());
     base.parameters.insert(names::REQUEST_ID.to_string(), RefOr::T(params::request_id_param()));
     base.parameters.insert(names::API_VERSION.to_string(), RefOr::T(params::api_version_param()));
+    base.parameters.insert(names::CSRF_TOKEN.to_string(), RefOr::T(params::csrf_token_param()));
+    base.security_schemes.extend(security::security_schemes());
     base
 }
 
@@ -247,8 +296,13 @@ pub fn document_for(scope: Scope) -> utoipa::openapi::OpenApi {
     let mut handler_components = Components::new();
     let mut paths = utoipa::openapi::path::Paths::new();
     if scope == Scope::All {
+        let mut auth = crate::auth::routes::operational_api().into_openapi();
+        doc.paths.paths.append(&mut auth.paths.paths);
+        if let Some(c) = auth.components {
+            handler_components.schemas.extend(c.schemas);
+        }
         for item in doc.paths.paths.values_mut() {
-            operations_mut(item).for_each(|op| decorate_operation(op, None));
+            operations_with_methods_mut(item).for_each(|(m, op)| decorate_operation(m, op, None));
         }
         paths.paths.append(&mut doc.paths.paths);
     }
@@ -258,7 +312,7 @@ pub fn document_for(scope: Scope) -> utoipa::openapi::OpenApi {
         }
         let mut api = crate::rest::api(v.prefix()).into_openapi();
         for (path, mut item) in std::mem::take(&mut api.paths.paths) {
-            operations_mut(&mut item).for_each(|op| decorate_operation(op, Some(v)));
+            operations_with_methods_mut(&mut item).for_each(|(m, op)| decorate_operation(m, op, Some(v)));
             paths.paths.insert(path, item);
         }
         if let Some(c) = api.components {

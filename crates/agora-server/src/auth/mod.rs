@@ -114,15 +114,29 @@ pub async fn actor_from_bearer(s: &AppState, token: &str) -> Result<(Actor, Cred
     ))
 }
 
+/// Endpoints whose body carries the credentials (password, refresh token, code, client
+/// secret): a cookie or bearer header on them is not the credential being presented.
+fn authenticates_itself(m: &Method, path: &str) -> bool {
+    if path == "/oauth/authorize" {
+        return true;
+    }
+    let Some(rest) = path.strip_prefix("/v1").or_else(|| path.strip_prefix("/v2")) else { return false };
+    matches!(rest, "/auth/token" | "/auth/revoke" | "/auth/introspect") || (rest == "/auth/session" && *m == Method::POST)
+}
+
 fn is_unsafe(m: &Method) -> bool {
     !matches!(*m, Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE)
 }
 
 /// Middleware: resolves credentials into request extensions.
 pub async fn authenticate(State(s): State<AppState>, mut req: Request, next: Next) -> Response {
-    // Anonymous requests (the common case for public reads) skip all credential work.
+    // Anonymous requests (the common case for public reads) skip all credential work, and so
+    // do the endpoints that authenticate with credentials in their own body (a browser that
+    // already holds a session cookie must still be able to sign in again or authorize an app).
     let h = req.headers();
-    if !(h.contains_key(header::AUTHORIZATION) || h.contains_key("x-api-key") || h.contains_key(header::COOKIE)) {
+    if !(h.contains_key(header::AUTHORIZATION) || h.contains_key("x-api-key") || h.contains_key(header::COOKIE))
+        || authenticates_itself(req.method(), req.uri().path())
+    {
         return next.run(req).await;
     }
     let headers = h.clone();

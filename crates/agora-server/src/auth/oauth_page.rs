@@ -42,6 +42,9 @@ fn page(status: StatusCode, title: &str, body: &str) -> Response {
         t = esc(title)
     );
     let mut res = (status, Html(html)).into_response();
+    // A deliberate HTML page (for a browser, not an API client): the error normalizer must not
+    // replace a 400/401 page with a JSON envelope.
+    res.extensions_mut().insert(crate::http::normalize::AlreadyEnveloped);
     res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res.headers_mut().insert("x-frame-options", HeaderValue::from_static("DENY"));
     res.headers_mut().insert(

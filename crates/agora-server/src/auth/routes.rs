@@ -21,6 +21,8 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{Duration as ChronoDuration, SecondsFormat, TimeZone, Utc};
 use serde_json::{Map, Value, json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::{CurrentActor, SESSION_COOKIE, cookie};
 use crate::http::envelope::{Meta, json_bytes, json_response};
@@ -42,8 +44,6 @@ use crate::openapi::schemas::{
 use crate::rest::at;
 use crate::rest::repr::UserOut;
 use crate::state::AppState;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 /// Versioned auth routes under `prefix` (`/v1` or `/v2`), with their OpenAPI operations.
 /// [`crate::rest::api`] merges them into the versioned API.
@@ -712,7 +712,10 @@ pub fn client_response(c: &OAuthClient, secret: &str) -> Response {
     params(AuthorizeQuery),
     security(()),
     responses(
-        (status = 200, description = "The sign-in and consent page.", body = String, content_type = "text/html; charset=utf-8"),
+        (
+            status = 200, description = "The sign-in and consent page (not to be framed or cached).", body = String,
+            content_type = "text/html; charset=utf-8", headers(("Cache-Control" = String))
+        ),
         (status = 302, response = AuthorizeRedirect),
         (status = 400, response = AuthorizeRejected),
         OperationalErrors,
@@ -740,10 +743,10 @@ pub async fn authorize_page(state: State<AppState>, q: QueryPairs) -> Response {
     responses(
         (status = 302, response = AuthorizeRedirect),
         (status = 400, response = AuthorizeRejected),
-        (status = 401, response = AuthorizeSignInFailed),
         (status = 403, response = CsrfFailed),
         (status = 413, response = PayloadTooLarge),
         OperationalErrors,
+        (status = 401, response = AuthorizeSignInFailed),
     )
 )]
 pub async fn authorize_submit(state: State<AppState>, headers: HeaderMap, body: Bytes) -> Response {

@@ -159,6 +159,9 @@ pub fn created_response<T: Serialize>(data: &T, location: String, tag: String) -
     if let Ok(v) = HeaderValue::from_str(&location) {
         res.headers_mut().insert(header::LOCATION, v);
     }
+    if tag.is_empty() {
+        return res;
+    }
     if let Ok(v) = HeaderValue::from_str(&tag) {
         res.headers_mut().insert(header::ETAG, v);
     }

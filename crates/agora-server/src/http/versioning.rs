@@ -61,7 +61,8 @@ fn is_operational(path: &str) -> bool {
     matches!(path, "/healthz" | "/readyz" | "/metrics" | "/openapi.json" | "/graphql" | "/docs")
         || path.starts_with("/docs/")
         || path.starts_with("/.well-known/")
-        || path.starts_with("/oauth/")
+        // Only the authorize page: `/oauth/clients` is a versioned endpoint like any other.
+        || path == "/oauth/authorize"
 }
 
 /// Splits `/v12/rest` into `("12", "/rest")`.

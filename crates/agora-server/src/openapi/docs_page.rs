@@ -2,13 +2,15 @@
 //! (utoipa-swagger-ui with the `vendored` feature), so the page works without internet access.
 
 use axum::Router;
-use utoipa_swagger_ui::{Config, SwaggerUi, Url};
+use utoipa_swagger_ui::{Config, SwaggerUi, Url, oauth};
 
 /// Where the page lives. `/docs` redirects to `/docs/`; assets are under `/docs/`.
 pub const DOCS_PATH: &str = "/docs";
 
 /// The docs routes: `/docs`, `/docs/` and `/docs/{*rest}`. They fetch the documents the
-/// server already serves (`/openapi.json`, `/v2/openapi.json`, `/v1/openapi.json`).
+/// server already serves (`/openapi.json`, `/v2/openapi.json`, `/v1/openapi.json`). "Authorize"
+/// uses PKCE for the authorization-code flow (the server requires it); a client used from the
+/// page needs `<origin>/docs/oauth2-redirect.html` among its redirect URIs.
 pub fn docs_router<S: Clone + Send + Sync + 'static>() -> Router<S> {
     let config = Config::new([
         Url::with_primary("Agora API (v1 and v2)", "/openapi.json", true),
@@ -20,5 +22,8 @@ pub fn docs_router<S: Clone + Send + Sync + 'static>() -> Router<S> {
     .display_operation_id(true)
     .display_request_duration(true)
     .try_it_out_enabled(true);
-    SwaggerUi::new(DOCS_PATH).config(config).into()
+    SwaggerUi::new(DOCS_PATH)
+        .config(config)
+        .oauth(oauth::Config::new().use_pkce_with_authorization_code_grant(true))
+        .into()
 }

@@ -364,3 +364,67 @@ pub fn api_version_param() -> Parameter {
 pub fn any_object() -> Schema {
     Schema::Object(Object::with_type(Type::Object))
 }
+
+/// `X-CSRF-Token`, accepted by every unsafe operation (a component parameter).
+pub fn csrf_token_param() -> Parameter {
+    header(
+        "X-CSRF-Token",
+        "The session's CSRF token (`csrf_token` from `POST /v2/auth/session`). Required — else 403 \
+         `CSRF_FAILED` — when the request carries the `agora_session` cookie, because this is an \
+         unsafe method; ignored otherwise (bearer tokens and API keys need no CSRF token).",
+        string().min_length(Some(1)).examples([json!("k3J9xQ2mV8pL5nR7tY1wZ4bC6dF0gH2j")]),
+    )
+}
+
+fn required_query(name: &str, description: &str, schema: ObjectBuilder) -> Parameter {
+    let mut p = query(name, description.to_string(), schema);
+    p.required = Required::True;
+    p
+}
+
+params_type!(
+    /// The authorization request on `GET /oauth/authorize` (RFC 6749 §4.1.1 with PKCE, RFC 7636).
+    AuthorizeQuery => vec![
+        required_query(
+            "response_type",
+            "`code` (the only response type). Anything else redirects with `error=unsupported_response_type`.",
+            string().enum_values(Some(["code"])),
+        ),
+        required_query(
+            "client_id",
+            "A registered client allowed the `authorization_code` grant. An unknown client gets an \
+             error, never a redirect.",
+            string().examples([json!("cl_4V7Kq9Zr2Xb8Wd3Jh6Tn")]),
+        ),
+        required_query(
+            "redirect_uri",
+            "One of the client's registered redirect URIs, exactly. Anything else gets an error, \
+             never a redirect.",
+            string().format(Some(SchemaFormat::Custom("uri".into()))).examples([json!("https://app.example/cb")]),
+        ),
+        query(
+            "scope",
+            "Space-separated scopes (`read`, `write`, `admin`); default the client's. More than the \
+             client may have redirects with `error=invalid_scope`. The token gets at most what the \
+             user's role allows."
+                .to_string(),
+            string().examples([json!("read write")]),
+        ),
+        query(
+            "state",
+            "Opaque value returned unchanged in the redirect (CSRF protection for the client).".to_string(),
+            string(),
+        ),
+        required_query(
+            "code_challenge",
+            "PKCE: base64url(SHA-256(code_verifier)), 43 characters. Missing or short redirects with \
+             `error=invalid_request`.",
+            string().min_length(Some(43)).examples([json!("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM")]),
+        ),
+        required_query(
+            "code_challenge_method",
+            "`S256` (required; `plain` is refused with `error=invalid_request`).",
+            string().enum_values(Some(["S256"])),
+        ),
+    ]
+);

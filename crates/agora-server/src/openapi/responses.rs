@@ -73,6 +73,14 @@ pub mod names {
     pub const RATELIMIT_POLICY: &str = "RateLimit-Policy";
     /// `RateLimit` (IETF).
     pub const RATELIMIT: &str = "RateLimit";
+    /// `Set-Cookie` with the session cookie.
+    pub const SET_COOKIE: &str = "Set-Cookie";
+    /// `Cache-Control: no-store` on responses carrying secrets.
+    pub const CACHE_CONTROL_NO_STORE: &str = "Cache-Control.no-store";
+    /// `Location` of an OAuth redirect back to the client.
+    pub const LOCATION_REDIRECT: &str = "Location.redirect";
+    /// `X-CSRF-Token` (a request parameter component).
+    pub const CSRF_TOKEN: &str = "X-CSRF-Token";
 }
 
 /// Which component a header that a handler declares by name (`headers(("ETag" = String))`)
@@ -82,6 +90,8 @@ pub const DECLARED_HEADERS: &[(&str, &str)] = &[
     ("Location", names::LOCATION),
     ("Link", names::LINK_PAGINATION),
     ("Idempotency-Replay", names::IDEMPOTENCY_REPLAY),
+    ("Set-Cookie", names::SET_COOKIE),
+    ("Cache-Control", names::CACHE_CONTROL_NO_STORE),
 ];
 
 /// Every header component.
@@ -183,7 +193,43 @@ pub fn header_components() -> BTreeMap<String, RefOr<Header>> {
         ),
         (
             names::WWW_AUTHENTICATE,
-            header("The authentication scheme to use.", string().examples([json!("Bearer realm=\"agora\"")])),
+            header(
+                "The challenge for the credential that failed or is missing: `Bearer realm=\"agora\"` \
+                 (with `error=\"invalid_token\"` and `error_description` for a bad access token), \
+                 `ApiKey realm=\"agora\"` (a bad API key), `Cookie realm=\"agora\"` (an expired or ended \
+                 session) or `Basic realm=\"agora\"` (failed OAuth client authentication).",
+                string().examples([json!(
+                    "Bearer realm=\"agora\", error=\"invalid_token\", error_description=\"token revoked\""
+                )]),
+            ),
+        ),
+        (
+            names::SET_COOKIE,
+            header(
+                "The session cookie: `agora_session=<session id>; HttpOnly; Secure; SameSite=Lax; Path=/; \
+                 Max-Age=<seconds>` on sign-in; an emptied cookie with `Max-Age=0` on sign-out.",
+                string().examples([json!(
+                    "agora_session=s_Qm9yZWFsIHNlc3Npb24; HttpOnly; Secure; SameSite=Lax; Path=/; Max-Age=2592000"
+                )]),
+            ),
+        ),
+        (
+            names::CACHE_CONTROL_NO_STORE,
+            header(
+                "`no-store`: the response carries credentials and must not be cached (RFC 6749 §5.1; token \
+                 responses also send `Pragma: no-cache`).",
+                string().enum_values(Some(["no-store"])),
+            ),
+        ),
+        (
+            names::LOCATION_REDIRECT,
+            header(
+                "The client's `redirect_uri` with `code` and `state` added on success, or `error`, \
+                 `error_description` and `state` (RFC 6749 §4.1.2).",
+                string()
+                    .format(Some(SchemaFormat::Custom("uri".into())))
+                    .examples([json!("https://app.example/cb?code=ac_7Jk2Lm9Qx&state=xyz")]),
+            ),
         ),
     ];
     list.into_iter().map(|(name, h)| (name.to_string(), RefOr::T(h))).collect()
@@ -240,6 +286,9 @@ macro_rules! error_responses {
     };
 }
 
+const CSRF: &str = " `CSRF_FAILED`: the request carries the `agora_session` cookie but not the session's \
+     CSRF token in `X-CSRF-Token`.";
+
 const UNSUPPORTED: &str = " When the request has no version prefix and names an unsupported version (`API-Version`, \
      `?version=` or the media type), the answer is `UNSUPPORTED_API_VERSION`.";
 
@@ -280,15 +329,97 @@ error_responses! {
     );
     /// 403.
     Forbidden => (
-        "`FORBIDDEN`: authenticated, but not allowed to do this (not the owner, not an \
-         administrator, or a token without the needed scope).",
+        &format!("`FORBIDDEN`: authenticated, but not allowed to do this (not the owner, not an \
+         administrator, or a credential without the needed scope).{CSRF}"),
         "FORBIDDEN", "You may only change your own resources."
     );
     /// 403 on user writes (also `role`).
     ForbiddenUserWrite => (
-        "`FORBIDDEN`: not this user and not an administrator, or a non-administrator sent `role` \
-         (`details` name it).",
+        &format!("`FORBIDDEN`: not this user and not an administrator, a credential without the \
+         `write` scope, or a non-administrator sent `role` (`details` name it).{CSRF}"),
         "FORBIDDEN", "Only administrators may set `role`."
+    );
+    /// 403 on sign-up (only `role`).
+    ForbiddenRole => (
+        &format!("`FORBIDDEN`: a non-administrator sent `role` (`details` name it).{CSRF}"),
+        "FORBIDDEN", "Only administrators may set `role`."
+    );
+    /// 403 on unsafe operations that need no credential.
+    CsrfFailed => (
+        "`CSRF_FAILED`: the request carries the `agora_session` cookie but not the session's CSRF \
+         token in `X-CSRF-Token` (every unsafe method is checked, whatever the endpoint).",
+        "CSRF_FAILED", "Cookie-authenticated writes must send the session's CSRF token in X-CSRF-Token."
+    );
+    /// 403 on the token endpoint.
+    ForbiddenScope => (
+        &format!("`FORBIDDEN`: the requested `scope` exceeds what the grant allows (the user's role, \
+         the refresh token's or the client's scopes).{CSRF}"),
+        "FORBIDDEN", "The requested scope exceeds what this grant allows."
+    );
+    /// 403 on API key creation.
+    ForbiddenApiKey => (
+        &format!("`FORBIDDEN`: the credential lacks the `write` scope, the caller is an OAuth client \
+         (only users own keys), or the key would carry scopes the caller's credential lacks.{CSRF}"),
+        "FORBIDDEN", "A key cannot have scopes its creator lacks."
+    );
+    /// 401 on the token endpoint.
+    InvalidGrant => (
+        "`UNAUTHENTICATED`: wrong email or password (the same answer for an unknown email); an \
+         unknown, expired, used or revoked refresh token (reusing a rotated one also revokes its \
+         family); an invalid, expired or used code, or a `redirect_uri`/`code_verifier` that does \
+         not match; failed client authentication (`WWW-Authenticate: Basic`); or an invalid \
+         credential in the request's `Authorization`/`X-API-Key`/cookie.",
+        "UNAUTHENTICATED", "Invalid credentials.", names::WWW_AUTHENTICATE
+    );
+    /// 401 on introspection.
+    InvalidClient => (
+        "`UNAUTHENTICATED`: client authentication is missing or failed (`WWW-Authenticate: Basic \
+         realm=\"agora\"`).",
+        "UNAUTHENTICATED", "Client authentication failed.", names::WWW_AUTHENTICATE
+    );
+    /// 401 on sign-out.
+    NoSession => (
+        "`UNAUTHENTICATED`: the request carries no `agora_session` cookie, the session expired or \
+         was already ended (`WWW-Authenticate: Cookie realm=\"agora\"`), or another credential sent \
+         with the request is invalid.",
+        "UNAUTHENTICATED", "Authentication is required.", names::WWW_AUTHENTICATE
+    );
+    /// 401 on password sign-in.
+    InvalidLogin => (
+        "`UNAUTHENTICATED`: wrong email or password (the same answer, in the same time, for an \
+         unknown email), or an invalid credential sent with the request.",
+        "UNAUTHENTICATED", "Invalid credentials.", names::WWW_AUTHENTICATE
+    );
+    /// 401 where only a user will do.
+    UserRequired => (
+        "`UNAUTHENTICATED`: no credential; an invalid, expired or revoked one; or an OAuth client's \
+         own token (`client_credentials`), which acts for no user.",
+        "UNAUTHENTICATED", "Authentication is required.", names::WWW_AUTHENTICATE
+    );
+    /// 400 on the token endpoint.
+    TokenBadRequest => (
+        "`INVALID_REQUEST`: the body is not valid JSON, not a JSON object or not valid URL encoding. \
+         `UNSUPPORTED_GRANT_TYPE`: `grant_type` is not `password`, `refresh_token`, \
+         `client_credentials` or `authorization_code`. `UNAUTHORIZED_CLIENT`: the client is not \
+         registered for `client_credentials`.",
+        "UNSUPPORTED_GRANT_TYPE", "grant_type `implicit` is not supported; use password, refresh_token, client_credentials or authorization_code."
+    );
+    /// 400 on the other form-or-JSON endpoints.
+    InvalidForm => (
+        "`INVALID_REQUEST`: the body is not valid JSON, not a JSON object or not valid URL encoding.",
+        "INVALID_REQUEST", "The form body is not valid URL encoding."
+    );
+    /// 415 on the form-or-JSON endpoints.
+    UnsupportedMediaTypeForm => (
+        "`UNSUPPORTED_MEDIA_TYPE`: the body is neither `application/json` (or `application/*+json`) \
+         nor `application/x-www-form-urlencoded`.",
+        "UNSUPPORTED_MEDIA_TYPE", "Send application/json or application/x-www-form-urlencoded."
+    );
+    /// 404 on API keys.
+    ApiKeyNotFound => (
+        &format!("`API_KEY_NOT_FOUND`: the caller has no key with this id (other users' keys are not \
+         found either).{UNSUPPORTED}"),
+        "API_KEY_NOT_FOUND", "The API key does not exist."
     );
     /// 404 on users.
     UserNotFound => (
@@ -429,13 +560,15 @@ impl IntoResponses for VersionedErrors {
     }
 }
 
-/// Errors every operational endpoint can answer: 405, 429, 500 and 503.
+/// Errors every operational endpoint can answer: 401 (a credential sent but invalid is never
+/// ignored), 405, 429, 500 and 503.
 #[derive(Debug, Clone, Copy)]
 pub struct OperationalErrors;
 
 impl IntoResponses for OperationalErrors {
     fn responses() -> BTreeMap<String, RefOr<Response>> {
         refs(&[
+            (401, "Unauthenticated"),
             (405, "MethodNotAllowed"),
             (429, "RateLimited"),
             (500, "InternalError"),
@@ -454,10 +587,87 @@ impl IntoResponses for BodyErrors {
     }
 }
 
-/// All response components (errors and 304).
+/// An error of the authorize page: an HTML page (`text/html`) or, as the server answers
+/// today, the error envelope (see [`AuthorizeRejected`]).
+fn page_error_response(description: &str, code: &str, message: &str, extra: &[&str]) -> Response {
+    let mut r = error_response(description, code, message, extra);
+    let html = ContentBuilder::new()
+        .schema(Some(Schema::Object(ObjectBuilder::new().schema_type(Type::String).build())))
+        .build();
+    r.content.insert("text/html; charset=utf-8".to_string(), RefOr::T(html));
+    r
+}
+
+const PAGE_NOTE: &str = " (The page is currently re-rendered as the JSON error envelope by the server's error \
+     normalisation, so both media types are listed.)";
+
+/// 400 on the authorize page and its form.
+#[derive(Debug, Clone, Copy)]
+pub struct AuthorizeRejected;
+
+impl<'r> ToResponse<'r> for AuthorizeRejected {
+    fn response() -> (&'r str, RefOr<Response>) {
+        let description = format!(
+            "The authorization request cannot be answered with a redirect — an unknown `client_id`, a \
+             `redirect_uri` not registered for the client exactly (so a code never reaches an \
+             unregistered URI), a form that cannot be read, or a code that could not be issued: an \
+             error page, code `INVALID_REQUEST`. Nothing is redirected.{PAGE_NOTE}"
+        );
+        let r = page_error_response(&description, "INVALID_REQUEST", "The request could not be understood.", &[]);
+        ("AuthorizeRejected", RefOr::T(r))
+    }
+}
+
+/// 401 on the authorize form.
+#[derive(Debug, Clone, Copy)]
+pub struct AuthorizeSignInFailed;
+
+impl<'r> ToResponse<'r> for AuthorizeSignInFailed {
+    fn response() -> (&'r str, RefOr<Response>) {
+        let description = format!(
+            "Wrong email or password: the sign-in form again, with an error (code `ERROR` in the \
+             envelope); nothing is issued or redirected. `UNAUTHENTICATED` (JSON, with \
+             `WWW-Authenticate`): an invalid credential was sent with the request.{PAGE_NOTE}"
+        );
+        let r = page_error_response(&description, "ERROR", "The request failed.", &[names::WWW_AUTHENTICATE]);
+        ("AuthorizeSignInFailed", RefOr::T(r))
+    }
+}
+
+/// 302 from the authorize page back to the client.
+#[derive(Debug, Clone, Copy)]
+pub struct AuthorizeRedirect;
+
+impl<'r> ToResponse<'r> for AuthorizeRedirect {
+    fn response() -> (&'r str, RefOr<Response>) {
+        (
+            "AuthorizeRedirect",
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description(
+                        "Found: back to the client's `redirect_uri` (see `Location`). On success it carries a \
+                         single-use `code` (valid 60 s) and the `state`; errors the client should see — \
+                         `unsupported_response_type`, `invalid_request` (PKCE with S256 missing), \
+                         `invalid_scope` — carry `error`, `error_description` and `state`. No body.",
+                    )
+                    .header_ref("Location", header_ref(names::LOCATION_REDIRECT))
+                    .header_ref("Cache-Control", header_ref(names::CACHE_CONTROL_NO_STORE))
+                    .build(),
+            ),
+        )
+    }
+}
+
+/// All response components (errors, 304 and the authorize redirect).
 pub fn response_components() -> BTreeMap<String, RefOr<Response>> {
     let mut all = error_components();
-    let (name, r) = NotModified::response();
-    all.insert(name.to_string(), r);
+    for (name, r) in [
+        NotModified::response(),
+        AuthorizeRedirect::response(),
+        AuthorizeRejected::response(),
+        AuthorizeSignInFailed::response(),
+    ] {
+        all.insert(name.to_string(), r);
+    }
     all
 }

@@ -9,6 +9,9 @@ use utoipa::ToSchema;
 use crate::http::envelope::Meta;
 use crate::rest::repr::{PostOut, ProductOut, UserOut};
 
+mod auth;
+pub use auth::*;
+
 /// A user's role. Only administrators may set it.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -82,7 +85,8 @@ pub struct UserPatch {
     pub role: Option<RoleDoc>,
 }
 
-/// `POST /posts`: a new post by the caller.
+/// `POST /posts`: a new post by the caller, who is always its author (`author_id` is not
+/// accepted: 422).
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PostCreate {
@@ -92,12 +96,6 @@ pub struct PostCreate {
     /// Body, 1–20,000 characters.
     #[schema(min_length = 1, max_length = 20000, example = "My first post.")]
     pub content: String,
-    /// The author's user id. Required (and accepted) only while the request is
-    /// unauthenticated; an authenticated caller is always the author and sending it is 422.
-    /// A user id that does not exist is 422.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(minimum = 1, nullable = false, example = 1)]
-    pub author_id: Option<i64>,
 }
 
 /// `PATCH /posts/{id}`: JSON merge patch by the author.

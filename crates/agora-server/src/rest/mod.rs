@@ -5,6 +5,7 @@
 //! Routes are registered through utoipa-axum's [`OpenApiRouter`]: each `routes!(...)` call
 //! adds the handlers to the axum router *and* their `#[utoipa::path]` operations to the
 //! OpenAPI document, at the same path, so a route cannot exist undocumented (or the reverse).
+//! The versioned authentication routes ([`crate::auth::routes::api`]) are part of [`api`].
 
 pub mod ops;
 pub mod posts;
@@ -21,7 +22,10 @@ use crate::state::AppState;
 
 /// Moves a `routes!(...)` group under `prefix`: the axum route and its documented path alike.
 /// (Handlers declare paths without the version prefix; both versions share them.)
-fn at(prefix: &str, (schemas, paths, method_router): UtoipaMethodRouter<AppState>) -> UtoipaMethodRouter<AppState> {
+pub(crate) fn at(
+    prefix: &str,
+    (schemas, paths, method_router): UtoipaMethodRouter<AppState>,
+) -> UtoipaMethodRouter<AppState> {
     let mut prefixed = Paths::new();
     for (path, item) in paths.paths {
         prefixed.paths.insert(format!("{prefix}{path}"), item);
@@ -29,8 +33,14 @@ fn at(prefix: &str, (schemas, paths, method_router): UtoipaMethodRouter<AppState
     (schemas, prefixed, method_router)
 }
 
-/// Every versioned resource route under `prefix` (`/v1` or `/v2`), with its OpenAPI operations.
+/// Every versioned route under `prefix` (`/v1` or `/v2`) — resources and authentication — with
+/// its OpenAPI operations.
 pub fn api(prefix: &str) -> OpenApiRouter<AppState> {
+    resources(prefix).merge(crate::auth::routes::api(prefix))
+}
+
+/// Every versioned resource route under `prefix`, with its OpenAPI operations.
+fn resources(prefix: &str) -> OpenApiRouter<AppState> {
     OpenApiRouter::default()
         .routes(at(prefix, routes!(users::list, users::create)))
         .routes(at(prefix, routes!(users::get, users::replace, users::patch, users::delete)))
@@ -42,7 +52,7 @@ pub fn api(prefix: &str) -> OpenApiRouter<AppState> {
         .routes(at(prefix, routes!(ops::openapi_for_version)))
 }
 
-/// Every versioned resource route, under `prefix` (`/v1` or `/v2`).
+/// Every versioned route (resources and authentication), under `prefix` (`/v1` or `/v2`).
 pub fn versioned(prefix: &str) -> Router<AppState> {
     api(prefix).split_for_parts().0
 }

@@ -21,6 +21,7 @@ use crate::state::AppState;
     path = "/healthz",
     operation_id = "healthz",
     tag = "operations",
+    security(()),
     responses(
         (status = 200, description = "The process is up.", body = HealthResponse),
         OperationalErrors,
@@ -38,6 +39,7 @@ pub async fn healthz() -> Response {
     path = "/readyz",
     operation_id = "readyz",
     tag = "operations",
+    security(()),
     responses(
         (status = 200, description = "Ready to serve.", body = ReadyResponse),
         OperationalErrors,
@@ -66,6 +68,7 @@ pub async fn readyz(State(s): State<AppState>) -> Response {
     path = "/metrics",
     operation_id = "metrics",
     tag = "operations",
+    security(()),
     responses(
         (
             status = 200, description = "Prometheus text format 0.0.4.", body = String,
@@ -99,6 +102,7 @@ fn raw_json(body: &str) -> Response {
     path = "/openapi.json",
     operation_id = "openapi",
     tag = "operations",
+    security(()),
     responses(
         (status = 200, description = "The OpenAPI 3.1 document.", body = Object, content_type = "application/json"),
         OperationalErrors,
@@ -116,6 +120,7 @@ pub async fn openapi(State(s): State<AppState>) -> Response {
     path = "/openapi.json",
     operation_id = "openapi",
     tag = "operations",
+    security(()),
     responses(
         (status = 200, description = "The OpenAPI 3.1 document of this version.", body = Object, content_type = "application/json"),
         (status = 404, response = UnsupportedVersion),

@@ -24,6 +24,7 @@ use crate::state::AppState;
     path = "/posts",
     operation_id = "list_posts",
     tag = "posts",
+    security((), ("bearerAuth" = []), ("apiKeyHeader" = []), ("sessionCookie" = []), ("oauth2" = [])),
     params(PostListParams),
     responses(
         (status = 200, description = "A page of posts.", body = PostListResponse, headers(("Link" = String))),
@@ -53,6 +54,7 @@ pub async fn list(
     path = "/users/{id}/posts",
     operation_id = "list_user_posts",
     tag = "posts",
+    security((), ("bearerAuth" = []), ("apiKeyHeader" = []), ("sessionCookie" = []), ("oauth2" = [])),
     params(IdPath, PostListParams),
     responses(
         (status = 200, description = "A page of the user's posts.", body = PostListResponse, headers(("Link" = String))),
@@ -79,13 +81,16 @@ pub async fn list_by_user(
 
 /// Create a post
 ///
-/// Publishes a post by the caller. While a request is unauthenticated it must name an
-/// existing `author_id`.
+/// Publishes a post by the caller, who becomes its author. Needs a user credential with the
+/// `write` scope (an OAuth client's own token cannot write posts).
 #[utoipa::path(
     post,
     path = "/posts",
     operation_id = "create_post",
     tag = "posts",
+    security(
+        ("bearerAuth" = ["write"]), ("apiKeyHeader" = ["write"]), ("sessionCookie" = ["write"]), ("oauth2" = ["write"])
+    ),
     params(IdempotencyKey),
     request_body(content = PostCreate, description = "The new post."),
     responses(
@@ -120,6 +125,7 @@ pub async fn create(
     path = "/posts/{id}",
     operation_id = "get_post",
     tag = "posts",
+    security((), ("bearerAuth" = []), ("apiKeyHeader" = []), ("sessionCookie" = []), ("oauth2" = [])),
     params(IdPath, PostFieldsParam, IfNoneMatch),
     responses(
         (status = 200, description = "The post.", body = PostResponse, headers(("ETag" = String))),
@@ -151,6 +157,9 @@ pub async fn get(
     path = "/posts/{id}",
     operation_id = "update_post",
     tag = "posts",
+    security(
+        ("bearerAuth" = ["write"]), ("apiKeyHeader" = ["write"]), ("sessionCookie" = ["write"]), ("oauth2" = ["write"])
+    ),
     params(IdPath, IfMatch, IdempotencyKey),
     request_body(
         description = "The fields to change.",
@@ -190,6 +199,9 @@ pub async fn patch(
     path = "/posts/{id}",
     operation_id = "delete_post",
     tag = "posts",
+    security(
+        ("bearerAuth" = ["write"]), ("apiKeyHeader" = ["write"]), ("sessionCookie" = ["write"]), ("oauth2" = ["write"])
+    ),
     params(IdPath),
     responses(
         (status = 204, description = "Deleted. No body."),

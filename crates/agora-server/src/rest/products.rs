@@ -25,6 +25,7 @@ use crate::state::AppState;
     path = "/products",
     operation_id = "list_products",
     tag = "products",
+    security((), ("bearerAuth" = []), ("apiKeyHeader" = []), ("sessionCookie" = []), ("oauth2" = [])),
     params(ProductListParams),
     responses(
         (status = 200, description = "A page of products.", body = ProductListResponse, headers(("Link" = String))),
@@ -55,6 +56,12 @@ pub async fn list(
     path = "/products",
     operation_id = "create_product",
     tag = "products",
+    security(
+        ("bearerAuth" = ["write", "admin"]),
+        ("apiKeyHeader" = ["write", "admin"]),
+        ("sessionCookie" = ["write", "admin"]),
+        ("oauth2" = ["write", "admin"])
+    ),
     params(IdempotencyKey),
     request_body(content = ProductWrite, description = "The new product."),
     responses(
@@ -93,6 +100,7 @@ pub async fn create(
     path = "/products/{id}",
     operation_id = "get_product",
     tag = "products",
+    security((), ("bearerAuth" = []), ("apiKeyHeader" = []), ("sessionCookie" = []), ("oauth2" = [])),
     params(IdPath, ProductFieldsParam, IfNoneMatch),
     responses(
         (status = 200, description = "The product.", body = ProductResponse, headers(("ETag" = String))),
@@ -140,6 +148,12 @@ async fn write(
     path = "/products/{id}",
     operation_id = "replace_product",
     tag = "products",
+    security(
+        ("bearerAuth" = ["write", "admin"]),
+        ("apiKeyHeader" = ["write", "admin"]),
+        ("sessionCookie" = ["write", "admin"]),
+        ("oauth2" = ["write", "admin"])
+    ),
     params(IdPath, IfMatch),
     request_body(content = ProductWrite, description = "The product's new state."),
     responses(
@@ -172,6 +186,12 @@ pub async fn replace(
     path = "/products/{id}",
     operation_id = "update_product",
     tag = "products",
+    security(
+        ("bearerAuth" = ["write", "admin"]),
+        ("apiKeyHeader" = ["write", "admin"]),
+        ("sessionCookie" = ["write", "admin"]),
+        ("oauth2" = ["write", "admin"])
+    ),
     params(IdPath, IfMatch, IdempotencyKey),
     request_body(
         description = "The fields to change.",
@@ -208,6 +228,12 @@ pub async fn patch(
     path = "/products/{id}",
     operation_id = "delete_product",
     tag = "products",
+    security(
+        ("bearerAuth" = ["write", "admin"]),
+        ("apiKeyHeader" = ["write", "admin"]),
+        ("sessionCookie" = ["write", "admin"]),
+        ("oauth2" = ["write", "admin"])
+    ),
     params(IdPath),
     responses(
         (status = 204, description = "Deleted. No body."),

@@ -25,6 +25,7 @@ use crate::state::AppState;
     path = "/users",
     operation_id = "list_users",
     tag = "users",
+    security((), ("bearerAuth" = []), ("apiKeyHeader" = []), ("sessionCookie" = []), ("oauth2" = [])),
     params(UserListParams),
     responses(
         (status = 200, description = "A page of users.", body = UserListResponse, headers(("Link" = String))),
@@ -48,13 +49,15 @@ pub async fn list(
 
 /// Sign up
 ///
-/// Public sign-up: creates an account. The password is stored as an Argon2id hash and never
-/// returned. Only administrators may set `role`.
+/// Public sign-up: creates an account; no credential is needed. The password is stored as an
+/// Argon2id hash and never returned. Only administrators (a credential with the admin role and
+/// the `admin` scope) may set `role`.
 #[utoipa::path(
     post,
     path = "/users",
     operation_id = "create_user",
     tag = "users",
+    security((), ("bearerAuth" = []), ("apiKeyHeader" = []), ("sessionCookie" = []), ("oauth2" = [])),
     params(IdempotencyKey),
     request_body(content = UserCreate, description = "The new account."),
     responses(
@@ -63,7 +66,7 @@ pub async fn list(
             headers(("Location" = String), ("ETag" = String), ("Idempotency-Replay" = String))
         ),
         (status = 400, response = InvalidBody),
-        (status = 403, response = ForbiddenUserWrite),
+        (status = 403, response = ForbiddenRole),
         (status = 404, response = UnsupportedVersion),
         (status = 409, response = EmailConflictOrInProgress),
         (status = 422, response = ValidationFailedOrKeyReused),
@@ -95,6 +98,7 @@ pub async fn create(
     path = "/users/{id}",
     operation_id = "get_user",
     tag = "users",
+    security((), ("bearerAuth" = []), ("apiKeyHeader" = []), ("sessionCookie" = []), ("oauth2" = [])),
     params(IdPath, UserFieldsParam, IfNoneMatch),
     responses(
         (status = 200, description = "The user.", body = UserResponse, headers(("ETag" = String))),
@@ -145,6 +149,9 @@ async fn write(
     path = "/users/{id}",
     operation_id = "replace_user",
     tag = "users",
+    security(
+        ("bearerAuth" = ["write"]), ("apiKeyHeader" = ["write"]), ("sessionCookie" = ["write"]), ("oauth2" = ["write"])
+    ),
     params(IdPath, IfMatch),
     request_body(content = UserReplace, description = "The user's new state."),
     responses(
@@ -179,6 +186,9 @@ pub async fn replace(
     path = "/users/{id}",
     operation_id = "update_user",
     tag = "users",
+    security(
+        ("bearerAuth" = ["write"]), ("apiKeyHeader" = ["write"]), ("sessionCookie" = ["write"]), ("oauth2" = ["write"])
+    ),
     params(IdPath, IfMatch, IdempotencyKey),
     request_body(
         description = "The fields to change.",
@@ -215,6 +225,9 @@ pub async fn patch(
     path = "/users/{id}",
     operation_id = "delete_user",
     tag = "users",
+    security(
+        ("bearerAuth" = ["write"]), ("apiKeyHeader" = ["write"]), ("sessionCookie" = ["write"]), ("oauth2" = ["write"])
+    ),
     params(IdPath),
     responses(
         (status = 204, description = "Deleted. No body."),

@@ -1,9 +1,10 @@
 //! Credentials state shared through Redis when `redis_url` is set: the access-token denylist
-//! and browser sessions, so every instance agrees at once and the per-request revocation
-//! check is a Redis round trip rather than a database query.
+//! and browser sessions, so every instance agrees at once.
 //!
-//! Revocations are written to both Redis and the database (durable); reads go to Redis and fall
-//! back to the database if Redis is unreachable, so an outage never un-revokes a token.
+//! Revocations are written to both the database (durable) and Redis. The check asks Redis
+//! first and, when Redis does not know the token (or is unreachable), the database too: a
+//! revocation made while Redis was down is still honoured, at the cost of one database lookup
+//! per authenticated request. Sessions live only in Redis (they expire there by TTL).
 //! Everything else delegates to the database repository.
 
 use std::sync::Arc;

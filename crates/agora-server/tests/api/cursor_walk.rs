@@ -60,6 +60,7 @@ async fn seed(app: &Arc<TestApp>) -> HashSet<i64> {
 
 db_test!(cursor_walk_survives_concurrent_writes, |app| async move {
     let app = Arc::new(app);
+    let admin = app.admin_token().await;
     let start = seed(&app).await;
 
     // Background writer: keeps inserting rows anywhere in the order while the walk runs.
@@ -121,7 +122,7 @@ db_test!(cursor_walk_survives_concurrent_writes, |app| async move {
         }
         // Every third page, delete the row the cursor points at (it was already seen).
         if pages % 3 == 0 {
-            app.delete(&format!("/v2/products/{last_id}")).send().await.assert_status(204);
+            app.delete(&format!("/v2/products/{last_id}")).bearer(&admin).send().await.assert_status(204);
             deleted.insert(last_id);
         }
         url = format!("{base}&cursor={next}");

@@ -253,7 +253,7 @@ db_test!(bad_path_ids_are_400_invalid_request, |app| async move {
 
 db_test!(no_content_responses_have_no_body, |app| async move {
     let user = create_user(&app, "Ada", &unique_email("ada")).await;
-    let res = app.delete(&format!("/v2/users/{}", id(&user))).send().await;
+    let res = app.delete(&format!("/v2/users/{}", id(&user))).bearer(&app.token_for(id(&user))).send().await;
     res.assert_status(204);
     assert!(res.bytes.is_empty(), "204 with a body: {}", res.describe());
     assert!(res.header("x-request-id").is_some());

@@ -9,13 +9,20 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod apikeys;
+mod auth;
+mod authz;
 mod conditional;
 mod cursor_walk;
 mod envelope;
+mod jwt;
 mod lists;
+mod oauth;
 mod ops;
 mod posts;
 mod products;
+mod sessions;
 mod socket;
+mod tokens;
 mod users;
 mod versions;

@@ -1,4 +1,5 @@
-//! CONTRACT §5 posts: create/get/patch/delete, bounds, `/users/{id}/posts`, `author_id`.
+//! CONTRACT §5 posts: create/get/patch/delete, bounds, `/users/{id}/posts`, `author_id`
+//! (always the caller).
 #![allow(clippy::unwrap_used)]
 
 use crate::common::*;
@@ -6,11 +7,9 @@ use serde_json::json;
 
 db_test!(create_get_patch_delete, |app| async move {
     let ada = create_user(&app, "Ada", "ada@example.com").await;
-    let res = app
-        .post("/v2/posts")
-        .json(&json!({"author_id": id(&ada), "title": "Notes", "content": "On the engine"}))
-        .send()
-        .await;
+    let token = app.token_for(id(&ada));
+    let res =
+        app.post("/v2/posts").bearer(&token).json(&json!({"title": "Notes", "content": "On the engine"})).send().await;
     res.assert_status(201);
     let post = res.data().clone();
     let pid = id(&post);
@@ -26,40 +25,59 @@ db_test!(create_get_patch_delete, |app| async move {
     res.assert_status(200);
     assert_eq!(res.data(), &post);
 
-    let res = app.patch(&format!("/v2/posts/{pid}")).json(&json!({"title": "Sketch"})).send().await;
+    let res = app.patch(&format!("/v2/posts/{pid}")).bearer(&token).json(&json!({"title": "Sketch"})).send().await;
     res.assert_status(200);
     assert_eq!(res.data()["title"], json!("Sketch"));
     assert_eq!(res.data()["content"], json!("On the engine"));
     assert_eq!(res.data()["created_at"], post["created_at"]);
-    let res = app.patch(&format!("/v2/posts/{pid}")).json(&json!({"content": "Revised"})).send().await;
+    let res = app.patch(&format!("/v2/posts/{pid}")).bearer(&token).json(&json!({"content": "Revised"})).send().await;
     res.assert_status(200);
     assert_eq!(res.data()["title"], json!("Sketch"));
     assert_eq!(res.data()["content"], json!("Revised"));
 
-    let res = app.delete(&format!("/v2/posts/{pid}")).send().await;
+    let res = app.delete(&format!("/v2/posts/{pid}")).bearer(&token).send().await;
     res.assert_status(204);
     assert!(res.bytes.is_empty());
     app.get(&format!("/v2/posts/{pid}")).send().await.assert_error(404, "POST_NOT_FOUND");
-    app.delete(&format!("/v2/posts/{pid}")).send().await.assert_error(404, "POST_NOT_FOUND");
+    app.delete(&format!("/v2/posts/{pid}")).bearer(&token).send().await.assert_error(404, "POST_NOT_FOUND");
     app.patch(&format!("/v2/posts/{pid}"))
+        .bearer(&token)
         .json(&json!({"title": "x"}))
         .send()
         .await
         .assert_error(404, "POST_NOT_FOUND");
 });
 
-db_test!(author_is_required_and_must_exist, |app| async move {
+db_test!(author_is_the_caller, |app| async move {
+    // No credential, no author: 401.
     let res = app.post("/v2/posts").json(&json!({"title": "t", "content": "c"})).send().await;
-    res.assert_validation(&["author_id"]);
-    let res = app.post("/v2/posts").json(&json!({"author_id": 987654, "title": "t", "content": "c"})).send().await;
-    res.assert_validation(&["author_id"]);
-    let res = app.post("/v2/posts").json(&json!({"author_id": "1", "title": "t", "content": "c"})).send().await;
-    res.assert_validation(&["author_id"]);
+    res.assert_unauthenticated();
+    // The author cannot be named in the body, not even as oneself.
+    let ada = id(&create_user(&app, "Ada", "ada@example.com").await);
+    let bob = id(&create_user(&app, "Bob", "bob@example.com").await);
+    let token = app.token_for(ada);
+    for author in [json!(bob), json!(ada), json!(987654), json!("1")] {
+        let res = app
+            .post("/v2/posts")
+            .bearer(&token)
+            .json(&json!({"author_id": author, "title": "t", "content": "c"}))
+            .send()
+            .await;
+        res.assert_validation(&["author_id"]);
+        assert_eq!(res.detail("author_id").unwrap()["code"], json!("unknown_field"));
+    }
+    let res = app.get("/v2/posts?include_total=true").send().await;
+    assert_eq!(res.pagination()["total"], json!(0), "a refused post was created");
+    // Without it, the caller is the author.
+    let res = app.post("/v2/posts").bearer(&token).json(&json!({"title": "t", "content": "c"})).send().await;
+    res.assert_status(201);
+    assert_eq!(res.data()["author_id"], json!(ada));
 });
 
 db_test!(title_and_content_bounds, |app| async move {
     let a = id(&create_user(&app, "Ada", "ada@example.com").await);
-    let post = |title: String, content: String| json!({"author_id": a, "title": title, "content": content});
+    let token = app.token_for(a);
+    let post = |title: String, content: String| json!({"title": title, "content": content});
     let cases = [
         (String::new(), "c".to_string(), vec!["title"]),
         ("   ".to_string(), "c".to_string(), vec!["title"]),
@@ -69,21 +87,22 @@ db_test!(title_and_content_bounds, |app| async move {
         (String::new(), String::new(), vec!["title", "content"]),
     ];
     for (title, content, bad) in cases {
-        let res = app.post("/v2/posts").json(&post(title, content)).send().await;
+        let res = app.post("/v2/posts").bearer(&token).json(&post(title, content)).send().await;
         res.assert_validation(&bad);
     }
-    app.post("/v2/posts").json(&post("x".repeat(200), "c".repeat(20_000))).send().await.assert_status(201);
-    app.post("/v2/posts").json(&post("x".into(), "c".into())).send().await.assert_status(201);
+    let res = app.post("/v2/posts").bearer(&token).json(&post("x".repeat(200), "c".repeat(20_000))).send().await;
+    res.assert_status(201);
+    app.post("/v2/posts").bearer(&token).json(&post("x".into(), "c".into())).send().await.assert_status(201);
 
     let pid = id(&create_post(&app, a, "ok", "ok").await);
-    let res = app.patch(&format!("/v2/posts/{pid}")).json(&json!({"title": "x".repeat(201)})).send().await;
-    res.assert_validation(&["title"]);
-    let res = app.patch(&format!("/v2/posts/{pid}")).json(&json!({"content": ""})).send().await;
-    res.assert_validation(&["content"]);
-    let res = app.patch(&format!("/v2/posts/{pid}")).json(&json!({"likes": 100})).send().await;
-    res.assert_validation(&["likes"]);
+    let patch = |body: serde_json::Value| app.patch(&format!("/v2/posts/{pid}")).bearer(&token).json(&body).send();
+    patch(json!({"title": "x".repeat(201)})).await.assert_validation(&["title"]);
+    patch(json!({"content": ""})).await.assert_validation(&["content"]);
+    patch(json!({"likes": 100})).await.assert_validation(&["likes"]);
+    patch(json!({"author_id": 1})).await.assert_validation(&["author_id"]);
     let res = app
         .patch(&format!("/v2/posts/{pid}"))
+        .bearer(&token)
         .json(&json!({"id": 1, "created_at": "2020-01-01T00:00:00Z"}))
         .send()
         .await;

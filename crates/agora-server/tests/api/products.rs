@@ -16,7 +16,8 @@ fn full() -> Value {
 }
 
 db_test!(create_get_put_patch_delete, |app| async move {
-    let res = app.post("/v2/products").json(&full()).send().await;
+    let admin = app.admin_token().await;
+    let res = app.post("/v2/products").bearer(&admin).json(&full()).send().await;
     res.assert_status(201);
     let p = res.data().clone();
     let pid = id(&p);
@@ -32,7 +33,7 @@ db_test!(create_get_put_patch_delete, |app| async move {
     assert_eq!(res.data(), &p);
 
     // PATCH: only what is sent; in_stock follows stock.
-    let res = app.patch(&format!("/v2/products/{pid}")).json(&json!({"stock": 0})).send().await;
+    let res = app.patch(&format!("/v2/products/{pid}")).bearer(&admin).json(&json!({"stock": 0})).send().await;
     res.assert_status(200);
     assert_eq!(res.data()["stock"], json!(0));
     assert_eq!(res.data()["in_stock"], json!(false));
@@ -42,6 +43,7 @@ db_test!(create_get_put_patch_delete, |app| async move {
     // PUT: replaces; absent optional fields go back to their defaults.
     let res = app
         .put(&format!("/v2/products/{pid}"))
+        .bearer(&admin)
         .json(&json!({"name": "Desk", "category": "furniture", "price": 25_000}))
         .send()
         .await;
@@ -56,22 +58,30 @@ db_test!(create_get_put_patch_delete, |app| async move {
     assert_eq!(d["in_stock"], json!(false));
     assert_eq!(d["created_at"], p["created_at"]);
 
-    let res = app.delete(&format!("/v2/products/{pid}")).send().await;
+    let res = app.delete(&format!("/v2/products/{pid}")).bearer(&admin).send().await;
     res.assert_status(204);
     assert!(res.bytes.is_empty());
     app.get(&format!("/v2/products/{pid}")).send().await.assert_error(404, "PRODUCT_NOT_FOUND");
-    app.delete(&format!("/v2/products/{pid}")).send().await.assert_error(404, "PRODUCT_NOT_FOUND");
+    app.delete(&format!("/v2/products/{pid}")).bearer(&admin).send().await.assert_error(404, "PRODUCT_NOT_FOUND");
     app.patch(&format!("/v2/products/{pid}"))
+        .bearer(&admin)
         .json(&json!({"stock": 1}))
         .send()
         .await
         .assert_error(404, "PRODUCT_NOT_FOUND");
-    app.put(&format!("/v2/products/{pid}")).json(&full()).send().await.assert_error(404, "PRODUCT_NOT_FOUND");
+    app.put(&format!("/v2/products/{pid}"))
+        .bearer(&admin)
+        .json(&full())
+        .send()
+        .await
+        .assert_error(404, "PRODUCT_NOT_FOUND");
 });
 
 db_test!(defaults_and_normalisation, |app| async move {
+    let admin = app.admin_token().await;
     let res = app
         .post("/v2/products")
+        .bearer(&admin)
         .json(&json!({"name": "Pen", "category": "Office", "price": 0, "currency": "EUR"}))
         .send()
         .await;
@@ -86,6 +96,7 @@ db_test!(defaults_and_normalisation, |app| async move {
 });
 
 db_test!(validation_bounds, |app| async move {
+    let admin = app.admin_token().await;
     let cases: Vec<(&str, Value)> = vec![
         ("price", json!(-1)),
         ("price", json!(1.5)),
@@ -110,14 +121,15 @@ db_test!(validation_bounds, |app| async move {
     for (field, value) in cases {
         let mut body = full();
         body[field] = value.clone();
-        let res = app.post("/v2/products").json(&body).send().await;
+        let res = app.post("/v2/products").bearer(&admin).json(&body).send().await;
         assert_eq!(res.status, 422, "{field}={value}: {}", res.describe());
         res.assert_validation(&[field]);
     }
-    let res = app.post("/v2/products").json(&json!({})).send().await;
+    let res = app.post("/v2/products").bearer(&admin).json(&json!({})).send().await;
     res.assert_validation(&["name", "category", "price"]);
     let res = app
         .post("/v2/products")
+        .bearer(&admin)
         .json(&json!({"name": "x", "category": "y", "price": -5, "stock": -5, "currency": "1"}))
         .send()
         .await;
@@ -125,10 +137,10 @@ db_test!(validation_bounds, |app| async move {
     // Derived and read-only fields cannot be written.
     let mut body = full();
     body["in_stock"] = json!(false);
-    app.post("/v2/products").json(&body).send().await.assert_validation(&["in_stock"]);
+    app.post("/v2/products").bearer(&admin).json(&body).send().await.assert_validation(&["in_stock"]);
     let mut body = full();
     body["id"] = json!(5);
-    let res = app.post("/v2/products").json(&body).send().await;
+    let res = app.post("/v2/products").bearer(&admin).json(&body).send().await;
     res.assert_validation(&["id"]);
     assert_eq!(res.detail("id").unwrap()["code"], json!("read_only"));
 
@@ -138,21 +150,26 @@ db_test!(validation_bounds, |app| async move {
     body["stock"] = json!(0);
     body["category"] = json!("home-garden_2");
     body["name"] = json!("x".repeat(200));
-    app.post("/v2/products").json(&body).send().await.assert_status(201);
+    app.post("/v2/products").bearer(&admin).json(&body).send().await.assert_status(201);
     let res = app.get("/v2/products?include_total=true").send().await;
     assert_eq!(res.pagination()["total"], json!(1));
 });
 
 db_test!(put_requires_every_required_field, |app| async move {
+    let admin = app.admin_token().await;
     let pid = id(&create_product_with(&app, &full()).await);
-    let res = app.put(&format!("/v2/products/{pid}")).json(&json!({"name": "Only"})).send().await;
+    let res = app.put(&format!("/v2/products/{pid}")).bearer(&admin).json(&json!({"name": "Only"})).send().await;
     res.assert_validation(&["category", "price"]);
-    let res =
-        app.put(&format!("/v2/products/{pid}")).json(&json!({"price": -1, "name": "x", "category": "y"})).send().await;
+    let res = app
+        .put(&format!("/v2/products/{pid}"))
+        .bearer(&admin)
+        .json(&json!({"price": -1, "name": "x", "category": "y"}))
+        .send()
+        .await;
     res.assert_validation(&["price"]);
-    let res = app.patch(&format!("/v2/products/{pid}")).json(&json!({"price": -1})).send().await;
+    let res = app.patch(&format!("/v2/products/{pid}")).bearer(&admin).json(&json!({"price": -1})).send().await;
     res.assert_validation(&["price"]);
-    let res = app.patch(&format!("/v2/products/{pid}")).json(&json!({"sku": "x"})).send().await;
+    let res = app.patch(&format!("/v2/products/{pid}")).bearer(&admin).json(&json!({"sku": "x"})).send().await;
     res.assert_validation(&["sku"]);
     let res = app.get(&format!("/v2/products/{pid}")).send().await;
     assert_eq!(res.data()["name"], json!("Laptop"));

@@ -133,10 +133,18 @@ db_test!(role_cannot_be_set_by_anonymous_callers, |app| async move {
 
     let user = create_user(&app, "Mallory", "mallory@example.com").await;
     let uid = id(&user);
+    // Anonymously: not even authenticated.
     let res = app.patch(&format!("/v2/users/{uid}")).json(&json!({"role": "admin"})).send().await;
-    res.assert_error(403, "FORBIDDEN");
+    res.assert_unauthenticated();
+    // As herself: authenticated, but only admins set roles.
+    let token = app.token_for(uid);
+    for role in ["admin", "user"] {
+        let res = app.patch(&format!("/v2/users/{uid}")).bearer(&token).json(&json!({"role": role})).send().await;
+        res.assert_error(403, "FORBIDDEN");
+    }
     let res = app
         .put(&format!("/v2/users/{uid}"))
+        .bearer(&token)
         .json(&json!({"name": "M", "email": "mallory@example.com", "role": "admin"}))
         .send()
         .await;
@@ -162,9 +170,10 @@ db_test!(read_only_and_unknown_fields_are_422, |app| async move {
     }
     let user = create_user(&app, "Ada", "ada@example.com").await;
     let uid = id(&user);
-    let res = app.patch(&format!("/v2/users/{uid}")).json(&json!({"id": 5})).send().await;
+    let token = app.token_for(uid);
+    let res = app.patch(&format!("/v2/users/{uid}")).bearer(&token).json(&json!({"id": 5})).send().await;
     res.assert_validation(&["id"]);
-    let res = app.patch(&format!("/v2/users/{uid}")).json(&json!({"bogus": true})).send().await;
+    let res = app.patch(&format!("/v2/users/{uid}")).bearer(&token).json(&json!({"bogus": true})).send().await;
     res.assert_validation(&["bogus"]);
     let res = app.get(&format!("/v2/users/{uid}")).send().await;
     assert_eq!(id(res.data()), uid);
@@ -173,10 +182,11 @@ db_test!(read_only_and_unknown_fields_are_422, |app| async move {
 db_test!(put_requires_every_field, |app| async move {
     let user = create_user(&app, "Ada", "ada@example.com").await;
     let uid = id(&user);
-    let res = app.put(&format!("/v2/users/{uid}")).json(&json!({"name": "Only Name"})).send().await;
+    let token = app.token_for(uid);
+    let res = app.put(&format!("/v2/users/{uid}")).bearer(&token).json(&json!({"name": "Only Name"})).send().await;
     res.assert_validation(&["email"]);
     assert_eq!(res.detail("email").unwrap()["code"], json!("required"));
-    let res = app.put(&format!("/v2/users/{uid}")).json(&json!({})).send().await;
+    let res = app.put(&format!("/v2/users/{uid}")).bearer(&token).json(&json!({})).send().await;
     res.assert_validation(&["name", "email"]);
     // Unchanged.
     let res = app.get(&format!("/v2/users/{uid}")).send().await;
@@ -184,6 +194,7 @@ db_test!(put_requires_every_field, |app| async move {
 
     let res = app
         .put(&format!("/v2/users/{uid}"))
+        .bearer(&token)
         .json(&json!({"name": "Augusta", "email": "augusta@example.com"}))
         .send()
         .await;
@@ -198,7 +209,8 @@ db_test!(put_requires_every_field, |app| async move {
 db_test!(patch_changes_only_sent_fields, |app| async move {
     let user = create_user(&app, "Ada", "ada@example.com").await;
     let uid = id(&user);
-    let res = app.patch(&format!("/v2/users/{uid}")).json(&json!({"name": "Countess"})).send().await;
+    let token = app.token_for(uid);
+    let res = app.patch(&format!("/v2/users/{uid}")).bearer(&token).json(&json!({"name": "Countess"})).send().await;
     res.assert_status(200);
     assert_eq!(res.data()["name"], json!("Countess"));
     assert_eq!(res.data()["created_at"], user["created_at"]);
@@ -208,21 +220,32 @@ db_test!(patch_changes_only_sent_fields, |app| async move {
     res.assert_error(409, "CONFLICT");
 
     // Changing only the email leaves the name.
-    let res = app.patch(&format!("/v2/users/{uid}")).json(&json!({"email": "countess@example.com"})).send().await;
+    let res = app
+        .patch(&format!("/v2/users/{uid}"))
+        .bearer(&token)
+        .json(&json!({"email": "countess@example.com"}))
+        .send()
+        .await;
     res.assert_status(200);
     assert_eq!(res.data()["name"], json!("Countess"));
     create_user(&app, "Other", "ada@example.com").await;
 
     // Explicit null is not "unchanged": it is invalid.
-    let res = app.patch(&format!("/v2/users/{uid}")).json(&json!({"name": null})).send().await;
+    let res = app.patch(&format!("/v2/users/{uid}")).bearer(&token).json(&json!({"name": null})).send().await;
     res.assert_validation(&["name"]);
     // A bad value is refused, and nothing changes.
-    let res = app.patch(&format!("/v2/users/{uid}")).json(&json!({"name": "ok", "password": "short"})).send().await;
+    let res = app
+        .patch(&format!("/v2/users/{uid}"))
+        .bearer(&token)
+        .json(&json!({"name": "ok", "password": "short"}))
+        .send()
+        .await;
     res.assert_validation(&["password"]);
     let res = app.get(&format!("/v2/users/{uid}")).send().await;
     assert_eq!(res.data()["name"], json!("Countess"));
     // Duplicate email on PATCH.
-    let res = app.patch(&format!("/v2/users/{uid}")).json(&json!({"email": "ADA@example.com"})).send().await;
+    let res =
+        app.patch(&format!("/v2/users/{uid}")).bearer(&token).json(&json!({"email": "ADA@example.com"})).send().await;
     res.assert_error(409, "CONFLICT");
     assert_eq!(res.detail_fields(), ["email"]);
 });
@@ -230,13 +253,23 @@ db_test!(patch_changes_only_sent_fields, |app| async move {
 db_test!(delete_then_404, |app| async move {
     let user = create_user(&app, "Ada", "ada@example.com").await;
     let uid = id(&user);
-    let res = app.delete(&format!("/v2/users/{uid}")).send().await;
+    let token = app.token_for(uid);
+    let res = app.delete(&format!("/v2/users/{uid}")).bearer(&token).send().await;
     res.assert_status(204);
     assert!(res.bytes.is_empty());
     app.get(&format!("/v2/users/{uid}")).send().await.assert_error(404, "USER_NOT_FOUND");
-    app.delete(&format!("/v2/users/{uid}")).send().await.assert_error(404, "USER_NOT_FOUND");
-    app.patch(&format!("/v2/users/{uid}")).json(&json!({"name": "x"})).send().await.assert_error(404, "USER_NOT_FOUND");
+    // The deleted user's own token is dead; an administrator sees the user is gone.
+    app.delete(&format!("/v2/users/{uid}")).bearer(&token).send().await.assert_invalid_token();
+    let admin = app.admin_token().await;
+    app.delete(&format!("/v2/users/{uid}")).bearer(&admin).send().await.assert_error(404, "USER_NOT_FOUND");
+    app.patch(&format!("/v2/users/{uid}"))
+        .bearer(&admin)
+        .json(&json!({"name": "x"}))
+        .send()
+        .await
+        .assert_error(404, "USER_NOT_FOUND");
     app.put(&format!("/v2/users/{uid}"))
+        .bearer(&admin)
         .json(&json!({"name": "x", "email": "x@example.com"}))
         .send()
         .await
@@ -251,7 +284,7 @@ db_test!(deleting_a_user_deletes_their_posts, |app| async move {
     let p1 = create_post(&app, id(&ada), "one", "first").await;
     let p2 = create_post(&app, id(&ada), "two", "second").await;
     let keep = create_post(&app, id(&bob), "bob's", "stays").await;
-    app.delete(&format!("/v2/users/{}", id(&ada))).send().await.assert_status(204);
+    app.delete(&format!("/v2/users/{}", id(&ada))).bearer(&app.token_for(id(&ada))).send().await.assert_status(204);
     for p in [&p1, &p2] {
         app.get(&format!("/v2/posts/{}", id(p))).send().await.assert_error(404, "POST_NOT_FOUND");
     }

@@ -47,7 +47,12 @@ db_test!(v1_is_deprecated_with_successor_links, |app| async move {
     let res = app.delete("/v1/users").send().await;
     res.assert_error(405, "METHOD_NOT_ALLOWED");
     assert_deprecated(&res, "/v2/users");
-    let res = app.post("/v1/products").json(&json!({"name": "x", "category": "y", "price": 1})).send().await;
+    let res = app
+        .post("/v1/products")
+        .bearer(&app.admin_token().await)
+        .json(&json!({"name": "x", "category": "y", "price": 1}))
+        .send()
+        .await;
     res.assert_status(201);
     assert_deprecated(&res, "/v2/products");
     let res = app.get("/v1/products?price_min=abc").send().await;
@@ -61,7 +66,12 @@ db_test!(v2_carries_no_deprecation, |app| async move {
         let res = app.get(&path).send().await;
         assert_current(&res);
     }
-    let res = app.post("/v2/products").json(&json!({"name": "x", "category": "y", "price": 1})).send().await;
+    let res = app
+        .post("/v2/products")
+        .bearer(&app.admin_token().await)
+        .json(&json!({"name": "x", "category": "y", "price": 1}))
+        .send()
+        .await;
     res.assert_status(201);
     assert_current(&res);
     // Unversioned requests get v2.

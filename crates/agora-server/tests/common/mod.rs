@@ -15,6 +15,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use agora_core::Actor;
+use agora_core::actor::{Role, Scopes};
 use agora_core::entities::Product;
 use agora_server::{App, Config};
 use axum::Router;
@@ -35,22 +36,30 @@ use tower::ServiceExt;
 /// ```
 ///
 /// becomes `mod creates_a_user { async fn sqlite() …; async fn postgres() … }`.
+///
+/// `db_test!(name, with = TestApp::redis, |app| …)` builds the app with another constructor
+/// (`fn(Engine) -> impl Future<Output = Option<TestApp>>`; `None` skips the test).
 #[macro_export]
 macro_rules! db_test {
     ($name:ident, |$app:ident| $body:expr) => {
+        $crate::db_test!($name, with = $crate::common::TestApp::plain, |$app| $body);
+    };
+    ($name:ident, with = $make:path, |$app:ident| $body:expr) => {
         mod $name {
             #[allow(unused_imports)]
             use super::*;
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                let $app = $crate::common::TestApp::sqlite().await;
+                let Some($app) = $make($crate::common::Engine::Sqlite).await else {
+                    return;
+                };
                 $body.await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                let Some($app) = $crate::common::TestApp::postgres().await else {
+                let Some($app) = $make($crate::common::Engine::Postgres).await else {
                     return;
                 };
                 $body.await;
@@ -80,11 +89,14 @@ pub enum Cleanup {
         /// `t_<uuid>`.
         schema: String,
     },
+    /// Nothing: a second instance on a database another [`TestApp`] owns.
+    Shared,
 }
 
 impl Drop for Cleanup {
     fn drop(&mut self) {
         match self {
+            Cleanup::Shared => {}
             Cleanup::Sqlite(dir) => {
                 let _ = std::fs::remove_dir_all(dir);
             }
@@ -122,7 +134,7 @@ impl Drop for Cleanup {
 /// The configuration every test app uses: fast hashing, no rate limits, a fixed secret.
 pub fn test_config(database_url: String) -> Config {
     let mut c = Config { database_url, ..Config::default() };
-    c.auth.jwt_secret = "test-secret".into();
+    c.auth.jwt_secret = TEST_JWT_SECRET.into();
     c.auth.argon2_memory_kib = 64;
     c.auth.argon2_iterations = 1;
     c.rate_limit.enabled = false;
@@ -131,13 +143,59 @@ pub fn test_config(database_url: String) -> Config {
     c
 }
 
+/// `auth.jwt_secret` of every test app.
+pub const TEST_JWT_SECRET: &str = "test-secret";
+
+/// The password [`create_user`] and [`TestApp::signup_and_login`] give every account.
+pub const PASSWORD: &str = "correct horse battery";
+
+/// The HMAC key the server derives from [`TEST_JWT_SECRET`] for HS256 access tokens (see
+/// `app.rs`: HMAC-SHA256 of the purpose string keyed by the server secret). Lets tests forge
+/// correctly signed tokens whose *claims* are wrong.
+pub fn hs256_key() -> Vec<u8> {
+    use hmac::{Hmac, Mac};
+    let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(TEST_JWT_SECRET.as_bytes()).expect("hmac key");
+    mac.update(b"agora jwt hs256 v1");
+    mac.finalize().into_bytes().to_vec()
+}
+
+/// `AGORA_TEST_REDIS_URL`, or `None` (after printing why) when unset. With `CI=true` an unset
+/// variable is a failure, not a skip.
+pub fn redis_url() -> Option<String> {
+    match std::env::var("AGORA_TEST_REDIS_URL") {
+        Ok(u) if !u.trim().is_empty() => Some(u),
+        _ => {
+            if std::env::var("CI").as_deref() == Ok("true") {
+                panic!("AGORA_TEST_REDIS_URL must be set when CI=true");
+            }
+            eprintln!("skipped: AGORA_TEST_REDIS_URL not set");
+            None
+        }
+    }
+}
+
+/// A fresh Ed25519 key: (PKCS#8 PEM of the private key, the 32 public key bytes).
+pub fn ed25519_pem() -> (String, [u8; 32]) {
+    use base64::Engine;
+    use ed25519_dalek::pkcs8::EncodePrivateKey;
+    let key = ed25519_dalek::SigningKey::from_bytes(&rand::random::<[u8; 32]>());
+    let der = key.to_pkcs8_der().expect("encode PKCS#8");
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der.as_bytes());
+    let lines: Vec<&str> = b64.as_bytes().chunks(64).map(|c| std::str::from_utf8(c).unwrap_or("")).collect();
+    let pem = format!("-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n", lines.join("\n"));
+    (pem, key.verifying_key().to_bytes())
+}
+
 /// A built application on a fresh database.
 pub struct TestApp {
     /// The application (its `state` is reachable through `Deref`).
     pub app: App,
     /// Which engine.
     pub engine: Engine,
+    /// For apps built by [`TestApp::eddsa`]: the signing key's PEM and public key bytes.
+    pub ed25519: Option<(String, [u8; 32])>,
     router: Router,
+    admin: tokio::sync::OnceCell<(i64, String)>,
     // Declared last: dropped after the app (and its pool).
     cleanup: Cleanup,
 }
@@ -150,6 +208,10 @@ impl Deref for TestApp {
 }
 
 impl TestApp {
+    fn wrap(app: App, engine: Engine, cleanup: Cleanup) -> TestApp {
+        TestApp { router: app.router(), app, engine, ed25519: None, admin: tokio::sync::OnceCell::new(), cleanup }
+    }
+
     /// A fresh SQLite database in a temporary directory.
     pub async fn sqlite() -> TestApp {
         Self::sqlite_with(|_| {}).await
@@ -163,7 +225,7 @@ impl TestApp {
         let mut config = test_config(format!("sqlite://{}", dir.join("agora.db").display()));
         adjust(&mut config);
         let app = App::build(config).await.expect("App::build on SQLite");
-        TestApp { router: app.router(), app, engine: Engine::Sqlite, cleanup }
+        Self::wrap(app, Engine::Sqlite, cleanup)
     }
 
     /// A fresh schema on `AGORA_TEST_DATABASE_URL`, or `None` (after printing why) when the
@@ -197,14 +259,59 @@ impl TestApp {
         let mut config = test_config(url);
         adjust(&mut config);
         let app = App::build(config).await.expect("App::build on PostgreSQL");
-        Some(TestApp { router: app.router(), app, engine: Engine::Postgres, cleanup })
+        Some(Self::wrap(app, Engine::Postgres, cleanup))
+    }
+
+    /// An app on `engine` with the configuration adjusted; `None` when the engine is not
+    /// available (PostgreSQL without `AGORA_TEST_DATABASE_URL`, outside CI).
+    pub async fn on(engine: Engine, adjust: impl FnOnce(&mut Config)) -> Option<TestApp> {
+        match engine {
+            Engine::Sqlite => Some(Self::sqlite_with(adjust).await),
+            Engine::Postgres => Self::postgres_with(adjust).await,
+        }
+    }
+
+    /// The default test app on `engine` (the `db_test!` default).
+    pub async fn plain(engine: Engine) -> Option<TestApp> {
+        Self::on(engine, |_| {}).await
+    }
+
+    /// An app whose credentials state (revocations, sessions) lives in the Redis at
+    /// `AGORA_TEST_REDIS_URL`.
+    pub async fn redis(engine: Engine) -> Option<TestApp> {
+        let url = redis_url()?;
+        Self::on(engine, |c| c.redis_url = url).await
+    }
+
+    /// An app that signs access tokens with EdDSA (a fresh Ed25519 key in a temporary PEM file,
+    /// `auth.jwt_private_key_file`). The key is kept in [`TestApp::ed25519`].
+    pub async fn eddsa(engine: Engine) -> Option<TestApp> {
+        let (pem, public) = ed25519_pem();
+        let file = std::env::temp_dir().join(format!("agora-test-key-{}.pem", uuid::Uuid::new_v4().simple()));
+        std::fs::write(&file, &pem).expect("write PEM");
+        let path = file.display().to_string();
+        let app = Self::on(engine, |c| c.auth.jwt_private_key_file = path).await;
+        let _ = std::fs::remove_file(&file);
+        app.map(|mut a| {
+            a.ed25519 = Some((pem, public));
+            a
+        })
+    }
+
+    /// A second instance on the same database (and Redis, if configured) with the same
+    /// configuration, like another replica behind a load balancer. It must be dropped before
+    /// `self` (declare it later), which owns the database.
+    pub async fn another_instance(&self) -> TestApp {
+        let config: Config = (*self.state.config).clone();
+        let app = App::build(config).await.expect("App::build of a second instance");
+        Self::wrap(app, self.engine, Cleanup::Shared)
     }
 
     /// The schema name on PostgreSQL.
     pub fn pg_schema(&self) -> Option<&str> {
         match &self.cleanup {
             Cleanup::Postgres { schema, .. } => Some(schema),
-            Cleanup::Sqlite(_) => None,
+            _ => None,
         }
     }
 
@@ -212,7 +319,7 @@ impl TestApp {
     pub fn pg_base_url(&self) -> Option<&str> {
         match &self.cleanup {
             Cleanup::Postgres { base_url, .. } => Some(base_url),
-            Cleanup::Sqlite(_) => None,
+            _ => None,
         }
     }
 
@@ -256,6 +363,67 @@ impl TestApp {
     pub fn delete(&self, path: &str) -> TestRequest {
         self.request(Method::DELETE, path)
     }
+
+    // ---- credentials ----
+
+    /// An access token for user `uid`, minted directly with the app's signing keys (fast
+    /// setup; the server still intersects its scopes with the user's current role).
+    pub fn token_for(&self, uid: i64) -> String {
+        self.token_with_scopes(uid, Scopes::ALL)
+    }
+
+    /// Like [`TestApp::token_for`], limited to `scopes`.
+    pub fn token_with_scopes(&self, uid: i64, scopes: Scopes) -> String {
+        self.state.tokens.issue(format!("user:{uid}"), scopes, None, None).expect("issue token").0
+    }
+
+    /// `POST /v2/auth/token` with the password grant; returns the token response's `data`
+    /// (`access_token`, `refresh_token`, …) and asserts 200.
+    pub async fn login(&self, email: &str, password: &str) -> Value {
+        let res = self
+            .post("/v2/auth/token")
+            .json(&json!({"grant_type": "password", "email": email, "password": password}))
+            .send()
+            .await;
+        res.assert_status(200);
+        res.data().clone()
+    }
+
+    /// Signs up through `POST /v2/users` (password [`PASSWORD`]) and logs in with the password
+    /// grant: (the user as created, an access token).
+    pub async fn signup_and_login(&self, email: &str) -> (Value, String) {
+        let name = email.split('@').next().unwrap_or("user").to_string();
+        let user = create_user(self, &name, email).await;
+        let tokens = self.login(email, PASSWORD).await;
+        (user, tokens["access_token"].as_str().expect("access_token").to_string())
+    }
+
+    /// Creates an administrator through the user service (password [`PASSWORD`]); returns it.
+    pub async fn create_admin(&self, email: &str) -> agora_core::entities::User {
+        let body = json!({"name": "Admin", "email": email, "password": PASSWORD, "role": "admin"});
+        let body = body.as_object().cloned().unwrap_or_default();
+        self.state.services.users.create(&Actor::user(0, Role::Admin), &body).await.expect("create admin")
+    }
+
+    /// An administrator of this app (created once, on first use) and an access token for it
+    /// obtained with the password grant.
+    pub async fn admin(&self) -> (i64, String) {
+        self.admin
+            .get_or_init(|| async {
+                let email = unique_email("admin");
+                let admin = self.create_admin(&email).await;
+                let tokens = self.login(&email, PASSWORD).await;
+                assert_eq!(tokens["scope"], json!("read write admin"), "admin login scopes");
+                (admin.id, tokens["access_token"].as_str().expect("access_token").to_string())
+            })
+            .await
+            .clone()
+    }
+
+    /// [`TestApp::admin`]'s access token.
+    pub async fn admin_token(&self) -> String {
+        self.admin().await.1
+    }
 }
 
 /// A request being built.
@@ -282,6 +450,34 @@ impl TestRequest {
         let value = HeaderValue::from_bytes(value).expect("header value");
         self.headers.append(name, value);
         self
+    }
+
+    /// `Authorization: Bearer <token>`.
+    pub fn bearer(self, token: &str) -> Self {
+        self.header("authorization", &format!("Bearer {token}"))
+    }
+
+    /// `X-API-Key: <key>`.
+    pub fn api_key(self, key: &str) -> Self {
+        self.header("x-api-key", key)
+    }
+
+    /// HTTP Basic credentials (OAuth client authentication).
+    pub fn basic(self, user: &str, password: &str) -> Self {
+        use base64::Engine;
+        let b = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        self.header("authorization", &format!("Basic {b}"))
+    }
+
+    /// `Cookie: name=value`.
+    pub fn cookie(self, name: &str, value: &str) -> Self {
+        self.header("cookie", &format!("{name}={value}"))
+    }
+
+    /// An `application/x-www-form-urlencoded` body.
+    pub fn form(self, pairs: &[(&str, &str)]) -> Self {
+        let body = serde_urlencoded::to_string(pairs).expect("encode form");
+        self.body("application/x-www-form-urlencoded", body)
     }
 
     /// A JSON body (`Content-Type: application/json`).
@@ -385,6 +581,36 @@ impl TestResponse {
     /// The detail entry for one field.
     pub fn detail(&self, field: &str) -> Option<&Value> {
         self.body["error"]["details"].as_array().and_then(|a| a.iter().find(|d| d["field"] == field))
+    }
+
+    /// Asserts `401 UNAUTHENTICATED` with a `WWW-Authenticate` challenge.
+    #[track_caller]
+    pub fn assert_unauthenticated(&self) -> &Self {
+        self.assert_error(401, "UNAUTHENTICATED");
+        assert!(self.header("www-authenticate").is_some(), "401 without WWW-Authenticate: {}", self.describe());
+        self
+    }
+
+    /// Asserts a 401 whose `WWW-Authenticate` challenge says `invalid_token` (RFC 6750).
+    #[track_caller]
+    pub fn assert_invalid_token(&self) -> &Self {
+        self.assert_unauthenticated();
+        let challenge = self.header("www-authenticate").unwrap_or("");
+        assert!(
+            challenge.contains("invalid_token"),
+            "challenge without invalid_token: {challenge:?}: {}",
+            self.describe()
+        );
+        self
+    }
+
+    /// The value of a cookie set by `Set-Cookie`, with the attributes that followed it.
+    pub fn set_cookie(&self, name: &str) -> Option<(String, String)> {
+        self.header_all("set-cookie").into_iter().find_map(|c| {
+            let (pair, attrs) = c.split_once(';').unwrap_or((c.as_str(), ""));
+            let (k, v) = pair.trim().split_once('=')?;
+            (k == name).then(|| (v.to_string(), attrs.trim().to_string()))
+        })
     }
 
     /// A one-line description for assertion messages.
@@ -494,38 +720,41 @@ pub fn unique_email(prefix: &str) -> String {
     format!("{prefix}-{}@example.com", uuid::Uuid::new_v4().simple())
 }
 
-/// Signs a user up through `POST /v2/users`; returns `data`.
+/// Signs a user up through `POST /v2/users` (password [`PASSWORD`]); returns `data`.
 pub async fn create_user(app: &TestApp, name: &str, email: &str) -> Value {
+    let res = app.post("/v2/users").json(&json!({"name": name, "email": email, "password": PASSWORD})).send().await;
+    res.assert_status(201);
+    res.data().clone()
+}
+
+/// Creates a post through `POST /v2/posts` as user `author_id` (the author is the caller);
+/// returns `data`.
+pub async fn create_post(app: &TestApp, author_id: i64, title: &str, content: &str) -> Value {
     let res = app
-        .post("/v2/users")
-        .json(&json!({"name": name, "email": email, "password": "correct horse battery"}))
+        .post("/v2/posts")
+        .bearer(&app.token_for(author_id))
+        .json(&json!({"title": title, "content": content}))
         .send()
         .await;
     res.assert_status(201);
+    assert_eq!(res.data()["author_id"], json!(author_id), "{}", res.describe());
     res.data().clone()
 }
 
-/// Creates a post through `POST /v2/posts` (anonymous callers name the author); returns `data`.
-pub async fn create_post(app: &TestApp, author_id: i64, title: &str, content: &str) -> Value {
-    let res =
-        app.post("/v2/posts").json(&json!({"author_id": author_id, "title": title, "content": content})).send().await;
-    res.assert_status(201);
-    res.data().clone()
-}
-
-/// Creates a product through `POST /v2/products`; returns `data`.
+/// Creates a product through `POST /v2/products` as an administrator; returns `data`.
 pub async fn create_product(app: &TestApp, name: &str, category: &str, price: i64, stock: i64) -> Value {
     create_product_with(app, &json!({"name": name, "category": category, "price": price, "stock": stock})).await
 }
 
-/// Creates a product from a full body; returns `data`.
+/// Creates a product from a full body as an administrator; returns `data`.
 pub async fn create_product_with(app: &TestApp, body: &Value) -> Value {
-    let res = app.post("/v2/products").json(body).send().await;
+    let res = app.post("/v2/products").bearer(&app.admin_token().await).json(body).send().await;
     res.assert_status(201);
     res.data().clone()
 }
 
-/// Inserts a product through the domain service directly (fast setup for big data sets).
+/// Inserts a product through the domain service directly, as an administrator (fast setup
+/// for big data sets).
 pub async fn seed_product(
     app: &TestApp,
     name: &str,
@@ -540,7 +769,28 @@ pub async fn seed_product(
     body.insert("category".into(), json!(category));
     body.insert("price".into(), json!(price));
     body.insert("stock".into(), json!(stock));
-    app.state.services.products.create(&Actor::Anonymous, &body).await.expect("seed product")
+    app.state.services.products.create(&Actor::user(0, Role::Admin), &body).await.expect("seed product")
+}
+
+/// PKCE: a fresh `(code_verifier, S256 code_challenge)`.
+pub fn pkce_pair() -> (String, String) {
+    use base64::Engine;
+    use sha2::Digest;
+    let verifier = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()));
+    (verifier, challenge)
+}
+
+/// Query parameters of a URL (or `Location`), decoded.
+pub fn query_params(url: &str) -> Vec<(String, String)> {
+    let query = url.split_once('?').map(|(_, q)| q).unwrap_or("");
+    let query = query.split('#').next().unwrap_or("");
+    serde_urlencoded::from_str(query).unwrap_or_default()
+}
+
+/// One query parameter of a URL.
+pub fn query_param(url: &str, name: &str) -> Option<String> {
+    query_params(url).into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
 }
 
 /// Minimal HTTP/1.1 over a real socket (for the `serve` tests).

@@ -9,7 +9,7 @@
 #   GET /v1/users?page=4000&per_page=20     the same depth by page number (OFFSET + COUNT)
 # plus pgbench -S on the same machine as a ceiling for the by-id read, and the server's peak RSS.
 #
-# Usage: bash bench/run.sh            (env: USERS=100000 DURATION=10s CONNECTIONS=64)
+# Usage: bash bench/run.sh   (env: USERS=100000 DURATION=10s CONNECTIONS=64; AGORA_BIN=path skips the build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,8 +24,10 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/agora-target}"
 
 command -v wrk >/dev/null || { echo "wrk is required: apt-get install -y wrk" >&2; exit 1; }
 bash scripts/services.sh >/dev/null
-cargo build --release --quiet
-BIN="$CARGO_TARGET_DIR/release/agora"
+if [ -z "${AGORA_BIN:-}" ]; then
+  cargo build --release --quiet
+fi
+BIN="${AGORA_BIN:-$CARGO_TARGET_DIR/release/agora}"
 
 psql -q -h 127.0.0.1 -U postgres -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
 export AGORA_DATABASE_URL="$PGHOST_URL/$DB"

@@ -83,6 +83,9 @@ pub struct RateLimitConfig {
     pub backend: String,
     /// `allow` or `deny` when the backend fails.
     pub on_backend_error: String,
+    /// Longest wait for one Redis decision before `on_backend_error` applies.
+    #[serde(with = "humantime_serde")]
+    pub redis_timeout: Duration,
     /// Policies; empty uses the built-in defaults.
     pub policy: Vec<PolicyConfig>,
 }
@@ -172,7 +175,13 @@ impl Default for AuthConfig {
 
 impl Default for RateLimitConfig {
     fn default() -> Self {
-        Self { enabled: true, backend: "memory".into(), on_backend_error: "allow".into(), policy: Vec::new() }
+        Self {
+            enabled: true,
+            backend: "memory".into(),
+            on_backend_error: "allow".into(),
+            redis_timeout: Duration::from_millis(250),
+            policy: Vec::new(),
+        }
     }
 }
 
@@ -254,6 +263,9 @@ impl Config {
         }
         if !["allow", "deny"].contains(&self.rate_limit.on_backend_error.as_str()) {
             return bad("rate_limit.on_backend_error", "must be allow or deny");
+        }
+        if self.rate_limit.redis_timeout.is_zero() {
+            return bad("rate_limit.redis_timeout", "must be positive");
         }
         for (i, p) in self.rate_limit.policy.iter().enumerate() {
             let algos =

@@ -192,8 +192,11 @@ pub fn wrap(router: Router, config: &Config) -> Result<Router, String> {
             return Err("`rate_limit.backend = \"redis\"` needs `redis_url`".into());
         }
         let mode = if rl.on_backend_error == "deny" { OnBackendError::Deny } else { OnBackendError::Allow };
-        let redis = RedisStore::connect_lazy(&config.redis_url, RedisConfig::default())
-            .map_err(|e| format!("`redis_url`: {e}"))?;
+        let redis = RedisStore::connect_lazy(
+            &config.redis_url,
+            RedisConfig { command_timeout: rl.redis_timeout, ..RedisConfig::default() },
+        )
+        .map_err(|e| format!("`redis_url`: {e}"))?;
         RateLimiter::new(FallbackLimiter::new(redis, MemoryStore::default(), mode))
     } else {
         RateLimiter::new(MemoryStore::default())

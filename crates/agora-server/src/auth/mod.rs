@@ -121,7 +121,8 @@ fn authenticates_itself(m: &Method, path: &str) -> bool {
         return true;
     }
     let Some(rest) = path.strip_prefix("/v1").or_else(|| path.strip_prefix("/v2")) else { return false };
-    matches!(rest, "/auth/token" | "/auth/revoke" | "/auth/introspect") || (rest == "/auth/session" && *m == Method::POST)
+    matches!(rest, "/auth/token" | "/auth/revoke" | "/auth/introspect")
+        || (rest == "/auth/session" && *m == Method::POST)
 }
 
 fn is_unsafe(m: &Method) -> bool {

@@ -161,3 +161,7 @@ for alg in swl tb; do
 done
 taskset -c 1 redis-benchmark -h "$REDIS_HOST" -p "$REDIS_PORT" -n "$REQUESTS" -c "$CONNECTIONS" -q -t ping_mbulk \
   | tr '\r' '\n' | awk '/requests per second/ {for (i = 1; i <= NF; i++) if ($i == "requests") print "PING (ceiling)                 " $(i-1) " req/s"}' | tail -n1
+
+echo
+echo "== the limiter alone (no HTTP, no database): agora-ratelimit's limiter_cost example"
+cargo run --release --quiet -p agora-ratelimit --example limiter_cost -- "$REDIS_URL"

@@ -417,6 +417,51 @@ async fn defaults_admit_100_anonymous_requests_per_minute_per_ip() {
     assert_rate_limited(&s.get("/v2/products").await, "anonymous");
 }
 
+/// Sends one JSON `POST` and reads the response until the server closes.
+async fn post_json(addr: SocketAddr, path: &str, body: &str) -> Resp {
+    let mut stream = connect_from([127, 0, 0, 1], addr).await;
+    let req = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(req.as_bytes()).await.unwrap();
+    let mut buf = Vec::new();
+    tokio::time::timeout(Duration::from_secs(60), stream.read_to_end(&mut buf)).await.expect("no response").unwrap();
+    parse_response(&buf)
+}
+
+/// Signs up and logs in; returns a bearer token.
+async fn token_for(addr: SocketAddr, email: &str) -> String {
+    let signup = format!(r#"{{"name":"Rate","email":"{email}","password":"password123"}}"#);
+    assert_eq!(post_json(addr, "/v2/users", &signup).await.status, 201);
+    let login = format!(r#"{{"grant_type":"password","email":"{email}","password":"password123"}}"#);
+    let r = post_json(addr, "/v2/auth/token", &login).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    r.json()["data"]["access_token"].as_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn defaults_give_authenticated_callers_1000_per_minute_each() {
+    let s = Server::start(RateLimitConfig::default()).await;
+    let (a, b) = (token_for(s.addr, "rl-a@example.com").await, token_for(s.addr, "rl-b@example.com").await);
+    let (auth_a, auth_b) = (format!("Bearer {a}"), format!("Bearer {b}"));
+    // Same IP, two principals: each has its own counter under the `authenticated` policy, and
+    // the anonymous per-IP policy does not apply to them.
+    for i in 1..=3u64 {
+        let r = get(s.addr, "/v2/users", &[("Authorization", auth_a.as_str())]).await;
+        assert_eq!(r.status, 200, "{r:?}");
+        assert_eq!(r.num("x-ratelimit-limit"), 1000);
+        assert_eq!(r.remaining(), 1000 - i);
+        assert_eq!(r.header("ratelimit-policy"), Some("\"authenticated\";q=1000;w=60"));
+    }
+    let r = get(s.addr, "/v2/users", &[("Authorization", auth_b.as_str())]).await;
+    assert_eq!(r.remaining(), 999, "user B has a counter of its own");
+    // Anonymous requests from the same IP are counted separately under `anonymous`.
+    let r = s.get("/v2/users").await;
+    assert_eq!(r.num("x-ratelimit-limit"), 100);
+    assert_eq!(r.header("ratelimit-policy"), Some("\"anonymous\";q=100;w=60"));
+}
+
 // ---------------------------------------------------------------------------------------------
 // 3. Each algorithm through HTTP (memory backend)
 // ---------------------------------------------------------------------------------------------

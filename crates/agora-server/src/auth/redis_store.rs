@@ -15,24 +15,76 @@ use agora_core::error::DomainResult;
 use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
 use redis::AsyncCommands;
-use redis::aio::ConnectionManager;
+use redis::aio::{ConnectionLike, ConnectionManager};
+use redis::cluster_async::ClusterConnection;
+
+/// One Redis server (reconnecting manager) or a cluster, behind one command interface; every
+/// command here touches a single key, so cluster routing needs nothing more.
+#[derive(Clone)]
+enum Conn {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+impl ConnectionLike for Conn {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a redis::Cmd) -> redis::RedisFuture<'a, redis::Value> {
+        match self {
+            Conn::Single(c) => c.req_packed_command(cmd),
+            Conn::Cluster(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        cmd: &'a redis::Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> redis::RedisFuture<'a, Vec<redis::Value>> {
+        match self {
+            Conn::Single(c) => c.req_packed_commands(cmd, offset, count),
+            Conn::Cluster(c) => c.req_packed_commands(cmd, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Conn::Single(c) => c.get_db(),
+            Conn::Cluster(c) => c.get_db(),
+        }
+    }
+}
 
 /// The decorator.
 #[derive(Clone)]
 pub struct RedisAuthRepo {
     inner: Arc<dyn AuthRepo>,
-    redis: ConnectionManager,
+    redis: Conn,
     prefix: String,
 }
 
 impl RedisAuthRepo {
-    /// Connects (the manager reconnects by itself after outages).
+    /// Connects (the manager reconnects by itself after outages). A URL listing several
+    /// nodes (`redis://a:7001,redis://b:7002`) connects to a cluster.
     pub async fn connect(url: &str, inner: Arc<dyn AuthRepo>) -> Result<Self, String> {
-        let client = redis::Client::open(url).map_err(|e| format!("`redis_url`: {e}"))?;
-        let redis = tokio::time::timeout(std::time::Duration::from_secs(5), client.get_connection_manager())
-            .await
-            .map_err(|_| "`redis_url`: timed out connecting to Redis".to_string())?
-            .map_err(|e| format!("`redis_url`: {e}"))?;
+        let timeout = std::time::Duration::from_secs(5);
+        let redis = if url.contains(',') {
+            let nodes: Vec<String> = url.split(',').map(|n| n.trim().to_string()).filter(|n| !n.is_empty()).collect();
+            let client = redis::cluster::ClusterClient::new(nodes).map_err(|e| format!("`redis_url`: {e}"))?;
+            Conn::Cluster(
+                tokio::time::timeout(timeout, client.get_async_connection())
+                    .await
+                    .map_err(|_| "`redis_url`: timed out connecting to the Redis cluster".to_string())?
+                    .map_err(|e| format!("`redis_url`: {e}"))?,
+            )
+        } else {
+            let client = redis::Client::open(url).map_err(|e| format!("`redis_url`: {e}"))?;
+            Conn::Single(
+                tokio::time::timeout(timeout, client.get_connection_manager())
+                    .await
+                    .map_err(|_| "`redis_url`: timed out connecting to Redis".to_string())?
+                    .map_err(|e| format!("`redis_url`: {e}"))?,
+            )
+        };
         Ok(Self { inner, redis, prefix: "agora".into() })
     }
 

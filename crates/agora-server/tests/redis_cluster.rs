@@ -2,7 +2,6 @@
 //! nodes): rate limits hold, and the Redis-backed session store works across slots.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[allow(dead_code)]
 #[path = "../../agora-ratelimit/tests/common/mod.rs"]
 mod rlcommon;
 

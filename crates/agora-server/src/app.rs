@@ -98,14 +98,15 @@ fn token_keys(config: &Config, secret: &[u8]) -> Result<crate::auth::tokens::Tok
         .map_err(|e| StartError::Config(format!("`auth.jwt_private_key_file`: {e}")))
 }
 
-/// Creates the first administrator from `AGORA_BOOTSTRAP_ADMIN_EMAIL` and
-/// `AGORA_BOOTSTRAP_ADMIN_PASSWORD` when no user has that email yet.
+/// Creates the first administrator from `auth.bootstrap_admin_email` / `_password` (the
+/// `AGORA_BOOTSTRAP_ADMIN_EMAIL` / `AGORA_BOOTSTRAP_ADMIN_PASSWORD` variables) when no user has
+/// that email yet. An existing account is left as it is.
 async fn bootstrap_admin(state: &AppState) -> Result<(), StartError> {
-    let (Ok(email), Ok(password)) =
-        (std::env::var("AGORA_BOOTSTRAP_ADMIN_EMAIL"), std::env::var("AGORA_BOOTSTRAP_ADMIN_PASSWORD"))
-    else {
+    let a = &state.config.auth;
+    if a.bootstrap_admin_email.is_empty() || a.bootstrap_admin_password.is_empty() {
         return Ok(());
-    };
+    }
+    let (email, password) = (a.bootstrap_admin_email.clone(), a.bootstrap_admin_password.clone());
     let body = serde_json::json!({"email": email, "name": "Administrator", "password": password, "role": "admin"});
     let body = body.as_object().cloned().unwrap_or_default();
     match state.services.users.create(&crate::auth::routes::admin_actor(), &body).await {

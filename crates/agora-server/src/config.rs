@@ -71,6 +71,11 @@ pub struct AuthConfig {
     pub argon2_memory_kib: u32,
     /// Argon2id iterations.
     pub argon2_iterations: u32,
+    /// First administrator's email, created at start if no user has it (usually set through
+    /// `AGORA_BOOTSTRAP_ADMIN_EMAIL`).
+    pub bootstrap_admin_email: String,
+    /// First administrator's password (`AGORA_BOOTSTRAP_ADMIN_PASSWORD`).
+    pub bootstrap_admin_password: String,
 }
 
 /// `[rate_limit]`.
@@ -169,6 +174,8 @@ impl Default for AuthConfig {
             refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
             argon2_memory_kib: 19 * 1024,
             argon2_iterations: 2,
+            bootstrap_admin_email: String::new(),
+            bootstrap_admin_password: String::new(),
         }
     }
 }
@@ -205,6 +212,8 @@ const ENV_KEYS: &[(&str, &str)] = &[
     ("AGORA_DB_MAX_CONNECTIONS", "db_max_connections"),
     ("AGORA_JWT_SECRET", "auth.jwt_secret"),
     ("AGORA_JWT_PRIVATE_KEY_FILE", "auth.jwt_private_key_file"),
+    ("AGORA_BOOTSTRAP_ADMIN_EMAIL", "auth.bootstrap_admin_email"),
+    ("AGORA_BOOTSTRAP_ADMIN_PASSWORD", "auth.bootstrap_admin_password"),
     ("AGORA_RATE_LIMIT_ENABLED", "rate_limit.enabled"),
     ("AGORA_RATE_LIMIT_BACKEND", "rate_limit.backend"),
     ("AGORA_IDEMPOTENCY_BACKEND", "idempotency.backend"),

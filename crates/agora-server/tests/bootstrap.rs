@@ -1,42 +1,28 @@
-//! CONTRACT §6 first administrator: `AGORA_BOOTSTRAP_ADMIN_EMAIL` +
-//! `AGORA_BOOTSTRAP_ADMIN_PASSWORD` at start create the admin if absent; a restart with the same
-//! environment neither fails nor duplicates it.
-//!
-//! Environment variables are process-wide, and setting them is `unsafe` in edition 2024 (which
-//! this workspace forbids), so each test re-runs this test binary as a child process with the
-//! variables set, for exactly one `#[ignore]`d child test that does the real work.
+//! The first administrator from `AGORA_BOOTSTRAP_ADMIN_EMAIL` / `_PASSWORD`, which the
+//! configuration loader maps to `auth.bootstrap_admin_email` / `_password`: created once, never
+//! duplicated or reset by restarts.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[macro_use]
 #[path = "common/mod.rs"]
 mod common;
 
+use agora_server::Config;
 use common::{Engine, PASSWORD, TestApp, unique_email};
 use serde_json::json;
 
-const CHILD_MARKER: &str = "AGORA_TEST_BOOTSTRAP_CHILD";
-
-/// Runs the ignored test `name` of this binary in a child process with the bootstrap variables.
-fn run_child(name: &str, email: &str) {
-    let exe = std::env::current_exe().expect("current test binary");
-    let out = std::process::Command::new(exe)
-        .args([name, "--exact", "--ignored", "--nocapture", "--test-threads=1"])
-        .env(CHILD_MARKER, "1")
-        .env("AGORA_BOOTSTRAP_ADMIN_EMAIL", email)
-        .env("AGORA_BOOTSTRAP_ADMIN_PASSWORD", PASSWORD)
-        .output()
-        .expect("run the child test");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "child {name} failed:\n{stdout}\n{stderr}");
-    assert!(stdout.contains("1 passed"), "child {name} did not run:\n{stdout}\n{stderr}");
+fn with_bootstrap(email: String) -> impl FnOnce(&mut Config) {
+    move |c: &mut Config| {
+        c.auth.bootstrap_admin_email = email;
+        c.auth.bootstrap_admin_password = PASSWORD.into();
+    }
 }
 
-/// The child's body: the app built with the variables set has the admin; a second build on
-/// the same database (a restart) succeeds and does not add another.
+/// The app built with the bootstrap settings has the admin; a second build on the same
+/// database (a restart) succeeds and does not add another.
 async fn bootstrap_once(engine: Engine) {
-    let email = std::env::var("AGORA_BOOTSTRAP_ADMIN_EMAIL").expect("set by the parent");
-    let Some(app) = TestApp::plain(engine).await else { return };
+    let email = unique_email("root");
+    let Some(app) = TestApp::on(engine, with_bootstrap(email.clone())).await else { return };
 
     let tokens = app.login(&email, PASSWORD).await;
     assert_eq!(tokens["scope"], json!("read write admin"), "the bootstrap user is an administrator");
@@ -83,51 +69,19 @@ async fn bootstrap_once(engine: Engine) {
     assert_eq!(res.pagination()["total"], json!(1));
 }
 
-#[test]
-fn bootstrap_admin_sqlite() {
-    if std::env::var(CHILD_MARKER).is_ok() {
-        return;
-    }
-    run_child("child_sqlite", &unique_email("root"));
-}
-
-#[test]
-fn bootstrap_admin_postgres() {
-    if std::env::var(CHILD_MARKER).is_ok() {
-        return;
-    }
-    run_child("child_postgres", &unique_email("root"));
-}
-
-#[test]
-fn without_the_variables_nobody_is_created() {
-    if std::env::var(CHILD_MARKER).is_ok() {
-        return;
-    }
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(async {
-        // This process never sets the variables (only the children have them).
-        assert!(std::env::var("AGORA_BOOTSTRAP_ADMIN_EMAIL").is_err());
-        let app = TestApp::sqlite().await;
-        let res = app.get("/v2/users?include_total=true").send().await;
-        assert_eq!(res.pagination()["total"], json!(0));
-    });
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "run by bootstrap_admin_sqlite in a child process with the bootstrap variables set"]
-async fn child_sqlite() {
-    if std::env::var(CHILD_MARKER).is_err() {
-        return;
-    }
+async fn bootstrap_admin_sqlite() {
     bootstrap_once(Engine::Sqlite).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "run by bootstrap_admin_postgres in a child process with the bootstrap variables set"]
-async fn child_postgres() {
-    if std::env::var(CHILD_MARKER).is_err() {
-        return;
-    }
+async fn bootstrap_admin_postgres() {
     bootstrap_once(Engine::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_the_settings_nobody_is_created() {
+    let app = TestApp::sqlite().await;
+    let res = app.get("/v2/users?include_total=true").send().await;
+    assert_eq!(res.pagination()["total"], json!(0));
 }

@@ -20,7 +20,7 @@ CONNECTIONS="${CONNECTIONS:-64}"
 PORT="${PORT:-18080}"
 PGHOST_URL="${PGHOST_URL:-postgres://postgres@127.0.0.1:5432}"
 DB="agora_bench"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/agora-target}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${HOME:-/root}/.cache/agora-target}"
 
 command -v wrk >/dev/null || { echo "wrk is required: apt-get install -y wrk" >&2; exit 1; }
 bash scripts/services.sh >/dev/null

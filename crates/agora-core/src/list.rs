@@ -36,10 +36,25 @@ pub enum Value {
     /// A UTC timestamp (microsecond precision).
     #[serde(rename = "t")]
     Time(DateTime<Utc>),
+    /// SQL `NULL` of the given kind (a typed null, so PostgreSQL can infer the parameter type).
+    #[serde(rename = "n")]
+    Null(ValueKind),
+}
+
+impl Value {
+    /// Text, or a text-typed `NULL`.
+    pub fn opt_text(v: Option<String>) -> Value {
+        v.map_or(Value::Null(ValueKind::Text), Value::Text)
+    }
+
+    /// An integer, or an integer-typed `NULL`.
+    pub fn opt_int(v: Option<i64>) -> Value {
+        v.map_or(Value::Null(ValueKind::Int), Value::Int)
+    }
 }
 
 /// The kind of a sortable column, used to check cursor values before they reach SQL.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ValueKind {
     /// [`Value::Int`].
     Int,
@@ -55,7 +70,7 @@ impl Value {
             Value::Int(_) => Some(ValueKind::Int),
             Value::Text(_) => Some(ValueKind::Text),
             Value::Time(_) => Some(ValueKind::Time),
-            Value::Bool(_) => None,
+            Value::Bool(_) | Value::Null(_) => None,
         }
     }
 }

@@ -23,6 +23,8 @@ macro_rules! bind_values {
                 agora_core::list::Value::Text(s) => q.bind(s.clone()),
                 agora_core::list::Value::Bool(b) => q.bind(*b),
                 agora_core::list::Value::Time(t) => q.bind($crate::dialect::sqlite_time(t)),
+                agora_core::list::Value::Null(agora_core::list::ValueKind::Int) => q.bind(None::<i64>),
+                agora_core::list::Value::Null(_) => q.bind(None::<String>),
             };
         }
         q
@@ -35,6 +37,11 @@ macro_rules! bind_values {
                 agora_core::list::Value::Text(s) => q.bind(s.clone()),
                 agora_core::list::Value::Bool(b) => q.bind(*b),
                 agora_core::list::Value::Time(t) => q.bind(*t),
+                agora_core::list::Value::Null(agora_core::list::ValueKind::Int) => q.bind(None::<i64>),
+                agora_core::list::Value::Null(agora_core::list::ValueKind::Text) => q.bind(None::<String>),
+                agora_core::list::Value::Null(agora_core::list::ValueKind::Time) => {
+                    q.bind(None::<chrono::DateTime<chrono::Utc>>)
+                }
             };
         }
         q

@@ -1,7 +1,7 @@
 use agora_core::DomainError;
 use agora_core::entities::Post;
 use agora_core::error::{DomainResult, FieldError};
-use agora_core::list::{Fetched, ListQuery};
+use agora_core::list::{Fetched, ListQuery, Value};
 use agora_core::repo::{NewPostRecord, PostChanges, PostRepo, Written};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -47,25 +47,11 @@ impl PostRepo for SqlStore {
         const SQL: &str = "INSERT INTO posts (author_id, title, content, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $4) \
              RETURNING id, author_id, title, content, likes, comment_count, created_at, updated_at, version";
-        let res: Result<PostRow, sqlx::Error> = match &self.db {
-            crate::Db::Sqlite(p) => {
-                sqlx::query_as(SQL)
-                    .bind(new.author_id)
-                    .bind(new.title)
-                    .bind(new.content)
-                    .bind(crate::dialect::sqlite_time(&new.now))
-                    .fetch_one(p)
-                    .await
-            }
-            crate::Db::Postgres(p) => {
-                sqlx::query_as(SQL)
-                    .bind(new.author_id)
-                    .bind(new.title)
-                    .bind(new.content)
-                    .bind(new.now)
-                    .fetch_one(p)
-                    .await
-            }
+        let vals = [Value::Int(new.author_id), Value::Text(new.title), Value::Text(new.content), Value::Time(new.now)];
+        let res: Result<PostRow, sqlx::Error> = match sql::fetch_optional(&self.db, SQL, &vals).await {
+            Ok(Some(r)) => Ok(r),
+            Ok(None) => Err(sqlx::Error::RowNotFound),
+            Err(e) => Err(e),
         };
         match res {
             Ok(r) => Ok(to_post(r)),
@@ -99,28 +85,14 @@ impl PostRepo for SqlStore {
              updated_at = $3, version = version + 1 \
              WHERE id = $4 AND ($5 IS NULL OR version = $5) \
              RETURNING id, author_id, title, content, likes, comment_count, created_at, updated_at, version";
-        let res: Result<Option<PostRow>, sqlx::Error> = match &self.db {
-            crate::Db::Sqlite(p) => {
-                sqlx::query_as(SQL)
-                    .bind(c.title)
-                    .bind(c.content)
-                    .bind(crate::dialect::sqlite_time(&now))
-                    .bind(id)
-                    .bind(expected_version)
-                    .fetch_optional(p)
-                    .await
-            }
-            crate::Db::Postgres(p) => {
-                sqlx::query_as(SQL)
-                    .bind(c.title)
-                    .bind(c.content)
-                    .bind(now)
-                    .bind(id)
-                    .bind(expected_version)
-                    .fetch_optional(p)
-                    .await
-            }
-        };
+        let vals = [
+            Value::opt_text(c.title),
+            Value::opt_text(c.content),
+            Value::Time(now),
+            Value::Int(id),
+            Value::opt_int(expected_version),
+        ];
+        let res: Result<Option<PostRow>, sqlx::Error> = sql::fetch_optional(&self.db, SQL, &vals).await;
         match res.map_err(internal)? {
             Some(r) => Ok(Written::Done(to_post(r))),
             None => Ok(if self.get(id).await?.is_some() { Written::VersionMismatch } else { Written::Missing }),

@@ -1,6 +1,6 @@
 use agora_core::entities::Product;
 use agora_core::error::DomainResult;
-use agora_core::list::{Fetched, ListQuery};
+use agora_core::list::{Fetched, ListQuery, Value};
 use agora_core::repo::{ProductChanges, ProductRecord, ProductRepo, Written};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -48,33 +48,19 @@ impl ProductRepo for SqlStore {
         const SQL: &str = "INSERT INTO products (name, description, category, price, currency, stock, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
              RETURNING id, name, description, category, price, currency, stock, created_at, updated_at, version";
-        let row: ProductRow = match &self.db {
-            crate::Db::Sqlite(p) => {
-                sqlx::query_as(SQL)
-                    .bind(n.name)
-                    .bind(n.description)
-                    .bind(n.category)
-                    .bind(n.price)
-                    .bind(n.currency)
-                    .bind(n.stock)
-                    .bind(crate::dialect::sqlite_time(&now))
-                    .fetch_one(p)
-                    .await
-            }
-            crate::Db::Postgres(p) => {
-                sqlx::query_as(SQL)
-                    .bind(n.name)
-                    .bind(n.description)
-                    .bind(n.category)
-                    .bind(n.price)
-                    .bind(n.currency)
-                    .bind(n.stock)
-                    .bind(now)
-                    .fetch_one(p)
-                    .await
-            }
-        }
-        .map_err(internal)?;
+        let vals = [
+            Value::Text(n.name),
+            Value::Text(n.description),
+            Value::Text(n.category),
+            Value::Int(n.price),
+            Value::Text(n.currency),
+            Value::Int(n.stock),
+            Value::Time(now),
+        ];
+        let row: ProductRow = sql::fetch_optional(&self.db, SQL, &vals)
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| agora_core::DomainError::internal("insert returned nothing"))?;
         Ok(to_product(row))
     }
 
@@ -102,36 +88,18 @@ impl ProductRepo for SqlStore {
              stock = COALESCE($6, stock), updated_at = $7, version = version + 1 \
              WHERE id = $8 AND ($9 IS NULL OR version = $9) \
              RETURNING id, name, description, category, price, currency, stock, created_at, updated_at, version";
-        let res: Result<Option<ProductRow>, sqlx::Error> = match &self.db {
-            crate::Db::Sqlite(p) => {
-                sqlx::query_as(SQL)
-                    .bind(c.name)
-                    .bind(c.description)
-                    .bind(c.category)
-                    .bind(c.price)
-                    .bind(c.currency)
-                    .bind(c.stock)
-                    .bind(crate::dialect::sqlite_time(&now))
-                    .bind(id)
-                    .bind(expected_version)
-                    .fetch_optional(p)
-                    .await
-            }
-            crate::Db::Postgres(p) => {
-                sqlx::query_as(SQL)
-                    .bind(c.name)
-                    .bind(c.description)
-                    .bind(c.category)
-                    .bind(c.price)
-                    .bind(c.currency)
-                    .bind(c.stock)
-                    .bind(now)
-                    .bind(id)
-                    .bind(expected_version)
-                    .fetch_optional(p)
-                    .await
-            }
-        };
+        let vals = [
+            Value::opt_text(c.name),
+            Value::opt_text(c.description),
+            Value::opt_text(c.category),
+            Value::opt_int(c.price),
+            Value::opt_text(c.currency),
+            Value::opt_int(c.stock),
+            Value::Time(now),
+            Value::Int(id),
+            Value::opt_int(expected_version),
+        ];
+        let res: Result<Option<ProductRow>, sqlx::Error> = sql::fetch_optional(&self.db, SQL, &vals).await;
         match res.map_err(internal)? {
             Some(r) => Ok(Written::Done(to_product(r))),
             None => Ok(if self.get(id).await?.is_some() { Written::VersionMismatch } else { Written::Missing }),

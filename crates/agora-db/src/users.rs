@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 
 use crate::error::{internal, is_unique_violation};
 use crate::sql::{self, Table};
-use crate::{SqlStore, bind_values, on_pool};
+use crate::{SqlStore, on_pool};
 
 const COLUMNS: &str = "id, email, name, role, created_at, updated_at, version";
 
@@ -62,9 +62,10 @@ impl UserRepo for SqlStore {
             Value::Text(new.role.as_str().into()),
             Value::Time(new.now),
         ];
-        let res: Result<UserRow, sqlx::Error> = match &self.db {
-            crate::Db::Sqlite(p) => bind_values!(sqlite, sqlx::query_as(SQL), &vals).fetch_one(p).await,
-            crate::Db::Postgres(p) => bind_values!(postgres, sqlx::query_as(SQL), &vals).fetch_one(p).await,
+        let res: Result<UserRow, sqlx::Error> = match sql::fetch_optional(&self.db, SQL, &vals).await {
+            Ok(Some(r)) => Ok(r),
+            Ok(None) => Err(sqlx::Error::RowNotFound),
+            Err(e) => Err(e),
         };
         match res {
             Ok(r) => Ok(to_user(r)),
@@ -104,33 +105,16 @@ impl UserRepo for SqlStore {
              updated_at = $5, version = version + 1 \
              WHERE id = $6 AND ($7 IS NULL OR version = $7) \
              RETURNING id, email, name, role, created_at, updated_at, version";
-        let role = c.role.map(|r| r.as_str().to_string());
-        let res: Result<Option<UserRow>, sqlx::Error> = match &self.db {
-            crate::Db::Sqlite(p) => {
-                sqlx::query_as(SQL)
-                    .bind(c.email)
-                    .bind(c.name)
-                    .bind(c.password_hash)
-                    .bind(role)
-                    .bind(crate::dialect::sqlite_time(&now))
-                    .bind(id)
-                    .bind(expected_version)
-                    .fetch_optional(p)
-                    .await
-            }
-            crate::Db::Postgres(p) => {
-                sqlx::query_as(SQL)
-                    .bind(c.email)
-                    .bind(c.name)
-                    .bind(c.password_hash)
-                    .bind(role)
-                    .bind(now)
-                    .bind(id)
-                    .bind(expected_version)
-                    .fetch_optional(p)
-                    .await
-            }
-        };
+        let vals = [
+            Value::opt_text(c.email),
+            Value::opt_text(c.name),
+            Value::opt_text(c.password_hash),
+            Value::opt_text(c.role.map(|r| r.as_str().to_string())),
+            Value::Time(now),
+            Value::Int(id),
+            Value::opt_int(expected_version),
+        ];
+        let res: Result<Option<UserRow>, sqlx::Error> = sql::fetch_optional(&self.db, SQL, &vals).await;
         match res {
             Ok(Some(r)) => Ok(Written::Done(to_user(r))),
             Ok(None) => Ok(if self.get(id).await?.is_some() { Written::VersionMismatch } else { Written::Missing }),

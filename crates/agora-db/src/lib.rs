@@ -10,6 +10,7 @@
 mod auth;
 pub mod dialect;
 mod error;
+pub mod pool;
 mod posts;
 mod products;
 pub mod seed;
@@ -19,9 +20,10 @@ mod users;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{PgPool, SqlitePool};
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteSynchronous};
+
+use crate::pool::Pool;
 
 pub use error::DbError;
 
@@ -29,19 +31,20 @@ pub use error::DbError;
 #[derive(Clone, Debug)]
 pub enum Db {
     /// An SQLite file (the embedded default).
-    Sqlite(SqlitePool),
+    Sqlite(Pool<SqliteConnection>),
     /// A PostgreSQL server.
-    Postgres(PgPool),
+    Postgres(Pool<PgConnection>),
 }
 
-/// Runs the same expression against whichever pool is live. The body is type-checked once per
-/// engine, so one statement text serves both.
+/// Runs the same expression against a connection of whichever pool is live: `$conn` is
+/// `&mut` an engine connection, and the body must evaluate to `Result<_, sqlx::Error>`. The
+/// body is type-checked once per engine, so one statement text serves both.
 #[macro_export]
 macro_rules! on_pool {
-    ($db:expr, $pool:ident => $body:expr) => {
+    ($db:expr, $conn:ident => $body:expr) => {
         match $db {
-            $crate::Db::Sqlite($pool) => $body,
-            $crate::Db::Postgres($pool) => $body,
+            $crate::Db::Sqlite(pool) => $crate::with_conn!(pool, $conn => $body),
+            $crate::Db::Postgres(pool) => $crate::with_conn!(pool, $conn => $body),
         }
     };
 }
@@ -66,10 +69,7 @@ impl Db {
     pub async fn connect(url: &str, settings: &PoolSettings) -> Result<Db, DbError> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let opts = PgConnectOptions::from_str(url).map_err(|e| DbError::Config(e.to_string()))?;
-            let pool = PgPoolOptions::new()
-                .max_connections(settings.max_connections)
-                .acquire_timeout(settings.acquire_timeout)
-                .connect_with(opts)
+            let pool = pool::connect(opts, settings.max_connections, settings.acquire_timeout)
                 .await
                 .map_err(DbError::connect)?;
             Ok(Db::Postgres(pool))
@@ -81,10 +81,7 @@ impl Db {
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(5))
                 .foreign_keys(true);
-            let pool = SqlitePoolOptions::new()
-                .max_connections(settings.max_connections.max(1))
-                .acquire_timeout(settings.acquire_timeout)
-                .connect_with(opts)
+            let pool = pool::connect(opts, settings.max_connections, settings.acquire_timeout)
                 .await
                 .map_err(DbError::connect)?;
             Ok(Db::Sqlite(pool))
@@ -97,19 +94,28 @@ impl Db {
     /// shape by a test.
     pub async fn migrate(&self) -> Result<(), DbError> {
         match self {
-            Db::Sqlite(p) => sqlx::migrate!("./migrations/sqlite").run(p).await.map_err(DbError::migrate),
-            Db::Postgres(p) => sqlx::migrate!("./migrations/postgres").run(p).await.map_err(DbError::migrate),
+            Db::Sqlite(p) => {
+                let mut c = pool::get(p).await.map_err(DbError::connect)?;
+                sqlx::migrate!("./migrations/sqlite").run(&mut c.raw).await.map_err(DbError::migrate)
+            }
+            Db::Postgres(p) => {
+                let mut c = pool::get(p).await.map_err(DbError::connect)?;
+                sqlx::migrate!("./migrations/postgres").run(&mut c.raw).await.map_err(DbError::migrate)
+            }
         }
     }
 
     /// A cheap round trip, for readiness checks.
     pub async fn ping(&self) -> Result<(), DbError> {
-        on_pool!(self, p => sqlx::query("SELECT 1").execute(p).await.map(|_| ()).map_err(DbError::query))
+        on_pool!(self, c => sqlx::query("SELECT 1").execute(c).await.map(|_| ())).map_err(DbError::query)
     }
 
     /// `(open connections, idle connections)`, for metrics.
     pub fn pool_stats(&self) -> (u32, usize) {
-        on_pool!(self, p => (p.size(), p.num_idle()))
+        match self {
+            Db::Sqlite(p) => pool::stats(p),
+            Db::Postgres(p) => pool::stats(p),
+        }
     }
 
     /// Engine name for logs and metrics.
@@ -122,7 +128,10 @@ impl Db {
 
     /// Closes every connection (graceful shutdown).
     pub async fn close(&self) {
-        on_pool!(self, p => p.close().await)
+        match self {
+            Db::Sqlite(p) => pool::close(p).await,
+            Db::Postgres(p) => pool::close(p).await,
+        }
     }
 }
 
@@ -151,9 +160,10 @@ impl Db {
     pub async fn secret_or_insert(&self, name: &str, candidate: &str) -> Result<String, DbError> {
         const INSERT: &str = "INSERT INTO server_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING";
         const SELECT: &str = "SELECT value FROM server_secrets WHERE name = $1";
-        on_pool!(self, p => {
-            sqlx::query(INSERT).bind(name).bind(candidate).execute(p).await.map_err(DbError::query)?;
-            sqlx::query_scalar::<_, String>(SELECT).bind(name).fetch_one(p).await.map_err(DbError::query)
+        on_pool!(self, c => match sqlx::query(INSERT).bind(name).bind(candidate).execute(&mut *c).await {
+            Ok(_) => sqlx::query_scalar::<_, String>(SELECT).bind(name).fetch_one(c).await,
+            Err(e) => Err(e),
         })
+        .map_err(DbError::query)
     }
 }

@@ -44,14 +44,12 @@ async fn insert_rows(db: &Db, table: &str, columns: &[&str], rows: &[Vec<Value>]
         let vals: Vec<&Value> = batch.iter().flatten().collect();
         // Table and column names are literals from this module; values are bound.
         match db {
-            Db::Sqlite(p) => bind_values!(sqlite, sqlx::query(AssertSqlSafe(text)), vals.iter().copied())
-                .execute(p)
-                .await
-                .map(|_| ()),
-            Db::Postgres(p) => bind_values!(postgres, sqlx::query(AssertSqlSafe(text)), vals.iter().copied())
-                .execute(p)
-                .await
-                .map(|_| ()),
+            Db::Sqlite(p) => crate::with_conn!(p, c => {
+                bind_values!(sqlite, sqlx::query(AssertSqlSafe(text)), vals.iter().copied()).execute(c).await.map(|_| ())
+            }),
+            Db::Postgres(p) => crate::with_conn!(p, c => {
+                bind_values!(postgres, sqlx::query(AssertSqlSafe(text)), vals.iter().copied()).execute(c).await.map(|_| ())
+            }),
         }
         .map_err(DbError::query)?;
     }

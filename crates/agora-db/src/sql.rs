@@ -173,31 +173,27 @@ pub async fn fetch_all<R>(db: &Db, sql: Sql) -> Result<Vec<R>, sqlx::Error>
 where
     R: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin + 'static,
 {
+    let Sql { text, params } = sql;
     match db {
-        Db::Sqlite(p) => {
-            crate::bind_values!(sqlite, sqlx::query_as::<_, R>(AssertSqlSafe(sql.text)), &sql.params).fetch_all(p).await
-        }
-        Db::Postgres(p) => {
-            crate::bind_values!(postgres, sqlx::query_as::<_, R>(AssertSqlSafe(sql.text)), &sql.params)
-                .fetch_all(p)
-                .await
-        }
+        Db::Sqlite(p) => crate::with_conn!(p, c => {
+            crate::bind_values!(sqlite, sqlx::query_as::<_, R>(AssertSqlSafe(text)), &params).fetch_all(c).await
+        }),
+        Db::Postgres(p) => crate::with_conn!(p, c => {
+            crate::bind_values!(postgres, sqlx::query_as::<_, R>(AssertSqlSafe(text)), &params).fetch_all(c).await
+        }),
     }
 }
 
 /// Runs a rendered `COUNT(*)`.
 pub async fn fetch_count(db: &Db, sql: Sql) -> Result<i64, sqlx::Error> {
+    let Sql { text, params } = sql;
     match db {
-        Db::Sqlite(p) => {
-            crate::bind_values!(sqlite, sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql.text)), &sql.params)
-                .fetch_one(p)
-                .await
-        }
-        Db::Postgres(p) => {
-            crate::bind_values!(postgres, sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql.text)), &sql.params)
-                .fetch_one(p)
-                .await
-        }
+        Db::Sqlite(p) => crate::with_conn!(p, c => {
+            crate::bind_values!(sqlite, sqlx::query_scalar::<_, i64>(AssertSqlSafe(text)), &params).fetch_one(c).await
+        }),
+        Db::Postgres(p) => crate::with_conn!(p, c => {
+            crate::bind_values!(postgres, sqlx::query_scalar::<_, i64>(AssertSqlSafe(text)), &params).fetch_one(c).await
+        }),
     }
 }
 
@@ -229,12 +225,12 @@ where
 /// Runs a static statement with bound values; returns rows affected.
 pub async fn execute(db: &Db, sql: &'static str, params: &[Value]) -> Result<u64, sqlx::Error> {
     match db {
-        Db::Sqlite(p) => {
-            crate::bind_values!(sqlite, sqlx::query(sql), params).execute(p).await.map(|r| r.rows_affected())
-        }
-        Db::Postgres(p) => {
-            crate::bind_values!(postgres, sqlx::query(sql), params).execute(p).await.map(|r| r.rows_affected())
-        }
+        Db::Sqlite(p) => crate::with_conn!(p, c => {
+            crate::bind_values!(sqlite, sqlx::query(sql), params).execute(c).await.map(|r| r.rows_affected())
+        }),
+        Db::Postgres(p) => crate::with_conn!(p, c => {
+            crate::bind_values!(postgres, sqlx::query(sql), params).execute(c).await.map(|r| r.rows_affected())
+        }),
     }
 }
 
@@ -244,8 +240,12 @@ where
     R: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin + 'static,
 {
     match db {
-        Db::Sqlite(p) => crate::bind_values!(sqlite, sqlx::query_as::<_, R>(sql), params).fetch_optional(p).await,
-        Db::Postgres(p) => crate::bind_values!(postgres, sqlx::query_as::<_, R>(sql), params).fetch_optional(p).await,
+        Db::Sqlite(p) => crate::with_conn!(p, c => {
+            crate::bind_values!(sqlite, sqlx::query_as::<_, R>(sql), params).fetch_optional(c).await
+        }),
+        Db::Postgres(p) => crate::with_conn!(p, c => {
+            crate::bind_values!(postgres, sqlx::query_as::<_, R>(sql), params).fetch_optional(c).await
+        }),
     }
 }
 
@@ -255,70 +255,11 @@ where
     R: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin + 'static,
 {
     match db {
-        Db::Sqlite(p) => crate::bind_values!(sqlite, sqlx::query_as::<_, R>(sql), params).fetch_all(p).await,
-        Db::Postgres(p) => crate::bind_values!(postgres, sqlx::query_as::<_, R>(sql), params).fetch_all(p).await,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use agora_core::list::FilterOp;
-
-    const T: Table = Table { name: "products", columns: "id, name", search: &["name", "description"] };
-
-    fn query(sort: Vec<SortKey>, page: PageRequest) -> ListQuery {
-        ListQuery {
-            sort,
-            filters: vec![Filter { column: "price", op: FilterOp::Gte, value: Value::Int(5) }],
-            search: Some("50%_off".into()),
-            page,
-            fields: None,
-            scope: String::new(),
-        }
-    }
-
-    #[test]
-    fn like_escapes_metacharacters() {
-        assert_eq!(like_pattern("50%_Off\\"), "%50\\%\\_off\\\\%");
-    }
-
-    #[test]
-    fn mixed_direction_keyset_expands() {
-        let sort = vec![
-            SortKey { column: "category", dir: SortDir::Asc },
-            SortKey { column: "price", dir: SortDir::Desc },
-            SortKey { column: "id", dir: SortDir::Desc },
-        ];
-        let pos =
-            KeysetPosition { values: vec![Value::Text("a".into()), Value::Int(9), Value::Int(3)], backward: false };
-        let (sql, count) =
-            render_list(&T, &query(sort, PageRequest::Cursor { limit: 10, position: Some(pos), include_total: false }));
-        assert!(count.is_none());
-        assert_eq!(
-            sql.text,
-            "SELECT id, name FROM products WHERE price >= $1 AND (LOWER(name) LIKE $2 ESCAPE '\\' OR LOWER(description) LIKE $2 ESCAPE '\\') \
-             AND category >= $3 AND ((category > $3) OR (category = $3 AND price < $4) OR (category = $3 AND price = $4 AND id < $5)) \
-             ORDER BY category ASC, price DESC, id DESC LIMIT $6"
-        );
-        assert_eq!(sql.params.len(), 6);
-    }
-
-    #[test]
-    fn backward_uniform_keyset_uses_row_values() {
-        let sort = vec![SortKey { column: "price", dir: SortDir::Asc }, SortKey { column: "id", dir: SortDir::Asc }];
-        let pos = KeysetPosition { values: vec![Value::Int(9), Value::Int(3)], backward: true };
-        let (sql, _) =
-            render_list(&T, &query(sort, PageRequest::Cursor { limit: 10, position: Some(pos), include_total: true }));
-        assert!(sql.text.contains("(price, id) < ($3, $4) ORDER BY price DESC, id DESC LIMIT $5"), "{}", sql.text);
-    }
-
-    #[test]
-    fn page_offsets() {
-        let sort = vec![SortKey { column: "id", dir: SortDir::Asc }];
-        let (sql, count) = render_list(&T, &query(sort, PageRequest::Page { page: 3, per_page: 20 }));
-        assert!(sql.text.ends_with("ORDER BY id ASC LIMIT $3 OFFSET $4"));
-        assert_eq!(sql.params[2..], [Value::Int(21), Value::Int(40)]);
-        assert_eq!(count.map(|c| c.text), Some("SELECT COUNT(*) FROM products WHERE price >= $1 AND (LOWER(name) LIKE $2 ESCAPE '\\' OR LOWER(description) LIKE $2 ESCAPE '\\')".to_string()));
+        Db::Sqlite(p) => crate::with_conn!(p, c => {
+            crate::bind_values!(sqlite, sqlx::query_as::<_, R>(sql), params).fetch_all(c).await
+        }),
+        Db::Postgres(p) => crate::with_conn!(p, c => {
+            crate::bind_values!(postgres, sqlx::query_as::<_, R>(sql), params).fetch_all(c).await
+        }),
     }
 }

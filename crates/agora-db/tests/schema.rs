@@ -21,12 +21,14 @@ async fn sqlite_shape() -> (BTreeSet<(String, String)>, BTreeSet<String>) {
     std::fs::create_dir_all(&dir).unwrap();
     let db = Db::connect(&format!("sqlite://{}/s.db", dir.display()), &PoolSettings::default()).await.unwrap();
     db.migrate().await.unwrap();
-    let Db::Sqlite(p) = &db else { unreachable!() };
+    let Db::Sqlite(pool) = &db else { unreachable!() };
+    let mut conn = agora_db::pool::get(pool).await.unwrap();
+    let p = &mut conn.raw;
     let cols: Vec<(String, String)> = sqlx::query_as(
         "SELECT m.name, p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p \
          WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name NOT LIKE '_sqlx%'",
     )
-    .fetch_all(p)
+    .fetch_all(&mut *p)
     .await
     .unwrap();
     let idx: Vec<(String,)> =
@@ -34,6 +36,7 @@ async fn sqlite_shape() -> (BTreeSet<(String, String)>, BTreeSet<String>) {
             .fetch_all(p)
             .await
             .unwrap();
+    drop(conn);
     db.close().await;
     let _ = std::fs::remove_dir_all(dir);
     (cols.into_iter().collect(), idx.into_iter().map(|r| r.0).collect())
@@ -42,18 +45,20 @@ async fn sqlite_shape() -> (BTreeSet<(String, String)>, BTreeSet<String>) {
 async fn pg_shape(url: &str) -> (BTreeSet<(String, String)>, BTreeSet<String>) {
     let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
     let admin = Db::connect(url, &PoolSettings::default()).await.unwrap();
-    on_pool!(&admin, p => { sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}"))).execute(p).await.unwrap(); });
+    on_pool!(&admin, c => sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}"))).execute(c).await.map(|_| ())).unwrap();
     let sep = if url.contains('?') { '&' } else { '?' };
     let db =
         Db::connect(&format!("{url}{sep}options=-csearch_path%3D{schema}"), &PoolSettings::default()).await.unwrap();
     db.migrate().await.unwrap();
-    let Db::Postgres(p) = &db else { unreachable!() };
+    let Db::Postgres(pool) = &db else { unreachable!() };
+    let mut conn = agora_db::pool::get(pool).await.unwrap();
+    let p = &mut conn.raw;
     let cols: Vec<(String, String)> = sqlx::query_as(
         "SELECT table_name::text, column_name::text FROM information_schema.columns \
          WHERE table_schema = $1 AND table_name NOT LIKE '_sqlx%'",
     )
     .bind(&schema)
-    .fetch_all(p)
+    .fetch_all(&mut *p)
     .await
     .unwrap();
     let idx: Vec<(String,)> = sqlx::query_as(
@@ -64,8 +69,9 @@ async fn pg_shape(url: &str) -> (BTreeSet<(String, String)>, BTreeSet<String>) {
     .fetch_all(p)
     .await
     .unwrap();
+    drop(conn);
     db.close().await;
-    on_pool!(&admin, p => { sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE"))).execute(p).await.unwrap(); });
+    on_pool!(&admin, c => sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE"))).execute(c).await.map(|_| ())).unwrap();
     (cols.into_iter().collect(), idx.into_iter().map(|r| r.0).collect())
 }
 

@@ -145,14 +145,14 @@ impl App {
             CursorKey::new(derive_key(&secret, "agora cursor v1")),
         );
         let config_ref = config.clone();
-        let state = AppState {
+        let state = AppState::new(crate::state::Shared {
             services,
             db,
             metrics: Metrics::install(),
             config: Arc::new(config),
             openapi: Arc::new(crate::openapi::build()),
             tokens: token_keys(&config_ref, &secret)?,
-        };
+        });
         bootstrap_admin(&state).await?;
         let router = router(state.clone()).map_err(StartError::Config)?;
         Ok(App { state, router })

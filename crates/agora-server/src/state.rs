@@ -8,9 +8,27 @@ use agora_db::Db;
 use crate::config::Config;
 use crate::metrics::Metrics;
 
-/// Cheap to clone: everything inside is shared.
+/// Cheap to clone: one reference count, because every middleware layer and handler on the
+/// request path takes its own copy.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    /// Wraps the parts into the shared state.
+    pub fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What the state holds; reached through `AppState`'s `Deref`.
+pub struct Shared {
     /// Domain services.
     pub services: Services,
     /// The pool (readiness, pool metrics).

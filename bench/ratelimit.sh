@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# What rate limiting costs: GET /v2/users/{id} on PostgreSQL with limiting off, in process and
-# in Redis, side by side, plus redis-benchmark's raw EVALSHA rate for the same Lua script.
+# What rate limiting costs: GET /v2/users/{id} with limiting off, in process and in Redis,
+# side by side in one run, plus redis-benchmark's EVALSHA rate for the same Lua script, and
+# a check of the two targets:
 #
-# Same method as bench/run.sh: a seeded PostgreSQL database, the release server pinned to CPU 0,
-# wrk pinned to CPU 1. Each scenario starts a fresh server with its own TOML (--config) whose
-# one policy covers every route, is keyed by `ip`, and has a limit so large that nothing is ever
-# rejected (wrk's non-2xx count is shown to prove it), so the numbers are the cost of the check:
+#   in-process  >= 95% of the requests/s with limiting off
+#   Redis       >= 50% of redis-benchmark's EVALSHA rate for the same script
+#
+# Five servers run at once, one per scenario, each pinned to CPU 0 (only the one under load
+# does any work); wrk is pinned to CPU 1:
 #
 #   off                        [rate_limit] enabled = false
 #   memory sliding_window_log  in-process store
@@ -13,33 +15,44 @@
 #   redis  sliding_window_log  one EVALSHA per request (Redis at REDIS_URL, not pinned)
 #   redis  token_bucket
 #
-# All wrk connections come from 127.0.0.1, so every request hits the same key: the worst case
-# for contention (one memory shard, one Redis key; the sliding log's sorted set grows by one
-# entry per request, up to rps × 60 s).
+# Each has one policy over every route, keyed by `ip`, with a limit so large that nothing is
+# rejected (the non-2xx column proves it), so the numbers are the cost of the check. All wrk
+# connections come from 127.0.0.1, so every request hits the same key: the worst case for
+# contention (one memory shard, one Redis key).
 #
-# Usage: bash bench/ratelimit.sh     (env: USERS=100000 DURATION=5s CONNECTIONS=64 PORT=18081
-#                                           REDIS_URL=redis://127.0.0.1:6379 REQUESTS=100000)
+# Shared machines drift by tens of percent over a minute, more than the effect measured, so
+# the scenarios run in ROUNDS short rounds, in a rotating order, and the comparison with "off"
+# is the median over rounds of the ratio within a round (both sides of a ratio ran seconds
+# apart). The server's CPU time per request (user + system, from /proc) is printed too.
+#
+# Usage: bash bench/ratelimit.sh
+#   env: DB=sqlite|postgres (default sqlite, the embedded default)  USERS=20000  ROUNDS=7
+#        DURATION=3s  CONNECTIONS=64  PORT=18081 (uses PORT..PORT+4)  REDIS_URL=redis://127.0.0.1:6379
+#        REQUESTS=200000 (redis-benchmark requests per script)  AGORA_BIN=path (skips the build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-USERS="${USERS:-100000}"
-DURATION="${DURATION:-5s}"
+DB="${DB:-sqlite}"
+USERS="${USERS:-20000}"
+ROUNDS="${ROUNDS:-7}"
+DURATION="${DURATION:-3s}"
 CONNECTIONS="${CONNECTIONS:-64}"
 PORT="${PORT:-18081}"
 PGHOST_URL="${PGHOST_URL:-postgres://postgres@127.0.0.1:5432}"
 REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
-REQUESTS="${REQUESTS:-100000}"   # redis-benchmark requests per script
-DB="agora_bench_rl"
+REQUESTS="${REQUESTS:-200000}"
 LIMIT=100000000                  # x 60 s in µs stays under 2^53 (the Lua scripts' exact range)
 WINDOW_US=60000000
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/agora-target}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${HOME:-/root}/.cache/agora-target}"
 
-for tool in wrk redis-cli redis-benchmark taskset psql curl; do
+for tool in wrk redis-cli redis-benchmark taskset curl; do
   command -v "$tool" >/dev/null || { echo "$tool is required" >&2; exit 1; }
 done
 bash scripts/services.sh >/dev/null
-cargo build --release --quiet -p agora-server --bin agora
-BIN="$CARGO_TARGET_DIR/release/agora"
+if [ -z "${AGORA_BIN:-}" ]; then
+  cargo build --release --quiet -p agora-server --bin agora
+fi
+BIN="${AGORA_BIN:-$CARGO_TARGET_DIR/release/agora}"
 
 # Nothing from the caller's environment may override the per-scenario TOML.
 while IFS= read -r var; do unset "$var"; done < <(env | awk -F= '/^AGORA_/ {print $1}')
@@ -54,22 +67,32 @@ rcli() { redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" "$@"; }
 
 RUN="bench-$$-$RANDOM"           # policy names: this run's Redis keys are its own
 WORK=$(mktemp -d)
-SERVER=""
+PIDS=()
 cleanup() {
-  [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null
-  rcli --scan --pattern "rl:*:$RUN*" 2>/dev/null | while IFS= read -r k; do rcli del "$k" >/dev/null; done
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rcli --scan --pattern "rl:*$RUN*" 2>/dev/null | while IFS= read -r k; do rcli del "$k" >/dev/null; done
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 
-psql -q -h 127.0.0.1 -U postgres -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
-DATABASE_URL="$PGHOST_URL/$DB"
+case "$DB" in
+  sqlite) DATABASE_URL="sqlite://$WORK/bench.db" ;;
+  postgres)
+    command -v psql >/dev/null || { echo "psql is required" >&2; exit 1; }
+    psql -q -h 127.0.0.1 -U postgres -d postgres -c "DROP DATABASE IF EXISTS agora_bench_rl" -c "CREATE DATABASE agora_bench_rl"
+    DATABASE_URL="$PGHOST_URL/agora_bench_rl" ;;
+  *) echo "DB must be sqlite or postgres" >&2; exit 1 ;;
+esac
 
-# config NAME ENABLED BACKEND ALGORITHM: writes $WORK/NAME.toml
+NAMES=(off memory-swl memory-tb redis-swl redis-tb)
+LABELS=("off" "memory sliding_window_log" "memory token_bucket" "redis sliding_window_log" "redis token_bucket")
+
+# config INDEX ENABLED BACKEND ALGORITHM: writes $WORK/NAME.toml for the scenario at INDEX
 config() {
-  local name="$1" enabled="$2" backend="$3" algorithm="$4"
+  local i="$1" enabled="$2" backend="$3" algorithm="$4"
   {
-    echo "listen = \"127.0.0.1:$PORT\""
+    echo "listen = \"127.0.0.1:$((PORT + i))\""
     echo "database_url = \"$DATABASE_URL\""
     echo "redis_url = \"$([ "$backend" = redis ] && echo "$REDIS_URL")\""
     echo "db_max_connections = ${DB_CONNECTIONS:-16}"
@@ -90,77 +113,117 @@ config() {
       echo "principals = \"any\""
       echo "routes = [\"*\"]"
     fi
-  } >"$WORK/$name.toml"
+  } >"$WORK/${NAMES[$i]}.toml"
 }
+config 0 false memory sliding_window_log
+config 1 true memory sliding_window_log
+config 2 true memory token_bucket
+config 3 true redis sliding_window_log
+config 4 true redis token_bucket
 
-config off false memory sliding_window_log
-echo "== seeding $USERS users"
+echo "== seeding $USERS users ($DB)"
 "$BIN" --config "$WORK/off.toml" seed --users "$USERS" --posts 0 --products 10
-MID=$(( USERS / 2 ))
-PATH_ID="/v2/users/$MID"
+PATH_ID="/v2/users/$(( USERS / 2 ))"
 
-printf '\n== wrk: %s connections, %s each, GET %s, server on CPU 0, load on CPU 1\n' "$CONNECTIONS" "$DURATION" "$PATH_ID"
-printf '%-30s %12s %10s %10s %10s\n' "scenario" "req/s" "p50" "p99" "non-2xx"
-
-# scenario LABEL CONFIG-NAME
-scenario() {
-  local label="$1" name="$2"
-  taskset -c 0 "$BIN" --config "$WORK/$name.toml" serve >"$WORK/$name.log" 2>&1 &
-  SERVER=$!
-  local up=""
+for i in "${!NAMES[@]}"; do
+  taskset -c 0 "$BIN" --config "$WORK/${NAMES[$i]}.toml" serve >"$WORK/${NAMES[$i]}.log" 2>&1 &
+  PIDS+=("$!")
+done
+for i in "${!NAMES[@]}"; do
+  url="http://127.0.0.1:$((PORT + i))$PATH_ID"
+  up=""
   for _ in $(seq 1 100); do
-    if curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1; then up=1; break; fi
+    if curl -sf "http://127.0.0.1:$((PORT + i))/healthz" >/dev/null 2>&1; then up=1; break; fi
     sleep 0.1
   done
-  if [ -z "$up" ]; then
-    echo "server for '$label' did not start:" >&2
-    cat "$WORK/$name.log" >&2
-    exit 1
+  [ -n "$up" ] || { echo "server '${LABELS[$i]}' did not start:" >&2; cat "$WORK/${NAMES[$i]}.log" >&2; exit 1; }
+  # Sanity: the request is 200, and carries rate-limit headers iff limiting is on.
+  headers=$(curl -s -o /dev/null -D - "$url")
+  grep -q '^HTTP/1.1 200' <<<"$headers" || { echo "GET $PATH_ID failed for '${LABELS[$i]}':" >&2; echo "$headers" >&2; exit 1; }
+  if [ "$i" -gt 0 ] && ! grep -qi '^x-ratelimit-limit:' <<<"$headers"; then
+    echo "no rate-limit headers for '${LABELS[$i]}'" >&2; exit 1
   fi
-  # Sanity: the one request we check by hand is 200, and carries headers iff limiting is on.
-  local headers
-  headers=$(curl -s -o /dev/null -D - "http://127.0.0.1:$PORT$PATH_ID")
-  grep -q '^HTTP/1.1 200' <<<"$headers" || { echo "GET $PATH_ID failed for '$label':" >&2; echo "$headers" >&2; exit 1; }
-  if [ "$name" != off ] && ! grep -qi '^x-ratelimit-limit:' <<<"$headers"; then
-    echo "no rate-limit headers for '$label'" >&2; exit 1
-  fi
-  local out rps p50 p99 bad
-  out=$(taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency "http://127.0.0.1:$PORT$PATH_ID")
-  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
-  p50=$(awk '$1=="50%" {print $2}' <<<"$out")
-  p99=$(awk '$1=="99%" {print $2}' <<<"$out")
-  bad=$(awk '/Non-2xx or 3xx responses/ {print $NF}' <<<"$out")
-  printf '%-30s %12s %10s %10s %10s\n' "$label" "$rps" "$p50" "$p99" "${bad:-0}"
-  kill "$SERVER" 2>/dev/null || true
-  wait "$SERVER" 2>/dev/null || true
-  SERVER=""
-}
-
-config memory-swl true memory sliding_window_log
-config memory-tb true memory token_bucket
-config redis-swl true redis sliding_window_log
-config redis-tb true redis token_bucket
-scenario "off" off
-scenario "memory sliding_window_log" memory-swl
-scenario "memory token_bucket" memory-tb
-scenario "redis sliding_window_log" redis-swl
-scenario "redis token_bucket" redis-tb
-
-# The same script call the server makes, without the server: one key (the client's), ARGV =
-# "" (server clock), "c" (commit), then algorithm code, limit, window µs, interval µs.
-echo
-echo "== redis-benchmark: EVALSHA of agora-ratelimit's check.lua, $REQUESTS requests, $CONNECTIONS connections, on CPU 1"
-SHA=$(rcli script load "$(cat crates/agora-ratelimit/src/scripts/check.lua)")
-INTERVAL_US=$(( (WINDOW_US + LIMIT - 1) / LIMIT ))
-for alg in swl tb; do
-  key="rl:{ip:127.0.0.1}:$RUN-redis-benchmark:$alg"
-  rps=$(taskset -c 1 redis-benchmark -h "$REDIS_HOST" -p "$REDIS_PORT" -n "$REQUESTS" -c "$CONNECTIONS" -q \
-          evalsha "$SHA" 1 "$key" "" c "$alg" "$LIMIT" "$WINDOW_US" "$INTERVAL_US" \
-        | tr '\r' '\n' | awk '/requests per second/ {for (i = 1; i <= NF; i++) if ($i == "requests") print $(i-1)}' | tail -n1)
-  printf '%-30s %12s req/s\n' "EVALSHA check.lua ($alg)" "$rps"
+  taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d1s "$url" >/dev/null   # warm-up
 done
-taskset -c 1 redis-benchmark -h "$REDIS_HOST" -p "$REDIS_PORT" -n "$REQUESTS" -c "$CONNECTIONS" -q -t ping_mbulk \
-  | tr '\r' '\n' | awk '/requests per second/ {for (i = 1; i <= NF; i++) if ($i == "requests") print "PING (ceiling)                 " $(i-1) " req/s"}' | tail -n1
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+TCK=$(getconf CLK_TCK)
+RESULTS="$WORK/results.tsv"      # round, scenario index, req/s, CPU µs/request, non-2xx, p99
+: >"$RESULTS"
+
+printf '\n== wrk: %s rounds x %s per scenario, %s connections, GET %s, server on CPU 0, load on CPU 1\n' \
+  "$ROUNDS" "$DURATION" "$CONNECTIONS" "$PATH_ID"
+printf '%-6s' "round"
+for l in "${LABELS[@]}"; do printf '%28s' "$l"; done
+printf '\n'
+for r in $(seq 1 "$ROUNDS"); do
+  declare -A line=()
+  for k in "${!NAMES[@]}"; do
+    i=$(( (k + r) % ${#NAMES[@]} ))     # rotate the order so no scenario always runs first
+    pid="${PIDS[$i]}"
+    c1=$(cpu_ticks "$pid")
+    out=$(taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency "http://127.0.0.1:$((PORT + i))$PATH_ID")
+    c2=$(cpu_ticks "$pid")
+    n=$(awk '/requests in/ {print $1}' <<<"$out")
+    rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+    bad=$(awk '/Non-2xx or 3xx responses/ {print $NF}' <<<"$out")
+    p99=$(awk '$1=="99%" {print $2}' <<<"$out")
+    cpu=$(awk -v c=$((c2 - c1)) -v n="$n" -v t="$TCK" 'BEGIN { printf "%.1f", c / t * 1e6 / n }')
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$r" "$i" "$rps" "$cpu" "${bad:-0}" "$p99" >>"$RESULTS"
+    line[$i]=$(printf '%.0f (%s µs)' "$rps" "$cpu")
+  done
+  printf '%-6s' "$r"
+  for i in "${!NAMES[@]}"; do printf '%28s' "${line[$i]}"; done
+  printf '\n'
+  unset line
+done
+echo "(req/s, and in parentheses the server's CPU time per request)"
+
+# The same script call the server makes, without the server: one key, ARGV = "" (server
+# clock), "c" (commit), then algorithm code, limit, window µs, interval µs.
+INTERVAL_US=$(( (WINDOW_US + LIMIT - 1) / LIMIT ))
+SHA=$(rcli script load "$(cat crates/agora-ratelimit/src/scripts/check.lua)")
+evalsha_rate() {
+  local alg="$1" key="rl:{ip:127.0.0.1}:$RUN-redis-benchmark:$1"
+  taskset -c 1 redis-benchmark -h "$REDIS_HOST" -p "$REDIS_PORT" -n "$REQUESTS" -c "$CONNECTIONS" -q \
+      evalsha "$SHA" 1 "$key" "" c "$alg" "$LIMIT" "$WINDOW_US" "$INTERVAL_US" \
+    | tr '\r' '\n' | awk '/requests per second/ {for (i = 1; i <= NF; i++) if ($i == "requests") print $(i-1)}' | tail -n1
+}
+EVAL_SWL=()
+EVAL_TB=()
+for _ in 1 2 3; do
+  EVAL_SWL+=("$(evalsha_rate swl)")
+  EVAL_TB+=("$(evalsha_rate tb)")
+done
+
+median() { tr ' ' '\n' | awk 'NF' | sort -g | awk '{v[NR] = $1} END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+col() { awk -F'\t' -v i="$1" -v c="$2" '$2 == i {print $c}' "$RESULTS" | tr '\n' ' '; }
+# Ratio of scenario i to "off" within each round.
+ratios() {
+  awk -F'\t' -v i="$1" '$2 == 0 {off[$1] = $3} $2 == i {s[$1] = $3} END {for (r in s) if (off[r] > 0) print s[r] / off[r]}' "$RESULTS" | tr '\n' ' '
+}
+MED_EVAL_SWL=$(echo "${EVAL_SWL[*]}" | median)
+MED_EVAL_TB=$(echo "${EVAL_TB[*]}" | median)
+
+printf '\n== medians over %s rounds\n' "$ROUNDS"
+printf '%-30s %10s %10s %12s %9s %16s\n' "scenario" "req/s" "µs CPU/req" "vs off" "non-2xx" "target"
+for i in "${!NAMES[@]}"; do
+  rps=$(col "$i" 3 | median)
+  cpu=$(col "$i" 4 | median)
+  bad=$(awk -F'\t' -v i="$i" '$2 == i {s += $5} END {print s + 0}' "$RESULTS")
+  target="" vs="1.000"
+  if [ "$i" -gt 0 ]; then vs=$(ratios "$i" | median); fi
+  case "$i" in
+    1|2) target=$(awk -v v="$vs" 'BEGIN { printf "%s (>= 0.95)", (v >= 0.95 ? "met" : "NOT MET") }') ;;
+    3) target=$(awk -v a="$rps" -v b="$MED_EVAL_SWL" 'BEGIN { printf "%.0f%% %s", 100 * a / b, (a >= 0.5 * b ? "met" : "NOT MET") }') ;;
+    4) target=$(awk -v a="$rps" -v b="$MED_EVAL_TB" 'BEGIN { printf "%.0f%% %s", 100 * a / b, (a >= 0.5 * b ? "met" : "NOT MET") }') ;;
+  esac
+  printf '%-30s %10.0f %10s %12.3f %9s %16s\n' "${LABELS[$i]}" "$rps" "$cpu" "$vs" "$bad" "$target"
+done
+printf '%-30s %10s   (runs: %s)\n' "EVALSHA check.lua (swl)" "$MED_EVAL_SWL" "${EVAL_SWL[*]}"
+printf '%-30s %10s   (runs: %s)\n' "EVALSHA check.lua (tb)" "$MED_EVAL_TB" "${EVAL_TB[*]}"
+echo "(Redis targets: the Redis scenario's req/s as a share of redis-benchmark's EVALSHA rate of the"
+echo " same script, $CONNECTIONS connections, $REQUESTS requests, median of 3, pinned to CPU 1)"
 
 echo
 echo "== the limiter alone (no HTTP, no database): agora-ratelimit's limiter_cost example"

@@ -53,25 +53,40 @@ impl Outcome {
 
     /// The denying decision with the longest `retry_after` (the one the client must wait for).
     pub fn denied_by(&self) -> Option<&Decision> {
-        self.decisions.iter().filter(|d| !d.allowed).max_by_key(|d| d.retry_after.unwrap_or_default())
+        denied_by(&self.decisions)
     }
 
     /// How long the client must wait before the request could pass all denying policies.
     pub fn retry_after(&self) -> Option<Duration> {
-        self.denied_by().map(|d| d.retry_after.unwrap_or(Duration::ZERO))
+        retry_after(&self.decisions)
     }
 
     /// The decision the `X-RateLimit-*` headers describe: the denying one with the longest
     /// wait if denied, else the policy closest to its limit (lowest `remaining / limit`; ties
     /// go to the longer `reset_after`).
     pub fn most_restrictive(&self) -> Option<&Decision> {
-        if let Some(d) = self.denied_by() {
-            return Some(d);
-        }
-        self.decisions.iter().min_by(|a, b| {
-            let ra = u128::from(a.remaining) * u128::from(b.limit.max(1));
-            let rb = u128::from(b.remaining) * u128::from(a.limit.max(1));
-            ra.cmp(&rb).then(b.reset_after.cmp(&a.reset_after))
-        })
+        most_restrictive(&self.decisions)
     }
+}
+
+/// [`Outcome::denied_by`] over a slice of decisions.
+pub(crate) fn denied_by(decisions: &[Decision]) -> Option<&Decision> {
+    decisions.iter().filter(|d| !d.allowed).max_by_key(|d| d.retry_after.unwrap_or_default())
+}
+
+/// [`Outcome::retry_after`] over a slice of decisions.
+pub(crate) fn retry_after(decisions: &[Decision]) -> Option<Duration> {
+    denied_by(decisions).map(|d| d.retry_after.unwrap_or(Duration::ZERO))
+}
+
+/// [`Outcome::most_restrictive`] over a slice of decisions.
+pub(crate) fn most_restrictive(decisions: &[Decision]) -> Option<&Decision> {
+    if let Some(d) = denied_by(decisions) {
+        return Some(d);
+    }
+    decisions.iter().min_by(|a, b| {
+        let ra = u128::from(a.remaining) * u128::from(b.limit.max(1));
+        let rb = u128::from(b.remaining) * u128::from(a.limit.max(1));
+        ra.cmp(&rb).then(b.reset_after.cmp(&a.reset_after))
+    })
 }

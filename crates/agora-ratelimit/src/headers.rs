@@ -12,12 +12,11 @@
 //! Durations are rounded *up* to whole seconds (a client that waits the advertised time is
 //! never early); `w` for a sub-second window is therefore 1.
 
-use std::fmt::Write as _;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
 
-use crate::decision::{Decision, Outcome};
+use crate::decision::{Decision, Outcome, most_restrictive, retry_after};
 
 /// `X-RateLimit-Limit`.
 pub static X_RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
@@ -49,41 +48,63 @@ pub fn rate_limit_headers(decisions: &[Decision]) -> HeaderMap {
     rate_limit_headers_at(decisions, now)
 }
 
-/// Like [`rate_limit_headers`] with an explicit "now" (time since the Unix epoch).
+/// [`rate_limit_headers`] at a given time (for tests).
 pub fn rate_limit_headers_at(decisions: &[Decision], now_unix: Duration) -> HeaderMap {
     let mut h = HeaderMap::new();
+    insert_rate_limit_headers(&mut h, decisions, now_unix);
+    h
+}
+
+/// Adds the headers for `decisions` to `into` (replacing any of the same names), computed for
+/// the time `now_unix`. This is the per-request path, so it avoids intermediate maps and
+/// strings: each policy's `RateLimit-Policy` item is rendered once when the policy is built.
+pub fn insert_rate_limit_headers(into: &mut HeaderMap, decisions: &[Decision], now_unix: Duration) {
     if decisions.is_empty() {
-        return h;
+        return;
     }
-    let outcome = Outcome { decisions: decisions.to_vec(), fallback: false };
-    if let Some(d) = outcome.most_restrictive() {
+    into.reserve(7);
+    if let Some(d) = most_restrictive(decisions) {
         let reset_after = ceil_secs(d.reset_after);
-        h.insert(X_RATELIMIT_LIMIT.clone(), HeaderValue::from(d.limit));
-        h.insert(X_RATELIMIT_REMAINING.clone(), HeaderValue::from(d.remaining));
-        h.insert(X_RATELIMIT_RESET.clone(), HeaderValue::from(now_unix.as_secs() + reset_after));
-        h.insert(X_RATELIMIT_RESET_AFTER.clone(), HeaderValue::from(reset_after));
+        let limit =
+            if d.limit == d.policy.limit() { d.policy.limit_value().clone() } else { HeaderValue::from(d.limit) };
+        into.insert(X_RATELIMIT_LIMIT.clone(), limit);
+        into.insert(X_RATELIMIT_REMAINING.clone(), HeaderValue::from(d.remaining));
+        into.insert(X_RATELIMIT_RESET.clone(), HeaderValue::from(now_unix.as_secs() + reset_after));
+        into.insert(X_RATELIMIT_RESET_AFTER.clone(), HeaderValue::from(reset_after));
     }
-    let mut policy = String::new();
-    let mut state = String::new();
+    if let [only] = decisions {
+        into.insert(RATELIMIT_POLICY.clone(), only.policy.policy_item().clone());
+    } else {
+        let mut policy = Vec::with_capacity(decisions.len() * 32);
+        for (i, d) in decisions.iter().enumerate() {
+            if i > 0 {
+                policy.extend_from_slice(b", ");
+            }
+            policy.extend_from_slice(d.policy.policy_item().as_bytes());
+        }
+        if let Ok(v) = HeaderValue::from_bytes(&policy) {
+            into.insert(RATELIMIT_POLICY.clone(), v);
+        }
+    }
+    // `"name";r=remaining;t=reset`, built without the formatting machinery.
+    let mut state = Vec::with_capacity(decisions.len() * 48);
+    let mut digits = itoa::Buffer::new();
     for (i, d) in decisions.iter().enumerate() {
         if i > 0 {
-            policy.push_str(", ");
-            state.push_str(", ");
+            state.extend_from_slice(b", ");
         }
-        let name = sf_string(d.policy.name());
-        let _ = write!(policy, "{name};q={};w={}", d.limit, ceil_secs(d.policy.window()).max(1));
-        let _ = write!(state, "{name};r={};t={}", d.remaining, ceil_secs(d.reset_after));
+        state.extend_from_slice(d.policy.quoted_name().as_bytes());
+        state.extend_from_slice(b";r=");
+        state.extend_from_slice(digits.format(d.remaining).as_bytes());
+        state.extend_from_slice(b";t=");
+        state.extend_from_slice(digits.format(ceil_secs(d.reset_after)).as_bytes());
     }
-    if let Ok(v) = HeaderValue::try_from(policy) {
-        h.insert(RATELIMIT_POLICY.clone(), v);
+    if let Ok(v) = HeaderValue::from_maybe_shared(bytes::Bytes::from(state)) {
+        into.insert(RATELIMIT.clone(), v);
     }
-    if let Ok(v) = HeaderValue::try_from(state) {
-        h.insert(RATELIMIT.clone(), v);
+    if let Some(wait) = retry_after(decisions) {
+        into.insert(RETRY_AFTER, HeaderValue::from(retry_after_secs(wait)));
     }
-    if let Some(wait) = outcome.retry_after() {
-        h.insert(RETRY_AFTER, HeaderValue::from(retry_after_secs(wait)));
-    }
-    h
 }
 
 impl Outcome {
@@ -94,21 +115,6 @@ impl Outcome {
 }
 
 /// An RFC 8941 sf-string.
-fn sf_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        if c == '"' || c == '\\' {
-            out.push('\\');
-        }
-        if (' '..='~').contains(&c) {
-            out.push(c);
-        }
-    }
-    out.push('"');
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,10 +179,5 @@ mod tests {
     #[test]
     fn no_decisions_no_headers() {
         assert!(rate_limit_headers(&[]).is_empty());
-    }
-
-    #[test]
-    fn sf_string_escapes() {
-        assert_eq!(sf_string(r#"a"b\c"#), r#""a\"b\\c""#);
     }
 }

@@ -4,12 +4,13 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use http::{HeaderMap, Request, Response, StatusCode};
+use http::{Request, Response, StatusCode};
 use tower::{Layer, Service};
 
-use crate::headers::rate_limit_headers;
+use crate::decision::Outcome;
+use crate::headers::insert_rate_limit_headers;
 use crate::limiter::{LimitError, RateLimiter};
 use crate::policy::Check;
 
@@ -96,59 +97,132 @@ where
     D: Fn(&str, Duration) -> Response<ResBody> + Send + Sync + 'static,
     U: Fn(&LimitError) -> Response<ResBody> + Send + Sync + 'static,
     ReqBody: Send + 'static,
-    ResBody: Send + 'static,
+    ResBody: Default + Send + 'static,
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Response<ResBody>, S::Error>> + Send>>;
+    type Future = ResponseFuture<S::Future, ResBody, S::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
-        // The clone is not ready; call the instance that was polled ready.
+        let checks = (self.layer.keys)(&req);
+        if checks.is_empty() {
+            return ResponseFuture::Passthrough { inner: self.inner.call(req) };
+        }
+        // In-process stores decide on the spot: the inner service is called right away (it
+        // was just polled ready), and its future is wrapped, not boxed.
+        if let Some(result) = self.layer.limiter.check_sync(&checks) {
+            return match result {
+                Ok(outcome) if outcome.allowed() => {
+                    ResponseFuture::Decorated { inner: self.inner.call(req), outcome: Some(outcome) }
+                }
+                other => ResponseFuture::Ready { response: Some(refusal(&self.layer, other)) },
+            };
+        }
+        // A backend that waits: the future owns a clone of the service (the clone is not
+        // ready; the instance that was polled ready is the one taken).
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let layer = self.layer.clone();
-        let checks = (layer.keys)(&req);
-        Box::pin(async move {
-            if checks.is_empty() {
-                return inner.call(req).await;
-            }
-            match layer.limiter.check(&checks).await {
-                Ok(outcome) => {
-                    let headers = rate_limit_headers(&outcome.decisions);
-                    if outcome.allowed() {
+        ResponseFuture::Boxed {
+            future: Box::pin(async move {
+                match layer.limiter.check(&checks).await {
+                    Ok(outcome) if outcome.allowed() => {
                         let mut res = inner.call(req).await?;
-                        merge(res.headers_mut(), headers);
-                        Ok(res)
-                    } else {
-                        let (name, wait) = outcome
-                            .denied_by()
-                            .map(|d| (d.policy.name(), d.retry_after.unwrap_or_default()))
-                            .unwrap_or(("", Duration::ZERO));
-                        let mut res = (layer.on_limited)(name, wait);
-                        *res.status_mut() = StatusCode::TOO_MANY_REQUESTS;
-                        merge(res.headers_mut(), headers);
+                        insert_rate_limit_headers(res.headers_mut(), &outcome.decisions, unix_now());
                         Ok(res)
                     }
+                    other => Ok(refusal(&layer, other)),
                 }
-                Err(e) => {
-                    tracing::warn!(error = %e, "rate limit check failed; answering 503");
-                    let mut res = (layer.on_unavailable)(&e);
-                    *res.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
-                    Ok(res)
-                }
-            }
-        })
+            }),
+        }
     }
 }
 
-fn merge(into: &mut HeaderMap, from: HeaderMap) {
-    for (name, value) in from {
-        if let Some(name) = name {
-            into.insert(name, value);
+pin_project_lite::pin_project! {
+    /// The future of [`RateLimitService`]: the inner service's future, passed through or
+    /// decorated with the rate-limit headers, a refusal ready at once, or (for backends that
+    /// wait, such as Redis) a boxed future that decides and then calls the service.
+    #[project = ResponseFutureProj]
+    pub enum ResponseFuture<F, B, E> {
+        /// No policy applies.
+        Passthrough { #[pin] inner: F },
+        /// Admitted; the headers are added to the response.
+        Decorated { #[pin] inner: F, outcome: Option<Outcome> },
+        /// Refused (429 or 503).
+        Ready { response: Option<Response<B>> },
+        /// Decided asynchronously.
+        Boxed { future: Pin<Box<dyn Future<Output = Result<Response<B>, E>> + Send>> },
+    }
+}
+
+impl<F, B, E> Future for ResponseFuture<F, B, E>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+    B: Default,
+{
+    type Output = Result<Response<B>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project() {
+            ResponseFutureProj::Passthrough { inner } => inner.poll(cx),
+            ResponseFutureProj::Decorated { inner, outcome } => {
+                let mut res = std::task::ready!(inner.poll(cx))?;
+                if let Some(outcome) = outcome.take() {
+                    insert_rate_limit_headers(res.headers_mut(), &outcome.decisions, unix_now());
+                }
+                Poll::Ready(Ok(res))
+            }
+            ResponseFutureProj::Ready { response } => match response.take() {
+                Some(res) => Poll::Ready(Ok(res)),
+                // Polled again after completion: a contract violation by the caller; answer
+                // with an empty 503 rather than panic.
+                None => Poll::Ready(Ok(refused_twice())),
+            },
+            ResponseFutureProj::Boxed { future } => future.as_mut().poll(cx),
         }
     }
+}
+
+fn refused_twice<B>() -> Response<B>
+where
+    B: Default,
+{
+    let mut res = Response::new(B::default());
+    *res.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+    res
+}
+
+/// The response for a request that is not admitted: 429 with the headers when a policy
+/// refused it, 503 when the backend could not decide.
+fn refusal<K, D, U, B>(layer: &RateLimitLayer<K, D, U>, result: Result<Outcome, LimitError>) -> Response<B>
+where
+    D: Fn(&str, Duration) -> Response<B>,
+    U: Fn(&LimitError) -> Response<B>,
+{
+    match result {
+        Ok(outcome) => {
+            let (name, wait) = outcome
+                .denied_by()
+                .map(|d| (d.policy.name(), d.retry_after.unwrap_or_default()))
+                .unwrap_or(("", Duration::ZERO));
+            let mut res = (layer.on_limited)(name, wait);
+            *res.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+            insert_rate_limit_headers(res.headers_mut(), &outcome.decisions, unix_now());
+            res
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "rate limit check failed; answering 503");
+            let mut res = (layer.on_unavailable)(&e);
+            *res.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+            res
+        }
+    }
+}
+
+fn unix_now() -> Duration {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO)
 }

@@ -32,7 +32,7 @@ pub mod route;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use decision::{Decision, Outcome};
 pub use fallback::{FallbackLimiter, OnBackendError};
-pub use headers::{rate_limit_headers, rate_limit_headers_at};
+pub use headers::{insert_rate_limit_headers, rate_limit_headers, rate_limit_headers_at};
 pub use layer::{RateLimitLayer, RateLimitService};
 pub use limiter::{LimitError, Limiter, RateLimiter};
 pub use memory::MemoryStore;

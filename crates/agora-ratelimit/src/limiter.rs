@@ -1,14 +1,14 @@
 //! The [`Limiter`] trait implemented by every backend, and the [`RateLimiter`] façade.
 
 use std::collections::HashSet;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
 
 use crate::decision::Outcome;
-use crate::metrics_names::{DECISION_SECONDS, DECISIONS_TOTAL};
-use crate::policy::Check;
+use crate::metrics_names::DECISION_SECONDS;
+use crate::policy::{Check, CounterKind};
 
 /// Why a check could not be decided. The HTTP layer answers 503 for all of them.
 #[derive(Debug, thiserror::Error)]
@@ -37,11 +37,21 @@ pub enum LimitError {
 pub trait Limiter: Send + Sync + 'static {
     /// Decides one request. `Outcome::decisions` has one entry per check, in order.
     fn check<'a>(&'a self, checks: &'a [Check]) -> BoxFuture<'a, Result<Outcome, LimitError>>;
+
+    /// Decides without waiting, for backends that never wait (the in-process store); `None`
+    /// means "use [`Limiter::check`]". Lets the HTTP layer skip a boxed future per request.
+    fn check_sync(&self, _checks: &[Check]) -> Option<Result<Outcome, LimitError>> {
+        None
+    }
 }
 
 impl<L: Limiter + ?Sized> Limiter for Arc<L> {
     fn check<'a>(&'a self, checks: &'a [Check]) -> BoxFuture<'a, Result<Outcome, LimitError>> {
         (**self).check(checks)
+    }
+
+    fn check_sync(&self, checks: &[Check]) -> Option<Result<Outcome, LimitError>> {
+        (**self).check_sync(checks)
     }
 }
 
@@ -51,6 +61,8 @@ impl<L: Limiter + ?Sized> Limiter for Arc<L> {
 #[derive(Clone)]
 pub struct RateLimiter {
     inner: Arc<dyn Limiter>,
+    /// The decision-latency histogram, resolved against the recorder on first use.
+    latency: Arc<OnceLock<metrics::Histogram>>,
 }
 
 impl std::fmt::Debug for RateLimiter {
@@ -62,12 +74,12 @@ impl std::fmt::Debug for RateLimiter {
 impl RateLimiter {
     /// Wraps a backend.
     pub fn new(limiter: impl Limiter) -> RateLimiter {
-        RateLimiter { inner: Arc::new(limiter) }
+        RateLimiter { inner: Arc::new(limiter), latency: Arc::default() }
     }
 
     /// Wraps a shared backend.
     pub fn from_arc(limiter: Arc<dyn Limiter>) -> RateLimiter {
-        RateLimiter { inner: limiter }
+        RateLimiter { inner: limiter, latency: Arc::default() }
     }
 
     /// Checks one request against all its policies. Returns `Ok` with `outcome.allowed()`
@@ -83,28 +95,44 @@ impl RateLimiter {
         let deduped = dedup(checks);
         let checks = deduped.as_deref().unwrap_or(checks);
         let result = self.inner.check(checks).await;
-        metrics::histogram!(DECISION_SECONDS).record(start.elapsed().as_secs_f64());
-        match &result {
+        self.record(checks, start, &result);
+        result
+    }
+
+    /// [`Self::check`] without waiting, when the backend can decide synchronously (the
+    /// in-process store); `None` otherwise, and then nothing was consumed or recorded.
+    pub fn check_sync(&self, checks: &[Check]) -> Option<Result<Outcome, LimitError>> {
+        if checks.is_empty() {
+            return Some(Ok(Outcome::default()));
+        }
+        let start = Instant::now();
+        let deduped = dedup(checks);
+        let checks = deduped.as_deref().unwrap_or(checks);
+        let result = self.inner.check_sync(checks)?;
+        self.record(checks, start, &result);
+        Some(result)
+    }
+
+    /// Metrics for one decision: its latency, and one count per policy and outcome.
+    fn record(&self, checks: &[Check], start: Instant, result: &Result<Outcome, LimitError>) {
+        self.latency.get_or_init(|| metrics::histogram!(DECISION_SECONDS)).record(start.elapsed().as_secs_f64());
+        match result {
             Ok(outcome) => {
                 let all = outcome.allowed();
                 for d in &outcome.decisions {
-                    let label = match (all, d.allowed) {
-                        (true, _) => "allowed",
-                        (false, false) => "denied",
-                        (false, true) => "denied_by_other",
-                    };
-                    metrics::counter!(DECISIONS_TOTAL, "policy" => d.policy.name().to_owned(), "outcome" => label)
-                        .increment(1);
+                    d.policy.count(match (all, d.allowed) {
+                        (true, _) => CounterKind::Allowed,
+                        (false, false) => CounterKind::Denied,
+                        (false, true) => CounterKind::DeniedByOther,
+                    });
                 }
             }
             Err(_) => {
                 for c in checks {
-                    metrics::counter!(DECISIONS_TOTAL, "policy" => c.policy.name().to_owned(), "outcome" => "error")
-                        .increment(1);
+                    c.policy.count(CounterKind::Error);
                 }
             }
         }
-        result
     }
 }
 

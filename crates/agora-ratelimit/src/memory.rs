@@ -1,7 +1,13 @@
 //! The in-process store.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasher, RandomState};
+use hashbrown::HashMap;
+use std::hash::BuildHasher;
+
+/// hashbrown with its default hasher (a randomly seeded foldhash) rather than std's SipHash:
+/// keys are hashed several times per request, and the seed keeps flooding impractical (keys
+/// are IPs and principal ids the server derives, never raw client strings) at a fraction of
+/// the cost. Its `entry_ref` also looks up by `&str` and copies the key only on insert.
+type RandomState = hashbrown::DefaultHashBuilder;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -21,7 +27,9 @@ struct Entry {
 
 #[derive(Default)]
 struct Shard {
-    map: HashMap<(Arc<str>, String), Entry>,
+    /// Policy name → client key → state. Nested (rather than keyed by a pair) so that a
+    /// lookup borrows the request's strings instead of cloning them.
+    map: HashMap<Arc<str>, HashMap<String, Entry>>,
     last_sweep: u64,
 }
 
@@ -61,7 +69,7 @@ impl MemoryStore {
         MemoryStore {
             clock: Arc::new(clock),
             shards: (0..32).map(|_| Mutex::default()).collect(),
-            hasher: RandomState::new(),
+            hasher: RandomState::default(),
             sweep_interval_us: 10_000_000,
         }
     }
@@ -80,7 +88,7 @@ impl MemoryStore {
 
     /// Number of keys currently held (including expired ones not yet swept).
     pub fn len(&self) -> usize {
-        self.shards.iter().map(|s| lock(s).map.len()).sum()
+        self.shards.iter().map(|s| lock(s).map.values().map(HashMap::len).sum::<usize>()).sum()
     }
 
     /// True if no key is held.
@@ -93,8 +101,7 @@ impl MemoryStore {
         let now = micros(self.clock.now());
         for s in self.shards.iter() {
             let mut s = lock(s);
-            s.map.retain(|_, e| e.expires_at > now);
-            s.last_sweep = now;
+            sweep_shard(&mut s, now);
         }
     }
 
@@ -114,6 +121,9 @@ impl MemoryStore {
     }
 
     fn decide(&self, checks: &[Check], commit: bool) -> Outcome {
+        if let [only] = checks {
+            return self.decide_one(only, commit);
+        }
         let now = micros(self.clock.now());
         let shard_idx: Vec<usize> = checks.iter().map(|c| self.shard_of(c)).collect();
         let mut order = shard_idx.clone();
@@ -124,8 +134,7 @@ impl MemoryStore {
             order.iter().map(|&i| (i, lock(&self.shards[i]))).collect();
         for (_, g) in guards.iter_mut() {
             if now >= g.last_sweep.saturating_add(self.sweep_interval_us) {
-                g.map.retain(|_, e| e.expires_at > now);
-                g.last_sweep = now;
+                sweep_shard(g, now);
             }
         }
 
@@ -133,16 +142,7 @@ impl MemoryStore {
         let mut peeks: Vec<(Params, Peek)> = Vec::with_capacity(checks.len());
         for (i, c) in checks.iter().enumerate() {
             let p = Params::of(&c.policy);
-            let shard = shard_mut(&mut guards, shard_idx[i]);
-            let entry = shard
-                .map
-                .entry((c.policy.name_arc().clone(), c.key.clone()))
-                .or_insert_with(|| Entry { state: State::fresh(&p, now), expires_at: 0 });
-            if entry.expires_at <= now || !entry.state.is_for(p.alg) {
-                entry.state = State::fresh(&p, now);
-            }
-            entry.state.normalize(&p, now);
-            entry.expires_at = entry.state.expires_at(&p, now);
+            let entry = current_entry(shard_mut(&mut guards, shard_idx[i]), c, &p, now);
             peeks.push((p, entry.state.peek(&p, now)));
         }
         let all = commit && peeks.iter().all(|(_, pk)| pk.allowed);
@@ -153,7 +153,7 @@ impl MemoryStore {
             let (p, pk) = peeks[i];
             let view = if all {
                 let shard = shard_mut(&mut guards, shard_idx[i]);
-                match shard.map.get_mut(&(c.policy.name_arc().clone(), c.key.clone())) {
+                match shard.map.get_mut(c.policy.name()).and_then(|keys| keys.get_mut(c.key.as_str())) {
                     Some(entry) => {
                         entry.state.commit(&p, now);
                         entry.expires_at = entry.state.expires_at(&p, now);
@@ -170,6 +170,41 @@ impl MemoryStore {
     }
 }
 
+impl MemoryStore {
+    /// [`Self::decide`] for the common case of one policy: one shard, no bookkeeping vectors.
+    fn decide_one(&self, c: &Check, commit: bool) -> Outcome {
+        let now = micros(self.clock.now());
+        let p = Params::of(&c.policy);
+        let mut shard = lock(&self.shards[self.shard_of(c)]);
+        if now >= shard.last_sweep.saturating_add(self.sweep_interval_us) {
+            sweep_shard(&mut shard, now);
+        }
+        let entry = current_entry(&mut shard, c, &p, now);
+        let pk = entry.state.peek(&p, now);
+        let view = if commit && pk.allowed {
+            entry.state.commit(&p, now);
+            entry.expires_at = entry.state.expires_at(&p, now);
+            entry.state.peek(&p, now)
+        } else {
+            pk
+        };
+        Outcome { decisions: vec![to_decision(c, &view, pk.allowed)], fallback: false }
+    }
+}
+
+/// The entry for `c`, created or restarted if it is missing, expired or of another algorithm,
+/// and brought up to `now`.
+fn current_entry<'s>(shard: &'s mut Shard, c: &Check, p: &Params, now: u64) -> &'s mut Entry {
+    let keys = shard.map.entry_ref(c.policy.name()).or_default();
+    let entry = keys.entry_ref(c.key.as_str()).or_insert_with(|| Entry { state: State::fresh(p, now), expires_at: 0 });
+    if entry.expires_at <= now || !entry.state.is_for(p.alg) {
+        entry.state = State::fresh(p, now);
+    }
+    entry.state.normalize(p, now);
+    entry.expires_at = entry.state.expires_at(p, now);
+    entry
+}
+
 pub(crate) fn to_decision(c: &Check, view: &Peek, allowed: bool) -> Decision {
     Decision {
         policy: c.policy.clone(),
@@ -179,6 +214,15 @@ pub(crate) fn to_decision(c: &Check, view: &Peek, allowed: bool) -> Decision {
         reset_after: Duration::from_micros(view.reset_after),
         retry_after: (!allowed).then(|| Duration::from_micros(view.retry_after)),
     }
+}
+
+/// Drops expired entries, and policies left with none.
+fn sweep_shard(shard: &mut Shard, now: u64) {
+    shard.map.retain(|_, keys| {
+        keys.retain(|_, e| e.expires_at > now);
+        !keys.is_empty()
+    });
+    shard.last_sweep = now;
 }
 
 fn shard_mut<'g>(guards: &'g mut [(usize, MutexGuard<'_, Shard>)], shard: usize) -> &'g mut Shard {
@@ -195,5 +239,9 @@ impl Limiter for MemoryStore {
     fn check<'a>(&'a self, checks: &'a [Check]) -> BoxFuture<'a, Result<Outcome, LimitError>> {
         let outcome = self.check_now(checks);
         Box::pin(async move { Ok(outcome) })
+    }
+
+    fn check_sync(&self, checks: &[Check]) -> Option<Result<Outcome, LimitError>> {
+        Some(Ok(self.check_now(checks)))
     }
 }

@@ -1,8 +1,11 @@
 //! Policies: what is limited, how much, and with which algorithm.
 
 use std::fmt;
-use std::sync::Arc;
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
+
+use http::HeaderValue;
 
 /// The largest `limit × window-in-microseconds` product a policy may have.
 ///
@@ -102,19 +105,60 @@ pub enum PolicyError {
 /// For the two buckets the capacity is `limit` and the refill rate is `limit` per `window`
 /// (one unit every `window / limit`, rounded up to a whole microsecond).
 ///
-/// Cloning is cheap (the name is reference-counted).
-#[derive(Clone, PartialEq, Eq, Hash)]
+/// Cloning is cheap (one reference count). Everything a request needs that depends only on
+/// the policy — its `RateLimit-Policy` header item, its quoted name, its metric handles — is
+/// computed once here rather than on every request.
+#[derive(Clone)]
 pub struct Policy {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
     name: Arc<str>,
     algorithm: Algorithm,
     limit: u64,
     window: Duration,
+    /// `"name"`: the name as an RFC 8941 string, for the `RateLimit` fields.
+    quoted: String,
+    /// `"name";q=limit;w=window`: this policy's item of `RateLimit-Policy`.
+    policy_item: HeaderValue,
+    /// `limit`, as a header value (the `X-RateLimit-Limit` of this policy).
+    limit_value: HeaderValue,
+    /// Decision counters (allowed, denied, denied_by_other, error), resolved against the
+    /// metrics recorder on first use.
+    counters: OnceLock<[metrics::Counter; 4]>,
+}
+
+impl PartialEq for Policy {
+    fn eq(&self, other: &Policy) -> bool {
+        let (a, b) = (&self.inner, &other.inner);
+        a.name == b.name && a.algorithm == b.algorithm && a.limit == b.limit && a.window == b.window
+    }
+}
+
+impl Eq for Policy {}
+
+impl Hash for Policy {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        let i = &self.inner;
+        (&i.name, i.algorithm, i.limit, i.window).hash(state);
+    }
 }
 
 impl fmt::Debug for Policy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Policy({} {} {}/{:?})", self.name, self.algorithm, self.limit, self.window)
+        let i = &self.inner;
+        write!(f, "Policy({} {} {}/{:?})", i.name, i.algorithm, i.limit, i.window)
     }
+}
+
+/// Which decision counter to bump.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum CounterKind {
+    Allowed = 0,
+    Denied = 1,
+    DeniedByOther = 2,
+    Error = 3,
 }
 
 impl Policy {
@@ -143,42 +187,87 @@ impl Policy {
         if window_us.saturating_mul(u128::from(limit)) > MAX_LIMIT_TIMES_WINDOW_MICROS {
             return Err(PolicyError::TooLarge(name));
         }
-        Ok(Policy { name: name.into(), algorithm, limit, window })
+        // The name is validated to plain ASCII above, so it needs no escaping to be quoted.
+        let quoted = format!("\"{name}\"");
+        let item = format!("{quoted};q={limit};w={}", crate::headers::ceil_secs(window).max(1));
+        let policy_item = HeaderValue::try_from(item).map_err(|_| PolicyError::InvalidName(name.clone()))?;
+        Ok(Policy {
+            inner: Arc::new(Inner {
+                name: name.into(),
+                algorithm,
+                limit,
+                window,
+                quoted,
+                policy_item,
+                limit_value: HeaderValue::from(limit),
+                counters: OnceLock::new(),
+            }),
+        })
     }
 
     /// The policy's name.
     pub fn name(&self) -> &str {
-        &self.name
+        &self.inner.name
     }
 
     /// The name as a shared string (cheap to clone).
     pub fn name_arc(&self) -> &Arc<str> {
-        &self.name
+        &self.inner.name
     }
 
     /// The algorithm.
     pub fn algorithm(&self) -> Algorithm {
-        self.algorithm
+        self.inner.algorithm
     }
 
     /// Requests admitted per window (bucket capacity for the buckets).
     pub fn limit(&self) -> u64 {
-        self.limit
+        self.inner.limit
     }
 
     /// The window.
     pub fn window(&self) -> Duration {
-        self.window
+        self.inner.window
+    }
+
+    /// The name as an RFC 8941 string (`"name"`).
+    pub(crate) fn quoted_name(&self) -> &str {
+        &self.inner.quoted
+    }
+
+    /// This policy's `RateLimit-Policy` item, ready to send.
+    pub(crate) fn policy_item(&self) -> &HeaderValue {
+        &self.inner.policy_item
+    }
+
+    /// `limit` as a header value.
+    pub(crate) fn limit_value(&self) -> &HeaderValue {
+        &self.inner.limit_value
+    }
+
+    /// Counts one decision under `agora_ratelimit_decisions_total{policy, outcome}`.
+    pub(crate) fn count(&self, kind: CounterKind) {
+        let counters = self.inner.counters.get_or_init(|| {
+            let name = crate::metrics_names::DECISIONS_TOTAL;
+            let policy = self.inner.name.to_string();
+            [
+                metrics::counter!(name, "policy" => policy.clone(), "outcome" => "allowed"),
+                metrics::counter!(name, "policy" => policy.clone(), "outcome" => "denied"),
+                metrics::counter!(name, "policy" => policy.clone(), "outcome" => "denied_by_other"),
+                metrics::counter!(name, "policy" => policy, "outcome" => "error"),
+            ]
+        });
+        counters[kind as usize].increment(1);
     }
 
     /// The window in whole microseconds (validated to fit comfortably in a `u64`).
     pub(crate) fn window_us(&self) -> u64 {
-        u64::try_from(self.window.as_micros()).unwrap_or(u64::MAX)
+        u64::try_from(self.inner.window.as_micros()).unwrap_or(u64::MAX)
     }
 
     /// The buckets' emission interval: `ceil(window / limit)` microseconds.
     pub(crate) fn interval_us(&self) -> u64 {
-        self.window_us().div_ceil(self.limit)
+        self.window_us().div_ceil(self.inner.limit)
     }
 }
 

@@ -24,6 +24,7 @@ impl Metrics {
                     .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &buckets)
                     .ok()
                     .and_then(|b| b.install_recorder().ok())
+                    .inspect(spawn_upkeep)
             })
             .clone();
         Self { handle }
@@ -40,5 +41,24 @@ impl Metrics {
     /// Prometheus text exposition.
     pub fn render(&self) -> String {
         self.handle.as_ref().map(|h| h.render()).unwrap_or_default()
+    }
+}
+
+/// How often histogram samples are folded into their summaries.
+const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
+
+/// The recorder keeps every histogram sample until upkeep folds it into the buckets; without
+/// it, a server nobody scrapes grows by a few bytes per request forever. Upkeep runs on its own
+/// thread so that it does not depend on (or outlive) any particular async runtime.
+fn spawn_upkeep(handle: &PrometheusHandle) {
+    let handle = handle.clone();
+    let spawned = std::thread::Builder::new().name("metrics-upkeep".into()).spawn(move || {
+        loop {
+            std::thread::sleep(UPKEEP_INTERVAL);
+            handle.run_upkeep();
+        }
+    });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "could not start the metrics upkeep thread; histograms grow until scraped");
     }
 }

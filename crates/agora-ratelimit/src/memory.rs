@@ -154,11 +154,7 @@ impl MemoryStore {
             let view = if all {
                 let shard = shard_mut(&mut guards, shard_idx[i]);
                 match shard.map.get_mut(c.policy.name()).and_then(|keys| keys.get_mut(c.key.as_str())) {
-                    Some(entry) => {
-                        entry.state.commit(&p, now);
-                        entry.expires_at = entry.state.expires_at(&p, now);
-                        entry.state.peek(&p, now)
-                    }
+                    Some(entry) => entry.commit(&p, now),
                     None => pk,
                 }
             } else {
@@ -181,14 +177,17 @@ impl MemoryStore {
         }
         let entry = current_entry(&mut shard, c, &p, now);
         let pk = entry.state.peek(&p, now);
-        let view = if commit && pk.allowed {
-            entry.state.commit(&p, now);
-            entry.expires_at = entry.state.expires_at(&p, now);
-            entry.state.peek(&p, now)
-        } else {
-            pk
-        };
+        let view = if commit && pk.allowed { entry.commit(&p, now) } else { pk };
         Outcome { decisions: vec![to_decision(c, &view, pk.allowed)], fallback: false }
+    }
+}
+
+impl Entry {
+    /// Consumes one unit of quota and returns the state as it now stands.
+    fn commit(&mut self, p: &Params, now: u64) -> Peek {
+        self.state.commit(p, now);
+        self.expires_at = self.state.expires_at(p, now);
+        self.state.peek(p, now)
     }
 }
 

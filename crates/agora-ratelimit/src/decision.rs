@@ -34,11 +34,15 @@ pub struct Decision {
     pub retry_after: Option<Duration>,
 }
 
+/// The decisions of one request: inline for up to two policies (the common case), so that a
+/// decision costs no allocation.
+pub type Decisions = smallvec::SmallVec<[Decision; 2]>;
+
 /// The verdict on one request across all its policies.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Outcome {
     /// One decision per (deduplicated) check, in the order the checks were given.
-    pub decisions: Vec<Decision>,
+    pub decisions: Decisions,
     /// True if the decisions came from the in-process fallback because the primary
     /// (Redis) backend failed.
     pub fallback: bool,

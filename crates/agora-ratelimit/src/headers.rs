@@ -12,6 +12,7 @@
 //! Durations are rounded *up* to whole seconds (a client that waits the advertised time is
 //! never early); `w` for a sub-second window is therefore 1.
 
+use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
@@ -30,6 +31,32 @@ pub static X_RATELIMIT_RESET_AFTER: HeaderName = HeaderName::from_static("x-rate
 pub static RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
 /// `RateLimit`.
 pub static RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
+
+/// Numbers below this are served from a table of static header values.
+const SMALL_NUMBERS: u64 = 1024;
+
+/// `n` as a header value. `X-RateLimit-Remaining` and `X-RateLimit-Reset-After` are small for
+/// typical policies (a default policy allows 100 or 1000 a minute), and a static value is
+/// cloned without allocating, where `HeaderValue::from(u64)` allocates every time.
+fn number(n: u64) -> HeaderValue {
+    static TABLE: OnceLock<Box<[HeaderValue]>> = OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        // Rendered once per process and kept for its lifetime (about 4 KiB of digits).
+        let digits: &'static str = Box::leak((0..SMALL_NUMBERS).map(|n| n.to_string()).collect::<String>().into());
+        let mut table = Vec::with_capacity(SMALL_NUMBERS as usize);
+        let mut at = 0;
+        for n in 0..SMALL_NUMBERS {
+            let len = itoa::Buffer::new().format(n).len();
+            table.push(HeaderValue::from_static(&digits[at..at + len]));
+            at += len;
+        }
+        table.into()
+    });
+    match usize::try_from(n).ok().and_then(|i| table.get(i)) {
+        Some(v) => v.clone(),
+        None => HeaderValue::from(n),
+    }
+}
 
 /// Whole seconds, rounded up.
 pub fn ceil_secs(d: Duration) -> u64 {
@@ -68,9 +95,9 @@ pub fn insert_rate_limit_headers(into: &mut HeaderMap, decisions: &[Decision], n
         let limit =
             if d.limit == d.policy.limit() { d.policy.limit_value().clone() } else { HeaderValue::from(d.limit) };
         into.insert(X_RATELIMIT_LIMIT.clone(), limit);
-        into.insert(X_RATELIMIT_REMAINING.clone(), HeaderValue::from(d.remaining));
+        into.insert(X_RATELIMIT_REMAINING.clone(), number(d.remaining));
         into.insert(X_RATELIMIT_RESET.clone(), HeaderValue::from(now_unix.as_secs() + reset_after));
-        into.insert(X_RATELIMIT_RESET_AFTER.clone(), HeaderValue::from(reset_after));
+        into.insert(X_RATELIMIT_RESET_AFTER.clone(), number(reset_after));
     }
     if let [only] = decisions {
         into.insert(RATELIMIT_POLICY.clone(), only.policy.policy_item().clone());
@@ -103,7 +130,7 @@ pub fn insert_rate_limit_headers(into: &mut HeaderMap, decisions: &[Decision], n
         into.insert(RATELIMIT.clone(), v);
     }
     if let Some(wait) = retry_after(decisions) {
-        into.insert(RETRY_AFTER, HeaderValue::from(retry_after_secs(wait)));
+        into.insert(RETRY_AFTER, number(retry_after_secs(wait)));
     }
 }
 
@@ -174,6 +201,13 @@ mod tests {
         assert_eq!(get(&h, "retry-after"), "1");
         assert_eq!(retry_after_secs(Duration::from_millis(1001)), 2);
         assert_eq!(ceil_secs(Duration::from_secs(3)), 3);
+    }
+
+    #[test]
+    fn numbers_render_the_same_from_the_table_and_beyond_it() {
+        for n in [0, 1, 9, 10, 99, 100, 999, 1000, 1023, 1024, 1025, 65_536, u64::MAX] {
+            assert_eq!(number(n).to_str().unwrap(), n.to_string());
+        }
     }
 
     #[test]

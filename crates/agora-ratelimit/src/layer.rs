@@ -12,11 +12,11 @@ use tower::{Layer, Service};
 use crate::decision::Outcome;
 use crate::headers::insert_rate_limit_headers;
 use crate::limiter::{LimitError, RateLimiter};
-use crate::policy::Check;
+use crate::policy::Checks;
 
 /// Rate-limits every request passing through.
 ///
-/// * `keys: Fn(&Request<ReqBody>) -> Vec<Check>` — the (policy, client key) pairs that apply
+/// * `keys: Fn(&Request<ReqBody>) -> Checks` — the (policy, client key) pairs that apply
 ///   to a request (the server decides principals, IPs, routes). An empty list lets the request
 ///   through untouched (no headers).
 /// * `on_limited: Fn(&str, Duration) -> Response<ResBody>` — builds the response for a rejected
@@ -27,21 +27,23 @@ use crate::policy::Check;
 ///
 /// Admitted requests go to the inner service and the rate-limit headers are added to its
 /// response (`X-RateLimit-*`, `RateLimit-Policy`, `RateLimit`; see [`crate::headers`]).
+///
+/// Everything is behind one `Arc`: tower middleware clones its inner service on every request,
+/// so each extra reference count here would be another pair of atomic operations per request.
 pub struct RateLimitLayer<K, D, U> {
+    shared: Arc<Shared<K, D, U>>,
+}
+
+struct Shared<K, D, U> {
     limiter: RateLimiter,
-    keys: Arc<K>,
-    on_limited: Arc<D>,
-    on_unavailable: Arc<U>,
+    keys: K,
+    on_limited: D,
+    on_unavailable: U,
 }
 
 impl<K, D, U> Clone for RateLimitLayer<K, D, U> {
     fn clone(&self) -> Self {
-        RateLimitLayer {
-            limiter: self.limiter.clone(),
-            keys: self.keys.clone(),
-            on_limited: self.on_limited.clone(),
-            on_unavailable: self.on_unavailable.clone(),
-        }
+        RateLimitLayer { shared: self.shared.clone() }
     }
 }
 
@@ -54,12 +56,7 @@ impl<K, D, U> std::fmt::Debug for RateLimitLayer<K, D, U> {
 impl<K, D, U> RateLimitLayer<K, D, U> {
     /// See the type docs for the three closures.
     pub fn new(limiter: RateLimiter, keys: K, on_limited: D, on_unavailable: U) -> Self {
-        RateLimitLayer {
-            limiter,
-            keys: Arc::new(keys),
-            on_limited: Arc::new(on_limited),
-            on_unavailable: Arc::new(on_unavailable),
-        }
+        RateLimitLayer { shared: Arc::new(Shared { limiter, keys, on_limited, on_unavailable }) }
     }
 }
 
@@ -93,7 +90,7 @@ impl<S, K, D, U, ReqBody, ResBody> Service<Request<ReqBody>> for RateLimitServic
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
     S::Future: Send + 'static,
-    K: Fn(&Request<ReqBody>) -> Vec<Check> + Send + Sync + 'static,
+    K: Fn(&Request<ReqBody>) -> Checks + Send + Sync + 'static,
     D: Fn(&str, Duration) -> Response<ResBody> + Send + Sync + 'static,
     U: Fn(&LimitError) -> Response<ResBody> + Send + Sync + 'static,
     ReqBody: Send + 'static,
@@ -108,34 +105,35 @@ where
     }
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
-        let checks = (self.layer.keys)(&req);
+        let shared = &self.layer.shared;
+        let checks = (shared.keys)(&req);
         if checks.is_empty() {
             return ResponseFuture::Passthrough { inner: self.inner.call(req) };
         }
         // In-process stores decide on the spot: the inner service is called right away (it
         // was just polled ready), and its future is wrapped, not boxed.
-        if let Some(result) = self.layer.limiter.check_sync(&checks) {
+        if let Some(result) = shared.limiter.check_sync(&checks) {
             return match result {
                 Ok(outcome) if outcome.allowed() => {
                     ResponseFuture::Decorated { inner: self.inner.call(req), outcome: Some(outcome) }
                 }
-                other => ResponseFuture::Ready { response: Some(refusal(&self.layer, other)) },
+                other => ResponseFuture::Ready { response: Some(refusal(shared, other)) },
             };
         }
         // A backend that waits: the future owns a clone of the service (the clone is not
         // ready; the instance that was polled ready is the one taken).
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let layer = self.layer.clone();
+        let shared = shared.clone();
         ResponseFuture::Boxed {
             future: Box::pin(async move {
-                match layer.limiter.check(&checks).await {
+                match shared.limiter.check(&checks).await {
                     Ok(outcome) if outcome.allowed() => {
                         let mut res = inner.call(req).await?;
                         insert_rate_limit_headers(res.headers_mut(), &outcome.decisions, unix_now());
                         Ok(res)
                     }
-                    other => Ok(refusal(&layer, other)),
+                    other => Ok(refusal(&shared, other)),
                 }
             }),
         }
@@ -198,7 +196,7 @@ where
 
 /// The response for a request that is not admitted: 429 with the headers when a policy
 /// refused it, 503 when the backend could not decide.
-fn refusal<K, D, U, B>(layer: &RateLimitLayer<K, D, U>, result: Result<Outcome, LimitError>) -> Response<B>
+fn refusal<K, D, U, B>(layer: &Shared<K, D, U>, result: Result<Outcome, LimitError>) -> Response<B>
 where
     D: Fn(&str, Duration) -> Response<B>,
     U: Fn(&LimitError) -> Response<B>,

@@ -30,12 +30,14 @@ mod redis_store;
 pub mod route;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use decision::{Decision, Outcome};
+pub use decision::{Decision, Decisions, Outcome};
 pub use fallback::{FallbackLimiter, OnBackendError};
 pub use headers::{insert_rate_limit_headers, rate_limit_headers, rate_limit_headers_at};
 pub use layer::{RateLimitLayer, RateLimitService};
 pub use limiter::{LimitError, Limiter, RateLimiter};
 pub use memory::MemoryStore;
-pub use policy::{Algorithm, Check, MAX_LIMIT_TIMES_WINDOW_MICROS, Policy, PolicyError};
+pub use policy::{Algorithm, Check, Checks, MAX_LIMIT_TIMES_WINDOW_MICROS, Policy, PolicyError};
 pub use redis_store::{RedisConfig, RedisStore, TimeSource};
 pub use route::{RouteTable, glob_match, route_matches};
+/// The small-vector crate behind [`Checks`] and [`Decisions`] (for its `smallvec!` macro).
+pub use smallvec;

@@ -2,7 +2,9 @@
 
 use std::collections::HashSet;
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use quanta::Instant;
 
 use futures::future::BoxFuture;
 
@@ -60,9 +62,13 @@ impl<L: Limiter + ?Sized> Limiter for Arc<L> {
 /// Cheap to clone.
 #[derive(Clone)]
 pub struct RateLimiter {
-    inner: Arc<dyn Limiter>,
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    backend: Arc<dyn Limiter>,
     /// The decision-latency histogram, resolved against the recorder on first use.
-    latency: Arc<OnceLock<metrics::Histogram>>,
+    latency: OnceLock<metrics::Histogram>,
 }
 
 impl std::fmt::Debug for RateLimiter {
@@ -74,12 +80,12 @@ impl std::fmt::Debug for RateLimiter {
 impl RateLimiter {
     /// Wraps a backend.
     pub fn new(limiter: impl Limiter) -> RateLimiter {
-        RateLimiter { inner: Arc::new(limiter), latency: Arc::default() }
+        RateLimiter::from_arc(Arc::new(limiter))
     }
 
     /// Wraps a shared backend.
     pub fn from_arc(limiter: Arc<dyn Limiter>) -> RateLimiter {
-        RateLimiter { inner: limiter, latency: Arc::default() }
+        RateLimiter { inner: Arc::new(Inner { backend: limiter, latency: OnceLock::new() }) }
     }
 
     /// Checks one request against all its policies. Returns `Ok` with `outcome.allowed()`
@@ -94,7 +100,7 @@ impl RateLimiter {
         let start = Instant::now();
         let deduped = dedup(checks);
         let checks = deduped.as_deref().unwrap_or(checks);
-        let result = self.inner.check(checks).await;
+        let result = self.inner.backend.check(checks).await;
         self.record(checks, start, &result);
         result
     }
@@ -108,14 +114,14 @@ impl RateLimiter {
         let start = Instant::now();
         let deduped = dedup(checks);
         let checks = deduped.as_deref().unwrap_or(checks);
-        let result = self.inner.check_sync(checks)?;
+        let result = self.inner.backend.check_sync(checks)?;
         self.record(checks, start, &result);
         Some(result)
     }
 
     /// Metrics for one decision: its latency, and one count per policy and outcome.
     fn record(&self, checks: &[Check], start: Instant, result: &Result<Outcome, LimitError>) {
-        self.latency.get_or_init(|| metrics::histogram!(DECISION_SECONDS)).record(start.elapsed().as_secs_f64());
+        self.inner.latency.get_or_init(|| metrics::histogram!(DECISION_SECONDS)).record(start.elapsed().as_secs_f64());
         match result {
             Ok(outcome) => {
                 let all = outcome.allowed();

@@ -15,7 +15,7 @@ use futures::future::BoxFuture;
 
 use crate::algo::{Params, Peek, State};
 use crate::clock::{Clock, SystemClock, micros};
-use crate::decision::{Decision, Outcome};
+use crate::decision::{Decision, Decisions, Outcome};
 use crate::limiter::{LimitError, Limiter};
 use crate::policy::Check;
 
@@ -148,7 +148,7 @@ impl MemoryStore {
         let all = commit && peeks.iter().all(|(_, pk)| pk.allowed);
 
         // Phase 2: commit only if every policy admits the request.
-        let mut decisions = Vec::with_capacity(checks.len());
+        let mut decisions = Decisions::with_capacity(checks.len());
         for (i, c) in checks.iter().enumerate() {
             let (p, pk) = peeks[i];
             let view = if all {
@@ -178,7 +178,7 @@ impl MemoryStore {
         let entry = current_entry(&mut shard, c, &p, now);
         let pk = entry.state.peek(&p, now);
         let view = if commit && pk.allowed { entry.commit(&p, now) } else { pk };
-        Outcome { decisions: vec![to_decision(c, &view, pk.allowed)], fallback: false }
+        Outcome { decisions: smallvec::smallvec![to_decision(c, &view, pk.allowed)], fallback: false }
     }
 }
 

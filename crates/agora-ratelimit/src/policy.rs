@@ -288,6 +288,10 @@ impl Check {
     }
 }
 
+/// The checks of one request: inline for up to two policies (the common case), so that
+/// building them costs no allocation.
+pub type Checks = smallvec::SmallVec<[Check; 2]>;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,8 +5,10 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
+use agora_ratelimit::smallvec::smallvec;
 use agora_ratelimit::{
-    Algorithm, Check, LimitError, Limiter, ManualClock, MemoryStore, Outcome, Policy, RateLimitLayer, RateLimiter,
+    Algorithm, Check, Checks, LimitError, Limiter, ManualClock, MemoryStore, Outcome, Policy, RateLimitLayer,
+    RateLimiter,
 };
 use futures::future::BoxFuture;
 use http::{Request, Response, StatusCode};
@@ -35,10 +37,10 @@ fn make(limiter: RateLimiter) -> Svc {
         limiter,
         move |req: &Request<String>| {
             if req.uri().path() == "/health" {
-                return Vec::new();
+                return Checks::new();
             }
             let client = req.headers().get("x-client").and_then(|v| v.to_str().ok()).unwrap_or("anonymous").to_owned();
-            vec![Check::new(sustained.clone(), client.clone()), Check::new(burst.clone(), client)]
+            smallvec![Check::new(sustained.clone(), client.clone()), Check::new(burst.clone(), client)]
         },
         |policy: &str, retry_after: Duration| {
             Response::builder()
@@ -134,7 +136,7 @@ async fn service_is_clone_and_ready_like_a_tower_service() {
     let (sustained, _) = policies();
     let layer = RateLimitLayer::new(
         RateLimiter::new(MemoryStore::new(clock)),
-        move |_: &Request<String>| vec![Check::new(sustained.clone(), "k")],
+        move |_: &Request<String>| smallvec![Check::new(sustained.clone(), "k")],
         |_: &str, _: Duration| Response::new(String::new()),
         |_: &LimitError| Response::new(String::new()),
     );
@@ -156,7 +158,7 @@ fn service_fits_axum_router_layer_bounds() {
     let (sustained, _) = policies();
     let layer = RateLimitLayer::new(
         RateLimiter::new(MemoryStore::default()),
-        move |_: &Request<String>| vec![Check::new(sustained.clone(), "k")],
+        move |_: &Request<String>| smallvec![Check::new(sustained.clone(), "k")],
         |_: &str, _: Duration| Response::new(String::new()),
         |_: &LimitError| Response::new(String::new()),
     );

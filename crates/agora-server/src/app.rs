@@ -223,15 +223,18 @@ pub fn router(state: AppState) -> Result<Router, String> {
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(RequestBodyLimitLayer::new(body_limit))
         .service(api);
-    let routed = Router::new().fallback_service(inner);
-    // Rate limiting sees the versioned path (so route globs like `GET /v*/products*` match)
-    // and the resolved principal, and answers inside the request context (so a 429 carries
-    // the request id).
-    let routed = crate::ratelimit::wrap(routed, &state.config)?;
-    Ok(routed
-        .layer(from_fn_with_state(state.clone(), crate::auth::authenticate))
+    // The outer stack is one tower service behind a single router level. (Each
+    // `Router::layer` would add its own boxed route, cloned on every request.) Rate limiting
+    // sees the versioned path (so route globs like `GET /v*/products*` match) and the
+    // resolved principal, and answers inside the request context (so a 429 carries the
+    // request id).
+    let outer = tower::ServiceBuilder::new()
+        .layer(from_fn_with_state(state.clone(), request_context))
         .layer(from_fn(select_version))
-        .layer(from_fn_with_state(state, request_context)))
+        .layer(from_fn_with_state(state.clone(), crate::auth::authenticate))
+        .option_layer(crate::ratelimit::layer(&state.config)?)
+        .service(inner);
+    Ok(Router::new().fallback_service(outer))
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -1,8 +1,12 @@
 //! Prometheus metrics, rendered by the app itself at `/metrics` (no exporter HTTP server and
 //! no TLS stack pulled in).
 
-use std::sync::OnceLock;
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
+
+use hashbrown::{Equivalent, HashMap};
+use metrics::{Counter, Histogram};
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
@@ -12,6 +16,63 @@ static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 #[derive(Clone)]
 pub struct Metrics {
     handle: Option<PrometheusHandle>,
+    /// Per-label-set handles, so a request costs a lookup rather than a registration (which
+    /// allocates the label strings and takes the registry's locks).
+    requests: Arc<RwLock<HashMap<RequestKey, RequestHandles>>>,
+}
+
+/// The labels of one request series.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct RequestKey {
+    method: &'static str,
+    route: Box<str>,
+    status: u16,
+}
+
+/// [`RequestKey`] borrowed from a request, for lookups. Hashes exactly like the owned key.
+struct RequestKeyRef<'a> {
+    method: &'static str,
+    route: &'a str,
+    status: u16,
+}
+
+impl Hash for RequestKeyRef<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.method.hash(state);
+        self.route.hash(state);
+        self.status.hash(state);
+    }
+}
+
+impl Equivalent<RequestKey> for RequestKeyRef<'_> {
+    fn equivalent(&self, key: &RequestKey) -> bool {
+        self.method == key.method && self.status == key.status && self.route == &*key.route
+    }
+}
+
+struct RequestHandles {
+    count: Counter,
+    duration: Histogram,
+}
+
+/// More distinct label sets than this are still counted, just without a cached handle.
+const MAX_CACHED_SERIES: usize = 10_000;
+
+/// The method label: the standard methods by name, anything else as `OTHER`, so that clients
+/// cannot create unbounded metric series by inventing methods.
+fn method_label(method: &str) -> &'static str {
+    match method {
+        "GET" => "GET",
+        "HEAD" => "HEAD",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "PATCH" => "PATCH",
+        "DELETE" => "DELETE",
+        "OPTIONS" => "OPTIONS",
+        "TRACE" => "TRACE",
+        "CONNECT" => "CONNECT",
+        _ => "OTHER",
+    }
 }
 
 impl Metrics {
@@ -27,15 +88,36 @@ impl Metrics {
                     .inspect(spawn_upkeep)
             })
             .clone();
-        Self { handle }
+        Self { handle, requests: Arc::default() }
     }
 
     /// Counts one request and its latency.
     pub fn record_request(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
-        let labels = [("method", method.to_string()), ("route", route.to_string()), ("status", status.to_string())];
-        metrics::counter!("agora_http_requests_total", &labels).increment(1);
-        metrics::histogram!("agora_http_request_duration_seconds", "method" => method.to_string(), "route" => route.to_string())
-            .record(elapsed.as_secs_f64());
+        let method = method_label(method);
+        let seconds = elapsed.as_secs_f64();
+        if let Ok(map) = self.requests.read()
+            && let Some(h) = map.get(&RequestKeyRef { method, route, status })
+        {
+            h.count.increment(1);
+            h.duration.record(seconds);
+            return;
+        }
+        let handles = RequestHandles {
+            count: metrics::counter!(
+                "agora_http_requests_total",
+                "method" => method, "route" => route.to_string(), "status" => status.to_string()
+            ),
+            duration: metrics::histogram!(
+                "agora_http_request_duration_seconds", "method" => method, "route" => route.to_string()
+            ),
+        };
+        handles.count.increment(1);
+        handles.duration.record(seconds);
+        if let Ok(mut map) = self.requests.write()
+            && map.len() < MAX_CACHED_SERIES
+        {
+            map.insert(RequestKey { method, route: route.into(), status }, handles);
+        }
     }
 
     /// Prometheus text exposition.

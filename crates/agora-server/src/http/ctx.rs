@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request};
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
 
@@ -22,6 +22,9 @@ pub struct RequestCtx {
     /// The client asked for `application/problem+json` errors.
     pub problem_json: bool,
 }
+
+/// `X-Request-ID`, parsed once (a `&str` name is re-parsed on every use).
+static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 tokio::task_local! {
     static CTX: RequestCtx;
@@ -62,7 +65,7 @@ pub async fn request_context(state: axum::extract::State<AppState>, req: Request
     let started = Instant::now();
     let request_id: Arc<str> = req
         .headers()
-        .get("x-request-id")
+        .get(&X_REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .filter(|v| valid_client_id(v))
         .map(Arc::from)
@@ -76,7 +79,7 @@ pub async fn request_context(state: axum::extract::State<AppState>, req: Request
     let ctx = RequestCtx { request_id: request_id.clone(), problem_json };
     let mut res = CTX.scope(ctx, next.run(req)).await;
     if let Ok(v) = HeaderValue::from_str(&request_id) {
-        res.headers_mut().insert("x-request-id", v);
+        res.headers_mut().insert(X_REQUEST_ID.clone(), v);
     }
     let route = res.extensions().get::<RouteLabel>().map(|r| r.0.clone()).unwrap_or_else(|| "unmatched".into());
     let status = res.status().as_u16();

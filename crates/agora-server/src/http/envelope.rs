@@ -1,7 +1,7 @@
 //! The success envelope: `{"success": true, "data": …, ["pagination": …,] "meta": {…}}`.
 
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::Response;
 use chrono::{SecondsFormat, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -43,11 +43,20 @@ pub fn json_bytes<T: Serialize, P: Serialize>(data: &T, pagination: Option<&P>) 
 }
 
 /// A JSON response with the given status and pre-serialised body.
+///
+/// The header map is sized for everything the middleware adds on the way out (request id,
+/// version, rate-limit and deprecation headers): growing it later rehashes every entry.
 pub fn json_response(status: StatusCode, bytes: Vec<u8>) -> Response {
-    let mut res = (status, bytes).into_response();
-    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    let mut headers = HeaderMap::with_capacity(RESPONSE_HEADER_CAPACITY);
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    let mut res = Response::new(axum::body::Body::from(bytes));
+    *res.status_mut() = status;
+    *res.headers_mut() = headers;
     res
 }
+
+/// Headers a JSON response typically ends up with, middleware included.
+const RESPONSE_HEADER_CAPACITY: usize = 16;
 
 /// `200 OK` with `data`.
 pub fn ok<T: Serialize>(data: &T) -> Response {

@@ -56,6 +56,23 @@ db_test!(metrics_count_requests, |app| async move {
     assert!(text.contains("agora_http_request_duration_seconds"), "{text}");
 });
 
+db_test!(metrics_bound_the_method_label, |app| async move {
+    // Methods a client invents share one `OTHER` series instead of creating new ones.
+    let brew = axum::http::Method::from_bytes(b"BREW").unwrap();
+    for _ in 0..3 {
+        let res = app.request(brew.clone(), "/v2/users").send().await;
+        assert!(res.status.as_u16() >= 400, "{}", res.describe());
+    }
+    let text = app.get("/metrics").send().await.text();
+    assert!(!text.contains("method=\"BREW\""), "{text}");
+    let total: f64 = text
+        .lines()
+        .filter(|l| l.starts_with("agora_http_requests_total") && l.contains("method=\"OTHER\""))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum();
+    assert!(total >= 3.0, "{text}");
+});
+
 db_test!(openapi_document_is_served, |app| async move {
     for path in ["/openapi.json", "/v1/openapi.json", "/v2/openapi.json"] {
         let res = app.get(path).send().await;

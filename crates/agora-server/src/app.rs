@@ -9,7 +9,6 @@ use agora_core::services::Services;
 use agora_db::{Db, PoolSettings, SqlStore};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use hmac::{Hmac, Mac};
@@ -20,10 +19,11 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::config::Config;
-use crate::http::ctx::{record_route, request_context};
+use crate::http::around::AroundLayer;
+use crate::http::ctx::{RecordRoute, RequestContextLayer};
 use crate::http::error::ApiError;
-use crate::http::normalize::{fallback, normalize_errors};
-use crate::http::versioning::select_version;
+use crate::http::normalize::{NormalizeErrors, fallback};
+use crate::http::versioning::SelectVersion;
 use crate::metrics::Metrics;
 use crate::password::Argon2Hasher;
 use crate::rest;
@@ -215,11 +215,11 @@ pub fn router(state: AppState) -> Result<Router, String> {
         .route("/openapi.json", get(rest::ops::openapi))
         .merge(crate::openapi::docs_router())
         .fallback(fallback)
-        .route_layer(from_fn(record_route))
+        .route_layer(AroundLayer(RecordRoute))
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state.clone());
     let inner = tower::ServiceBuilder::new()
-        .layer(from_fn(normalize_errors))
+        .layer(AroundLayer(NormalizeErrors))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(RequestBodyLimitLayer::new(body_limit))
         .service(api);
@@ -229,9 +229,9 @@ pub fn router(state: AppState) -> Result<Router, String> {
     // resolved principal, and answers inside the request context (so a 429 carries the
     // request id).
     let outer = tower::ServiceBuilder::new()
-        .layer(from_fn_with_state(state.clone(), request_context))
-        .layer(from_fn(select_version))
-        .layer(from_fn_with_state(state.clone(), crate::auth::authenticate))
+        .layer(RequestContextLayer(state.clone()))
+        .layer(AroundLayer(SelectVersion))
+        .layer(crate::auth::AuthenticateLayer(state.clone()))
         .option_layer(crate::ratelimit::layer(&state.config)?)
         .service(inner);
     Ok(Router::new().fallback_service(outer))

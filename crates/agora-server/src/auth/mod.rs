@@ -14,11 +14,15 @@ pub mod tokens;
 
 use agora_core::Actor;
 use agora_core::actor::Scopes;
-use axum::extract::{FromRequestParts, Request, State};
+use std::convert::Infallible;
+use std::task::{Context, Poll};
+
+use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use futures::future::{BoxFuture, Either};
+use tower::{Layer, Service};
 
 use crate::http::ApiError;
 use crate::state::AppState;
@@ -130,29 +134,68 @@ fn is_unsafe(m: &Method) -> bool {
 }
 
 /// Middleware: resolves credentials into request extensions.
-pub async fn authenticate(State(s): State<AppState>, mut req: Request, next: Next) -> Response {
-    // Anonymous requests (the common case for public reads) skip all credential work, and so
-    // do the endpoints that authenticate with credentials in their own body (a browser that
-    // already holds a session cookie must still be able to sign in again or authorize an app).
-    let h = req.headers();
-    if !(h.contains_key(header::AUTHORIZATION) || h.contains_key("x-api-key") || h.contains_key(header::COOKIE))
-        || authenticates_itself(req.method(), req.uri().path())
-    {
-        return next.run(req).await;
+///
+/// Anonymous requests (the common case for public reads) skip all credential work, and so do
+/// the endpoints that authenticate with credentials in their own body (a browser that already
+/// holds a session cookie must still be able to sign in again or authorize an app). Those go
+/// straight to the inner service; only a request that presents credentials pays for an
+/// asynchronous lookup.
+#[derive(Clone)]
+pub struct AuthenticateLayer(pub AppState);
+
+impl<S> Layer<S> for AuthenticateLayer {
+    type Service = Authenticate<S>;
+
+    fn layer(&self, inner: S) -> Authenticate<S> {
+        Authenticate { inner, state: self.0.clone() }
     }
-    let headers = h.clone();
-    let method = req.method().clone();
-    match resolve(&s, &headers, &method).await {
-        Ok(Some((actor, cred))) => {
-            let label = actor.label();
-            req.extensions_mut().insert(actor);
-            req.extensions_mut().insert(cred);
-            let mut res = next.run(req).await;
-            res.extensions_mut().insert(PrincipalLabel(label));
-            res
+}
+
+/// The service made by [`AuthenticateLayer`].
+#[derive(Clone)]
+pub struct Authenticate<S> {
+    inner: S,
+    state: AppState,
+}
+
+impl<S> Service<Request> for Authenticate<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Either<S::Future, BoxFuture<'static, Result<Response, Infallible>>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request) -> Self::Future {
+        let h = req.headers();
+        if !(h.contains_key(header::AUTHORIZATION) || h.contains_key("x-api-key") || h.contains_key(header::COOKIE))
+            || authenticates_itself(req.method(), req.uri().path())
+        {
+            return Either::Left(self.inner.call(req));
         }
-        Ok(None) => next.run(req).await,
-        Err(e) => e.into_response(),
+        // The instance that was polled ready goes into the future; a clone stays behind.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let s = self.state.clone();
+        Either::Right(Box::pin(async move {
+            match resolve(&s, req.headers(), req.method()).await {
+                Ok(Some((actor, cred))) => {
+                    let label = actor.label();
+                    req.extensions_mut().insert(actor);
+                    req.extensions_mut().insert(cred);
+                    let Ok(mut res) = inner.call(req).await;
+                    res.extensions_mut().insert(PrincipalLabel(label));
+                    Ok(res)
+                }
+                Ok(None) => inner.call(req).await,
+                Err(e) => Ok(e.into_response()),
+            }
+        }))
     }
 }
 

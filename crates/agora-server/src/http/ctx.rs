@@ -4,14 +4,20 @@
 //! anywhere below — a handler, an extractor rejection, the panic catcher, the 404 fallback —
 //! can put the same request id in its envelope without threading it through every signature.
 
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request};
-use axum::http::{HeaderName, HeaderValue, header};
-use axum::middleware::Next;
+use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::response::Response;
+use tokio::task::futures::TaskLocalFuture;
+use tower::{Layer, Service};
 
+use super::around::{Around, Before};
 use crate::state::AppState;
 
 /// What every response of one request needs to know.
@@ -47,58 +53,139 @@ fn valid_client_id(v: &str) -> bool {
 
 /// Route template copied onto the response so the outer layer can label logs and metrics.
 #[derive(Debug, Clone)]
-pub struct RouteLabel(pub String);
+pub struct RouteLabel(pub MatchedPath);
 
 /// Inner middleware (runs after routing): records the matched route template.
-pub async fn record_route(req: Request, next: Next) -> Response {
-    let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string());
-    let mut res = next.run(req).await;
-    if let Some(r) = route {
-        res.extensions_mut().insert(RouteLabel(r));
+#[derive(Debug, Clone, Copy)]
+pub struct RecordRoute;
+
+impl Around for RecordRoute {
+    type Carry = Option<MatchedPath>;
+
+    fn before(&self, req: &mut Request) -> Before<Option<MatchedPath>> {
+        Before::Continue(req.extensions().get::<MatchedPath>().cloned())
     }
-    res
+
+    fn after(&self, route: Option<MatchedPath>, res: &mut Response) {
+        if let Some(r) = route {
+            res.extensions_mut().insert(RouteLabel(r));
+        }
+    }
 }
 
 /// Outermost middleware: establishes the context, sets `X-Request-ID`, and writes the one log
 /// line and the metrics for the request.
-pub async fn request_context(state: axum::extract::State<AppState>, req: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let request_id: Arc<str> = req
-        .headers()
-        .get(&X_REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| valid_client_id(v))
-        .map(Arc::from)
-        .unwrap_or_else(|| new_request_id().into());
-    let problem_json = req
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| a.contains("application/problem+json"));
-    let method = req.method().clone();
-    let ctx = RequestCtx { request_id: request_id.clone(), problem_json };
-    let mut res = CTX.scope(ctx, next.run(req)).await;
+///
+/// Written as a plain service rather than with `from_fn` so that a request costs no boxing:
+/// the inner service is called synchronously inside the context (anything it answers on the
+/// spot, such as a 429, already sees the request id) and its future is polled inside it too.
+#[derive(Clone)]
+pub struct RequestContextLayer(pub AppState);
+
+impl<S> Layer<S> for RequestContextLayer {
+    type Service = RequestContext<S>;
+
+    fn layer(&self, inner: S) -> RequestContext<S> {
+        RequestContext { inner, state: self.0.clone() }
+    }
+}
+
+/// The service made by [`RequestContextLayer`].
+#[derive(Clone)]
+pub struct RequestContext<S> {
+    inner: S,
+    state: AppState,
+}
+
+impl<S> Service<Request> for RequestContext<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = RequestContextFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        let started = Instant::now();
+        let request_id: Arc<str> = req
+            .headers()
+            .get(&X_REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| valid_client_id(v))
+            .map(Arc::from)
+            .unwrap_or_else(|| new_request_id().into());
+        let problem_json = req
+            .headers()
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.contains("application/problem+json"));
+        let method = req.method().clone();
+        let ctx = RequestCtx { request_id: request_id.clone(), problem_json };
+        let inner = CTX.sync_scope(ctx.clone(), || self.inner.call(req));
+        RequestContextFuture {
+            inner: CTX.scope(ctx, inner),
+            done: Some(Done { started, request_id, method, state: self.state.clone() }),
+        }
+    }
+}
+
+/// What the response and the log line need once the inner service has answered.
+struct Done {
+    started: Instant,
+    request_id: Arc<str>,
+    method: Method,
+    state: AppState,
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`RequestContext`].
+    pub struct RequestContextFuture<F> {
+        #[pin]
+        inner: TaskLocalFuture<RequestCtx, F>,
+        done: Option<Done>,
+    }
+}
+
+impl<F> Future for RequestContextFuture<F>
+where
+    F: Future<Output = Result<Response, Infallible>>,
+{
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let Ok(mut res) = std::task::ready!(this.inner.poll(cx));
+        if let Some(done) = this.done.take() {
+            finish(done, &mut res);
+        }
+        Poll::Ready(Ok(res))
+    }
+}
+
+fn finish(done: Done, res: &mut Response) {
+    let Done { started, request_id, method, state } = done;
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         res.headers_mut().insert(X_REQUEST_ID.clone(), v);
     }
-    let route = res.extensions().get::<RouteLabel>().map(|r| r.0.clone()).unwrap_or_else(|| "unmatched".into());
+    let route = res.extensions().get::<RouteLabel>().map_or("unmatched", |r| r.0.as_str());
     let status = res.status().as_u16();
     let elapsed = started.elapsed();
-    let principal = res
-        .extensions()
-        .get::<crate::auth::PrincipalLabel>()
-        .map(|p| p.0.clone())
-        .unwrap_or_else(|| "anonymous".into());
-    state.metrics.record_request(method.as_str(), &route, status, elapsed);
-    tracing::info!(
-        target: "agora::request",
-        request_id = %request_id,
-        method = %method,
-        route = %route,
-        status,
-        latency_ms = elapsed.as_secs_f64() * 1000.0,
-        principal = %principal,
-        "request"
-    );
-    res
+    state.metrics.record_request(method.as_str(), route, status, elapsed);
+    if tracing::enabled!(target: "agora::request", tracing::Level::INFO) {
+        let principal = res.extensions().get::<crate::auth::PrincipalLabel>().map_or("anonymous", |p| p.0.as_str());
+        tracing::info!(
+            target: "agora::request",
+            request_id = %request_id,
+            method = %method,
+            route = %route,
+            status,
+            latency_ms = elapsed.as_secs_f64() * 1000.0,
+            principal = %principal,
+            "request"
+        );
+    }
 }

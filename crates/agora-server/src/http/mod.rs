@@ -1,6 +1,7 @@
 //! HTTP plumbing shared by every route: the request context, the envelope, errors, version
 //! selection, rejection normalisation, extractors, conditional requests and list rendering.
 
+pub mod around;
 pub mod ctx;
 pub mod envelope;
 pub mod error;

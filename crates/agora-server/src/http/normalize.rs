@@ -5,9 +5,9 @@
 
 use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use super::around::{Around, Before};
 use super::error::ApiError;
 
 /// Marker set on responses already rendered by [`ApiError`].
@@ -29,28 +29,41 @@ fn code_for(status: StatusCode) -> (&'static str, &'static str) {
 }
 
 /// Middleware: envelope any bare error response.
-pub async fn normalize_errors(req: Request, next: Next) -> Response {
-    let res = next.run(req).await;
-    let status = res.status();
-    if !(status.is_client_error() || status.is_server_error()) || res.extensions().get::<AlreadyEnveloped>().is_some() {
-        return res;
+#[derive(Debug, Clone, Copy)]
+pub struct NormalizeErrors;
+
+impl Around for NormalizeErrors {
+    type Carry = ();
+
+    fn before(&self, _: &mut Request) -> Before<()> {
+        Before::Continue(())
     }
-    let (code, message) = code_for(status);
-    let mut err = if status.is_server_error() { ApiError::internal() } else { ApiError::new(status, code, message) };
-    err.status = status;
-    for name in [header::ALLOW, header::RETRY_AFTER, header::WWW_AUTHENTICATE] {
-        if let Some(v) = res.headers().get(&name) {
-            err.headers.push((name, v.clone()));
+
+    fn after(&self, (): (), res: &mut Response) {
+        let status = res.status();
+        if !(status.is_client_error() || status.is_server_error())
+            || res.extensions().get::<AlreadyEnveloped>().is_some()
+        {
+            return;
         }
+        let (code, message) = code_for(status);
+        let mut err =
+            if status.is_server_error() { ApiError::internal() } else { ApiError::new(status, code, message) };
+        err.status = status;
+        for name in [header::ALLOW, header::RETRY_AFTER, header::WWW_AUTHENTICATE] {
+            if let Some(v) = res.headers().get(&name) {
+                err.headers.push((name, v.clone()));
+            }
+        }
+        if status == StatusCode::METHOD_NOT_ALLOWED && !err.headers.iter().any(|(n, _)| n == header::ALLOW) {
+            err.headers.push((header::ALLOW, HeaderValue::from_static("")));
+        }
+        let mut out = err.into_response();
+        // Keep extensions (route label, principal) for logging.
+        *out.extensions_mut() = std::mem::take(res.extensions_mut());
+        out.extensions_mut().insert(AlreadyEnveloped);
+        *res = out;
     }
-    if status == StatusCode::METHOD_NOT_ALLOWED && !err.headers.iter().any(|(n, _)| n == header::ALLOW) {
-        err.headers.push((header::ALLOW, HeaderValue::from_static("")));
-    }
-    let mut out = err.into_response();
-    // Keep extensions (route label, principal) for logging.
-    *out.extensions_mut() = res.extensions().clone();
-    out.extensions_mut().insert(AlreadyEnveloped);
-    out
 }
 
 /// The router's fallback: 404 in the envelope.

@@ -7,10 +7,10 @@
 //! response says which version served it. v1 responses carry the deprecation headers.
 
 use axum::extract::Request;
-use axum::http::{HeaderValue, StatusCode, Uri, header};
-use axum::middleware::Next;
+use axum::http::{HeaderName, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 
+use super::around::{Around, Before};
 use super::error::ApiError;
 
 /// A served API version.
@@ -120,46 +120,65 @@ fn rewrite(uri: &Uri, new_path: &str) -> Option<Uri> {
 }
 
 /// Middleware: resolve the version, rewrite unprefixed paths, stamp the response.
-pub async fn select_version(mut req: Request, next: Next) -> Response {
-    let path = req.uri().path().to_string();
-    let (version, tail) = if is_operational(&path) {
-        let mut res = next.run(req).await;
-        res.headers_mut().insert("api-version", HeaderValue::from_static(ApiVersion::CURRENT.number()));
-        return res;
-    } else if let Some((num, tail)) = version_prefix(&path) {
-        match ApiVersion::from_number(num) {
-            Some(v) => (v, tail.to_string()),
-            None => return unsupported(num),
+#[derive(Debug, Clone, Copy)]
+pub struct SelectVersion;
+
+/// What the response needs: the version, and for v1 the path after the prefix (its
+/// successor link).
+pub struct Selected {
+    version: ApiVersion,
+    v1_tail: Option<String>,
+}
+
+impl Around for SelectVersion {
+    type Carry = Selected;
+
+    fn before(&self, req: &mut Request) -> Before<Selected> {
+        let path = req.uri().path();
+        if is_operational(path) {
+            return Before::Continue(Selected { version: ApiVersion::CURRENT, v1_tail: None });
         }
-    } else {
-        let version = match requested_elsewhere(&req) {
-            Err(()) => return unsupported("?"),
-            Ok(None) => ApiVersion::CURRENT,
-            Ok(Some(n)) => match ApiVersion::from_number(&n) {
-                Some(v) => v,
-                None => return unsupported(&n),
-            },
+        let (version, tail) = if let Some((num, tail)) = version_prefix(path) {
+            match ApiVersion::from_number(num) {
+                Some(v) => (v, (v == ApiVersion::V1).then(|| tail.to_string())),
+                None => return Before::Answer(unsupported(num)),
+            }
+        } else {
+            let version = match requested_elsewhere(req) {
+                Err(()) => return Before::Answer(unsupported("?")),
+                Ok(None) => ApiVersion::CURRENT,
+                Ok(Some(n)) => match ApiVersion::from_number(&n) {
+                    Some(v) => v,
+                    None => return Before::Answer(unsupported(&n)),
+                },
+            };
+            let new_path = format!("{}{}", version.prefix(), if path == "/" { "" } else { path });
+            let tail = (version == ApiVersion::V1).then(|| path.to_string());
+            match rewrite(req.uri(), &new_path) {
+                Some(uri) => *req.uri_mut() = uri,
+                None => return Before::Answer(ApiError::no_route().into_response()),
+            }
+            (version, tail)
         };
-        let new_path = format!("{}{}", version.prefix(), if path == "/" { "" } else { &path });
-        match rewrite(req.uri(), &new_path) {
-            Some(uri) => *req.uri_mut() = uri,
-            None => return ApiError::no_route().into_response(),
-        }
-        (version, path)
-    };
-    req.extensions_mut().insert(version);
-    let mut res = next.run(req).await;
-    let h = res.headers_mut();
-    h.insert("api-version", HeaderValue::from_static(version.number()));
-    if version == ApiVersion::V1 {
-        h.insert("deprecation", HeaderValue::from_static(V1_DEPRECATION));
-        h.insert("sunset", HeaderValue::from_static(V1_SUNSET));
-        if let Ok(v) = HeaderValue::from_str(&format!("</v2{tail}>; rel=\"successor-version\"")) {
-            h.append(header::LINK, v);
+        req.extensions_mut().insert(version);
+        Before::Continue(Selected { version, v1_tail: tail })
+    }
+
+    fn after(&self, selected: Selected, res: &mut Response) {
+        let h = res.headers_mut();
+        h.insert(API_VERSION.clone(), HeaderValue::from_static(selected.version.number()));
+        if let Some(tail) = selected.v1_tail {
+            h.insert("deprecation", HeaderValue::from_static(V1_DEPRECATION));
+            h.insert("sunset", HeaderValue::from_static(V1_SUNSET));
+            if let Ok(v) = HeaderValue::from_str(&format!("</v2{tail}>; rel=\"successor-version\"")) {
+                h.append(header::LINK, v);
+            }
         }
     }
-    res
 }
+
+/// `API-Version`, parsed once.
+static API_VERSION: HeaderName = HeaderName::from_static("api-version");
 
 #[cfg(test)]
 mod tests {

@@ -124,6 +124,9 @@ struct Inner {
     policy_item: HeaderValue,
     /// `limit`, as a header value (the `X-RateLimit-Limit` of this policy).
     limit_value: HeaderValue,
+    /// `window` in µs and the buckets' emission interval, computed once (both divide).
+    window_us: u64,
+    interval_us: u64,
     /// Decision counters (allowed, denied, denied_by_other, error), resolved against the
     /// metrics recorder on first use.
     counters: OnceLock<[metrics::Counter; 4]>,
@@ -200,6 +203,8 @@ impl Policy {
                 quoted,
                 policy_item,
                 limit_value: HeaderValue::from(limit),
+                window_us: u64::try_from(window_us).unwrap_or(u64::MAX),
+                interval_us: u64::try_from(window_us).unwrap_or(u64::MAX).div_ceil(limit),
                 counters: OnceLock::new(),
             }),
         })
@@ -262,12 +267,12 @@ impl Policy {
 
     /// The window in whole microseconds (validated to fit comfortably in a `u64`).
     pub(crate) fn window_us(&self) -> u64 {
-        u64::try_from(self.inner.window.as_micros()).unwrap_or(u64::MAX)
+        self.inner.window_us
     }
 
     /// The buckets' emission interval: `ceil(window / limit)` microseconds.
     pub(crate) fn interval_us(&self) -> u64 {
-        self.window_us().div_ceil(self.inner.limit)
+        self.inner.interval_us
     }
 }
 

@@ -133,6 +133,11 @@ config 5 true redis token_bucket
 
 echo "== seeding $USERS users ($DB)"
 "$BIN" --config "$WORK/off.toml" seed --users "$USERS" --posts 0 --products 10
+if [ "$DB" = postgres ]; then
+  # Let the seed's aftermath (autovacuum, the checkpoint of its WAL) finish before measuring:
+  # otherwise the first rounds run against a busy PostgreSQL.
+  psql -q -h 127.0.0.1 -U postgres -d agora_bench_rl -c "VACUUM ANALYZE" -c "CHECKPOINT"
+fi
 PATH_ID="/v2/users/$(( USERS / 2 ))"
 
 for i in "${!NAMES[@]}"; do

@@ -120,3 +120,62 @@ where
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use axum::body::Body;
+    use axum::http::{HeaderValue, StatusCode};
+    use tower::{ServiceBuilder, ServiceExt, service_fn};
+
+    use super::*;
+
+    /// Answers `/stop` itself; stamps every other response with the path it saw.
+    #[derive(Clone)]
+    struct Stamp;
+
+    impl Around for Stamp {
+        type Carry = String;
+
+        fn before(&self, req: &mut Request) -> Before<String> {
+            if req.uri().path() == "/stop" {
+                let mut res = Response::new(Body::empty());
+                *res.status_mut() = StatusCode::IM_A_TEAPOT;
+                return Before::Answer(res);
+            }
+            Before::Continue(req.uri().path().to_string())
+        }
+
+        fn after(&self, path: String, res: &mut Response) {
+            if let Ok(v) = HeaderValue::from_str(&path) {
+                res.headers_mut().insert("x-seen", v);
+            }
+        }
+    }
+
+    fn request(path: &str) -> Request {
+        Request::builder().uri(path).body(Body::empty()).unwrap_or_default()
+    }
+
+    #[tokio::test]
+    async fn runs_before_and_after_or_answers_without_the_inner_service() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counted = calls.clone();
+        let svc = ServiceBuilder::new().layer(AroundLayer(Stamp)).service(service_fn(move |_: Request| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            async { Ok::<_, Infallible>(Response::new(Body::empty())) }
+        }));
+
+        let Ok(res) = svc.clone().oneshot(request("/go")).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(res.headers().get("x-seen").map(|v| v.as_bytes()), Some(&b"/go"[..]));
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+
+        let Ok(res) = svc.oneshot(request("/stop")).await;
+        assert_eq!(res.status(), StatusCode::IM_A_TEAPOT);
+        assert!(res.headers().get("x-seen").is_none());
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "an answered request must not reach the service");
+    }
+}

@@ -5,10 +5,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::{ClusterClient, ClusterConfig};
 use redis::cluster_async::ClusterConnection;
-use redis::{Client, RedisResult, Script};
+use redis::{Client, Cmd, ErrorKind, RedisResult, Script, ServerErrorKind};
+use smallvec::SmallVec;
 
 use crate::clock::{Clock, micros};
 use crate::decision::{Decision, Outcome};
@@ -174,24 +175,30 @@ impl RedisStore {
     /// `{prefix}:{<escaped key>}:<policy>:<algorithm code>`. In the client key, `%`, `{` and
     /// `}` are percent-encoded so the whole key is the hash tag.
     pub fn redis_key(&self, check: &Check) -> String {
-        format!(
-            "{}:{{{}}}:{}:{}",
-            self.cfg.key_prefix,
-            escape_tag(&check.key),
-            check.policy.name(),
-            check.policy.algorithm().code()
-        )
+        let (prefix, policy, code) = (&self.cfg.key_prefix, check.policy.name(), check.policy.algorithm().code());
+        let mut key = String::with_capacity(prefix.len() + check.key.len() + policy.len() + code.len() + 6);
+        key.push_str(prefix);
+        key.push_str(":{");
+        escape_tag_into(&check.key, &mut key);
+        key.push_str("}:");
+        key.push_str(policy);
+        key.push(':');
+        key.push_str(code);
+        key
     }
 
-    async fn invoke(&self, inv: redis::ScriptInvocation<'_>) -> Result<Vec<i64>, LimitError> {
+    /// Runs `cmd` (an `EVALSHA` of `source`), loading the script and retrying once if the
+    /// server does not have it (`NOSCRIPT`, e.g. after a restart or `SCRIPT FLUSH`).
+    async fn invoke(&self, cmd: Cmd, source: &'static str) -> Result<Vec<i64>, LimitError> {
+        let limit = self.cfg.command_timeout;
         let result = match &self.conn {
             Conn::Single(c) => {
                 let mut c = c.clone();
-                with_timeout(self.cfg.command_timeout, async move { inv.invoke_async::<Vec<i64>>(&mut c).await }).await
+                with_timeout(limit, async move { eval(&mut c, &cmd, source).await }).await
             }
             Conn::Cluster(c) => {
                 let mut c = c.clone();
-                with_timeout(self.cfg.command_timeout, async move { inv.invoke_async::<Vec<i64>>(&mut c).await }).await
+                with_timeout(limit, async move { eval(&mut c, &cmd, source).await }).await
             }
         };
         if result.is_err() {
@@ -202,20 +209,20 @@ impl RedisStore {
 
     /// Runs the check script over `group` (indices into `checks`); `commit` false = peek.
     async fn run_check(&self, checks: &[Check], group: &[usize], commit: bool) -> Result<GroupReply, LimitError> {
-        let mut inv = self.check_script.prepare_invoke();
+        let mut cmd = evalsha(&self.check_script, group.len());
         for &i in group {
-            inv.key(self.redis_key(&checks[i]));
+            cmd.arg(self.redis_key(&checks[i]));
         }
-        let now_arg = match &self.cfg.time_source {
-            TimeSource::Server => String::new(),
-            TimeSource::Client(clock) => micros(clock.now()).to_string(),
+        match &self.cfg.time_source {
+            TimeSource::Server => cmd.arg(""),
+            TimeSource::Client(clock) => cmd.arg(micros(clock.now())),
         };
-        inv.arg(now_arg).arg(if commit { "c" } else { "p" });
+        cmd.arg(if commit { "c" } else { "p" });
         for &i in group {
             let p = &checks[i].policy;
-            inv.arg(p.algorithm().code()).arg(p.limit()).arg(p.window_us()).arg(p.interval_us());
+            cmd.arg(p.algorithm().code()).arg(p.limit()).arg(p.window_us()).arg(p.interval_us());
         }
-        let reply = self.invoke(inv).await?;
+        let reply = self.invoke(cmd, CHECK_LUA).await?;
         if reply.len() != 2 + PER_POLICY * group.len() {
             metrics::counter!(BACKEND_ERRORS_TOTAL).increment(1);
             return Err(LimitError::Protocol(format!(
@@ -241,14 +248,16 @@ impl RedisStore {
     }
 
     async fn refund(&self, checks: &[Check], group: &[usize], reply: &GroupReply) {
-        let mut inv = self.refund_script.prepare_invoke();
-        inv.arg(reply.now);
+        let mut cmd = evalsha(&self.refund_script, group.len());
+        for &i in group {
+            cmd.arg(self.redis_key(&checks[i]));
+        }
+        cmd.arg(reply.now);
         for (&i, row) in group.iter().zip(&reply.rows) {
             let p = &checks[i].policy;
-            inv.key(self.redis_key(&checks[i]));
-            inv.arg(p.algorithm().code()).arg(p.limit()).arg(p.window_us()).arg(p.interval_us()).arg(row.marker);
+            cmd.arg(p.algorithm().code()).arg(p.limit()).arg(p.window_us()).arg(p.interval_us()).arg(row.marker);
         }
-        if let Err(e) = self.invoke(inv).await {
+        if let Err(e) = self.invoke(cmd, REFUND_LUA).await {
             tracing::warn!(error = %e, "rate limit: could not refund a cross-slot commit");
         }
     }
@@ -264,13 +273,18 @@ impl RedisStore {
     }
 
     async fn decide(&self, checks: &[Check], commit: bool) -> Result<Outcome, LimitError> {
+        if !self.is_cluster() {
+            // One script call for every check: no grouping, no refunds.
+            let all: SmallVec<[usize; 4]> = (0..checks.len()).collect();
+            let reply = self.run_check(checks, &all, commit).await?;
+            let uncommitted = !commit || !reply.committed;
+            let decisions =
+                all.iter().zip(&reply.rows).map(|(&i, row)| decision(&checks[i], row, uncommitted)).collect();
+            return Ok(Outcome { decisions, fallback: false });
+        }
         let mut groups: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-        if self.is_cluster() {
-            for (i, c) in checks.iter().enumerate() {
-                groups.entry(c.key.as_str()).or_default().push(i);
-            }
-        } else {
-            groups.insert("", (0..checks.len()).collect());
+        for (i, c) in checks.iter().enumerate() {
+            groups.entry(c.key.as_str()).or_default().push(i);
         }
         let mut replies: Vec<(Vec<usize>, GroupReply)> = Vec::with_capacity(groups.len());
         let mut uncommitted = !commit;
@@ -297,19 +311,25 @@ impl RedisStore {
         let mut decisions: Vec<Option<Decision>> = vec![None; checks.len()];
         for (group, reply) in &replies {
             for (&i, row) in group.iter().zip(&reply.rows) {
-                let (remaining, reset) =
-                    if uncommitted { (row.remaining, row.reset) } else { (row.remaining_post, row.reset_post) };
-                decisions[i] = Some(Decision {
-                    policy: checks[i].policy.clone(),
-                    allowed: row.allowed,
-                    limit: checks[i].policy.limit(),
-                    remaining,
-                    reset_after: Duration::from_micros(reset),
-                    retry_after: (!row.allowed).then(|| Duration::from_micros(row.retry)),
-                });
+                decisions[i] = Some(decision(&checks[i], row, uncommitted));
             }
         }
         Ok(Outcome { decisions: decisions.into_iter().flatten().collect(), fallback: false })
+    }
+}
+
+/// The decision for `check` from its row of the script's reply: the state before the request
+/// if nothing was committed, after it otherwise.
+fn decision(check: &Check, row: &Row, uncommitted: bool) -> Decision {
+    let (remaining, reset) =
+        if uncommitted { (row.remaining, row.reset) } else { (row.remaining_post, row.reset_post) };
+    Decision {
+        policy: check.policy.clone(),
+        allowed: row.allowed,
+        limit: check.policy.limit(),
+        remaining,
+        reset_after: Duration::from_micros(reset),
+        retry_after: (!row.allowed).then(|| Duration::from_micros(row.retry)),
     }
 }
 
@@ -326,7 +346,7 @@ struct Row {
 struct GroupReply {
     committed: bool,
     now: i64,
-    rows: Vec<Row>,
+    rows: SmallVec<[Row; 2]>,
 }
 
 impl Limiter for RedisStore {
@@ -335,8 +355,12 @@ impl Limiter for RedisStore {
     }
 }
 
-fn escape_tag(key: &str) -> String {
-    let mut out = String::with_capacity(key.len());
+/// Appends `key` to `out` with `%`, `{` and `}` percent-encoded.
+fn escape_tag_into(key: &str, out: &mut String) {
+    if !key.contains(['%', '{', '}']) {
+        out.push_str(key);
+        return;
+    }
     for c in key.chars() {
         match c {
             '%' => out.push_str("%25"),
@@ -345,7 +369,28 @@ fn escape_tag(key: &str) -> String {
             c => out.push(c),
         }
     }
-    out
+}
+
+/// An `EVALSHA` of `script` with `keys` keys, built as a plain command: the caller appends
+/// keys and arguments straight into it. (redis-rs's `ScriptInvocation` first collects each
+/// key and argument into an allocation of its own and then copies them all into a command.)
+fn evalsha(script: &Script, keys: usize) -> Cmd {
+    // Sized for the hash, the keys and five arguments per policy, so that appending does not
+    // reallocate.
+    let mut cmd = Cmd::with_capacity(3 + keys * 6 + 2, 64 + keys * 96);
+    cmd.arg("EVALSHA").arg(script.get_hash()).arg(keys);
+    cmd
+}
+
+/// `cmd`, after loading `source` if the server answers `NOSCRIPT`.
+async fn eval<C: ConnectionLike>(con: &mut C, cmd: &Cmd, source: &str) -> RedisResult<Vec<i64>> {
+    match cmd.query_async(con).await {
+        Err(e) if e.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
+            let _: String = redis::cmd("SCRIPT").arg("LOAD").arg(source).query_async(con).await?;
+            cmd.query_async(con).await
+        }
+        other => other,
+    }
 }
 
 fn manager_config(cfg: &RedisConfig) -> ConnectionManagerConfig {
@@ -385,8 +430,13 @@ mod tests {
 
     #[test]
     fn tags_are_escaped() {
-        assert_eq!(escape_tag("1.2.3.4"), "1.2.3.4");
-        assert_eq!(escape_tag("a{b}%"), "a%7Bb%7D%25");
+        let escaped = |k: &str| {
+            let mut out = String::new();
+            escape_tag_into(k, &mut out);
+            out
+        };
+        assert_eq!(escaped("1.2.3.4"), "1.2.3.4");
+        assert_eq!(escaped("a{b}%"), "a%7Bb%7D%25");
     }
 
     #[test]

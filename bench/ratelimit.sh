@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # What rate limiting costs: GET /v2/users/{id} with limiting off, in process and in Redis,
-# side by side in one run, plus redis-benchmark's EVALSHA rate for the same Lua script, and
+# all in one run, plus redis-benchmark's EVALSHA rate for the same Lua script, and
 # a check of the two targets:
 #
 #   in-process  >= 95% of the requests/s with limiting off

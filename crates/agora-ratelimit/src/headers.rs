@@ -38,7 +38,7 @@ const SMALL_NUMBERS: u64 = 1024;
 /// `n` as a header value. `X-RateLimit-Remaining` and `X-RateLimit-Reset-After` are small for
 /// typical policies (a default policy allows 100 or 1000 a minute), and a static value is
 /// cloned without allocating, where `HeaderValue::from(u64)` allocates every time.
-fn number(n: u64) -> HeaderValue {
+pub(crate) fn number(n: u64) -> HeaderValue {
     static TABLE: OnceLock<Box<[HeaderValue]>> = OnceLock::new();
     let table = TABLE.get_or_init(|| {
         // Rendered once per process and kept for its lifetime (about 4 KiB of digits).
@@ -94,13 +94,13 @@ pub fn insert_rate_limit_headers(into: &mut HeaderMap, decisions: &[Decision], n
         let reset_after = ceil_secs(d.reset_after);
         let limit =
             if d.limit == d.policy.limit() { d.policy.limit_value().clone() } else { HeaderValue::from(d.limit) };
-        into.insert(X_RATELIMIT_LIMIT.clone(), limit);
-        into.insert(X_RATELIMIT_REMAINING.clone(), number(d.remaining));
-        into.insert(X_RATELIMIT_RESET.clone(), HeaderValue::from(now_unix.as_secs() + reset_after));
-        into.insert(X_RATELIMIT_RESET_AFTER.clone(), number(reset_after));
+        into.insert(&X_RATELIMIT_LIMIT, limit);
+        into.insert(&X_RATELIMIT_REMAINING, number(d.remaining));
+        into.insert(&X_RATELIMIT_RESET, HeaderValue::from(now_unix.as_secs() + reset_after));
+        into.insert(&X_RATELIMIT_RESET_AFTER, number(reset_after));
     }
     if let [only] = decisions {
-        into.insert(RATELIMIT_POLICY.clone(), only.policy.policy_item().clone());
+        into.insert(&RATELIMIT_POLICY, only.policy.policy_item().clone());
     } else {
         let mut policy = Vec::with_capacity(decisions.len() * 32);
         for (i, d) in decisions.iter().enumerate() {
@@ -110,7 +110,7 @@ pub fn insert_rate_limit_headers(into: &mut HeaderMap, decisions: &[Decision], n
             policy.extend_from_slice(d.policy.policy_item().as_bytes());
         }
         if let Ok(v) = HeaderValue::from_bytes(&policy) {
-            into.insert(RATELIMIT_POLICY.clone(), v);
+            into.insert(&RATELIMIT_POLICY, v);
         }
     }
     // `"name";r=remaining;t=reset`, built without the formatting machinery.
@@ -127,7 +127,7 @@ pub fn insert_rate_limit_headers(into: &mut HeaderMap, decisions: &[Decision], n
         state.extend_from_slice(digits.format(ceil_secs(d.reset_after)).as_bytes());
     }
     if let Ok(v) = HeaderValue::from_maybe_shared(bytes::Bytes::from(state)) {
-        into.insert(RATELIMIT.clone(), v);
+        into.insert(&RATELIMIT, v);
     }
     if let Some(wait) = retry_after(decisions) {
         into.insert(RETRY_AFTER, number(retry_after_secs(wait)));

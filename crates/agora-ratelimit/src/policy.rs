@@ -202,7 +202,7 @@ impl Policy {
                 window,
                 quoted,
                 policy_item,
-                limit_value: HeaderValue::from(limit),
+                limit_value: crate::headers::number(limit),
                 window_us: u64::try_from(window_us).unwrap_or(u64::MAX),
                 interval_us: u64::try_from(window_us).unwrap_or(u64::MAX).div_ceil(limit),
                 counters: OnceLock::new(),

@@ -6,16 +6,9 @@ use std::time::Duration;
 
 use agora_db::{Db, PoolSettings, on_pool, pool};
 
-fn pg_url() -> Option<String> {
-    match std::env::var("AGORA_TEST_DATABASE_URL") {
-        Ok(u) => Some(u),
-        Err(_) if std::env::var("CI").as_deref() == Ok("true") => panic!("AGORA_TEST_DATABASE_URL must be set in CI"),
-        Err(_) => {
-            println!("skipped: AGORA_TEST_DATABASE_URL not set");
-            None
-        }
-    }
-}
+mod common;
+
+use common::pg_url;
 
 async fn one_connection_pool(url: &str) -> Db {
     Db::connect(url, &PoolSettings { max_connections: 1, acquire_timeout: Duration::from_secs(5) }).await.unwrap()

@@ -5,16 +5,9 @@ use std::collections::BTreeSet;
 
 use agora_db::{Db, PoolSettings, on_pool};
 
-fn pg_url() -> Option<String> {
-    match std::env::var("AGORA_TEST_DATABASE_URL") {
-        Ok(u) => Some(u),
-        Err(_) if std::env::var("CI").as_deref() == Ok("true") => panic!("AGORA_TEST_DATABASE_URL must be set in CI"),
-        Err(_) => {
-            println!("skipped: AGORA_TEST_DATABASE_URL not set");
-            None
-        }
-    }
-}
+mod common;
+
+use common::pg_url;
 
 async fn sqlite_shape() -> (BTreeSet<(String, String)>, BTreeSet<String>) {
     let dir = std::env::temp_dir().join(format!("agora-schema-{}", uuid::Uuid::new_v4().simple()));

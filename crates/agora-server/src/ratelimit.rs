@@ -3,7 +3,6 @@
 
 use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
 use std::time::Duration;
 
 use agora_core::Actor;
@@ -234,8 +233,6 @@ pub fn layer(
     } else {
         RateLimiter::new(MemoryStore::default())
     };
-    let policies: Arc<[RuntimePolicy]> = policies.into();
-    let trusted: Arc<[IpAddr]> = trusted.into();
     let keys = move |req: &Request<Body>| checks(&policies, &trusted, req);
     Ok(Some(RateLimitLayer::new(limiter, keys, limited as LimitedFn, unavailable as UnavailableFn)))
 }

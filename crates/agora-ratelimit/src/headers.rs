@@ -12,6 +12,7 @@
 //! Durations are rounded *up* to whole seconds (a client that waits the advertised time is
 //! never early); `w` for a sub-second window is therefore 1.
 
+use std::cell::{Cell, RefCell};
 use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -54,8 +55,71 @@ pub(crate) fn number(n: u64) -> HeaderValue {
     });
     match usize::try_from(n).ok().and_then(|i| table.get(i)) {
         Some(v) => v.clone(),
-        None => HeaderValue::from(n),
+        None => rendered(n),
     }
+}
+
+/// `n` as a new header value, in one exact-size allocation. (`HeaderValue::from(u64)` makes
+/// two: a 20-byte buffer, then, because the digits do not fill it, a shared header for it.)
+fn rendered(n: u64) -> HeaderValue {
+    let mut digits = itoa::Buffer::new();
+    exact(digits.format(n).as_bytes()).unwrap_or_else(|| HeaderValue::from(n))
+}
+
+/// A header value holding a copy of `bytes` in an allocation of exactly their size, or `None`
+/// if they are not a valid header value.
+fn exact(bytes: &[u8]) -> Option<HeaderValue> {
+    HeaderValue::from_bytes(bytes).ok()
+}
+
+/// A buffer for a header value that is built per request: on the stack unless a request has
+/// many policies, and then copied once into a value of its exact size.
+type ValueBuf = smallvec::SmallVec<[u8; 128]>;
+
+thread_local! {
+    /// This thread's reading of the Unix time in whole seconds, and the (monotonic) instant
+    /// until which that reading holds.
+    static UNIX_SECS: Cell<(u64, Option<quanta::Instant>)> = const { Cell::new((0, None)) };
+    /// The last `X-RateLimit-Reset` value rendered on this thread.
+    static RESET: RefCell<Option<(u64, HeaderValue)>> = const { RefCell::new(None) };
+}
+
+/// The current Unix time in whole seconds, as the `X-RateLimit-Reset` header needs it.
+///
+/// Every admitted request renders that header, and `SystemTime::now()` was a visible share of
+/// the limiter's cost. So each thread reads the system clock once per second: it remembers the
+/// second it read and the instant, on the CPU's cycle counter (`quanta`), at which the next one
+/// begins; until then a cycle-counter read and a comparison answer. The answer changes within
+/// microseconds of the system clock's second boundary, and follows the system clock within a
+/// second when that is stepped.
+pub fn unix_seconds() -> u64 {
+    let now = quanta::Instant::now();
+    UNIX_SECS.with(|cell| match cell.get() {
+        (secs, Some(until)) if now < until => secs,
+        _ => {
+            let unix = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
+            let next = Duration::from_secs(1) - Duration::from_nanos(u64::from(unix.subsec_nanos()));
+            cell.set((unix.as_secs(), Some(now + next)));
+            unix.as_secs()
+        }
+    })
+}
+
+/// `X-RateLimit-Reset` for `at` (Unix seconds). It changes once a second while thousands of
+/// responses a second carry it, so the last rendered value is kept per thread and shared (a
+/// reference count) rather than formatted and allocated again.
+fn reset_value(at: u64) -> HeaderValue {
+    RESET.with(|cell| {
+        let mut last = cell.borrow_mut();
+        match &*last {
+            Some((secs, value)) if *secs == at => value.clone(),
+            _ => {
+                let value = rendered(at);
+                *last = Some((at, value.clone()));
+                value
+            }
+        }
+    })
 }
 
 /// Whole seconds, rounded up.
@@ -92,29 +156,28 @@ pub fn insert_rate_limit_headers(into: &mut HeaderMap, decisions: &[Decision], n
     into.reserve(7);
     if let Some(d) = most_restrictive(decisions) {
         let reset_after = ceil_secs(d.reset_after);
-        let limit =
-            if d.limit == d.policy.limit() { d.policy.limit_value().clone() } else { HeaderValue::from(d.limit) };
+        let limit = if d.limit == d.policy.limit() { d.policy.limit_value().clone() } else { number(d.limit) };
         into.insert(&X_RATELIMIT_LIMIT, limit);
         into.insert(&X_RATELIMIT_REMAINING, number(d.remaining));
-        into.insert(&X_RATELIMIT_RESET, HeaderValue::from(now_unix.as_secs() + reset_after));
+        into.insert(&X_RATELIMIT_RESET, reset_value(now_unix.as_secs() + reset_after));
         into.insert(&X_RATELIMIT_RESET_AFTER, number(reset_after));
     }
     if let [only] = decisions {
         into.insert(&RATELIMIT_POLICY, only.policy.policy_item().clone());
     } else {
-        let mut policy = Vec::with_capacity(decisions.len() * 32);
+        let mut policy = ValueBuf::new();
         for (i, d) in decisions.iter().enumerate() {
             if i > 0 {
                 policy.extend_from_slice(b", ");
             }
             policy.extend_from_slice(d.policy.policy_item().as_bytes());
         }
-        if let Ok(v) = HeaderValue::from_bytes(&policy) {
+        if let Some(v) = exact(&policy) {
             into.insert(&RATELIMIT_POLICY, v);
         }
     }
     // `"name";r=remaining;t=reset`, built without the formatting machinery.
-    let mut state = Vec::with_capacity(decisions.len() * 48);
+    let mut state = ValueBuf::new();
     let mut digits = itoa::Buffer::new();
     for (i, d) in decisions.iter().enumerate() {
         if i > 0 {
@@ -126,7 +189,7 @@ pub fn insert_rate_limit_headers(into: &mut HeaderMap, decisions: &[Decision], n
         state.extend_from_slice(b";t=");
         state.extend_from_slice(digits.format(ceil_secs(d.reset_after)).as_bytes());
     }
-    if let Ok(v) = HeaderValue::from_maybe_shared(bytes::Bytes::from(state)) {
+    if let Some(v) = exact(&state) {
         into.insert(&RATELIMIT, v);
     }
     if let Some(wait) = retry_after(decisions) {
@@ -208,6 +271,25 @@ mod tests {
         for n in [0, 1, 9, 10, 99, 100, 999, 1000, 1023, 1024, 1025, 65_536, u64::MAX] {
             assert_eq!(number(n).to_str().unwrap(), n.to_string());
         }
+    }
+
+    #[test]
+    fn unix_seconds_follow_the_system_clock() {
+        for _ in 0..3 {
+            let before = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+            let secs = unix_seconds();
+            let after = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+            assert!(before <= secs && secs <= after, "{before} <= {secs} <= {after}");
+            std::thread::sleep(Duration::from_millis(400));
+        }
+    }
+
+    #[test]
+    fn reset_values_are_reused_only_for_the_same_second() {
+        assert_eq!(reset_value(1_000).to_str().unwrap(), "1000");
+        assert_eq!(reset_value(1_000).to_str().unwrap(), "1000");
+        assert_eq!(reset_value(1_001).to_str().unwrap(), "1001");
+        assert_eq!(reset_value(1_000).to_str().unwrap(), "1000");
     }
 
     #[test]

@@ -30,11 +30,13 @@ mod redis_store;
 pub mod route;
 
 pub use clock::{Clock, ManualClock, SystemClock};
+/// The inline string type of [`Check::key`] (for its `format_compact!` macro).
+pub use compact_str;
 pub use decision::{Decision, Decisions, Outcome};
 pub use fallback::{FallbackLimiter, OnBackendError};
 pub use headers::{insert_rate_limit_headers, rate_limit_headers, rate_limit_headers_at};
 pub use layer::{RateLimitLayer, RateLimitService};
-pub use limiter::{LimitError, Limiter, RateLimiter};
+pub use limiter::{LimitError, Limiter, RateLimiter, SYNC_LATENCY_SAMPLE};
 pub use memory::MemoryStore;
 pub use policy::{Algorithm, Check, Checks, MAX_LIMIT_TIMES_WINDOW_MICROS, Policy, PolicyError};
 pub use redis_store::{RedisConfig, RedisStore, TimeSource};

@@ -1,17 +1,12 @@
 //! The in-process store.
 
-use hashbrown::HashMap;
 use std::hash::BuildHasher;
-
-/// hashbrown with its default hasher (a randomly seeded foldhash) rather than std's SipHash:
-/// keys are hashed several times per request, and the seed keeps flooding impractical (keys
-/// are IPs and principal ids the server derives, never raw client strings) at a fraction of
-/// the cost. Its `entry_ref` also looks up by `&str` and copies the key only on insert.
-type RandomState = hashbrown::DefaultHashBuilder;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use compact_str::CompactString;
 use futures::future::BoxFuture;
+use hashbrown::HashTable;
 
 use crate::algo::{Params, Peek, State};
 use crate::clock::{Clock, SystemClock, micros};
@@ -19,17 +14,30 @@ use crate::decision::{Decision, Decisions, Outcome};
 use crate::limiter::{LimitError, Limiter};
 use crate::policy::Check;
 
+/// hashbrown's default hasher (a randomly seeded foldhash) rather than std's SipHash: the seed
+/// keeps flooding impractical (keys are IPs and principal ids the server derives, never raw
+/// client strings) at a fraction of the cost.
+type RandomState = hashbrown::DefaultHashBuilder;
+
+/// One `(policy, key)`'s state.
+struct Slot {
+    policy: Arc<str>,
+    key: CompactString,
+    entry: Entry,
+}
+
 struct Entry {
     state: State,
     /// µs at which `state` is equivalent to a fresh one and may be dropped.
     expires_at: u64,
 }
 
+/// One shard: a hash table of slots, looked up by a hash computed once per check (it also
+/// picks the shard), so a decision hashes its key once and copies nothing unless the key is
+/// new.
 #[derive(Default)]
 struct Shard {
-    /// Policy name → client key → state. Nested (rather than keyed by a pair) so that a
-    /// lookup borrows the request's strings instead of cloning them.
-    map: HashMap<Arc<str>, HashMap<String, Entry>>,
+    slots: HashTable<Slot>,
     last_sweep: u64,
 }
 
@@ -88,7 +96,7 @@ impl MemoryStore {
 
     /// Number of keys currently held (including expired ones not yet swept).
     pub fn len(&self) -> usize {
-        self.shards.iter().map(|s| lock(s).map.values().map(HashMap::len).sum::<usize>()).sum()
+        self.shards.iter().map(|s| lock(s).slots.len()).sum()
     }
 
     /// True if no key is held.
@@ -105,9 +113,15 @@ impl MemoryStore {
         }
     }
 
-    fn shard_of(&self, c: &Check) -> usize {
-        let h = self.hasher.hash_one((c.policy.name(), c.key.as_str()));
-        (h % self.shards.len() as u64) as usize
+    fn hash_of(&self, policy: &str, key: &str) -> u64 {
+        self.hasher.hash_one((policy, key))
+    }
+
+    /// The shard for a hash. The table inside the shard uses the hash's low bits (bucket) and
+    /// top 7 bits (tag), so the shard is picked from bits in between: otherwise every key of a
+    /// shard would share its low bits and crowd into a fraction of the buckets.
+    fn shard_for(&self, hash: u64) -> usize {
+        ((hash >> 32) % self.shards.len() as u64) as usize
     }
 
     /// Decides synchronously (the `Limiter` impl just wraps this).
@@ -125,7 +139,8 @@ impl MemoryStore {
             return self.decide_one(only, commit);
         }
         let now = micros(self.clock.now());
-        let shard_idx: Vec<usize> = checks.iter().map(|c| self.shard_of(c)).collect();
+        let hashes: Vec<u64> = checks.iter().map(|c| self.hash_of(c.policy.name(), &c.key)).collect();
+        let shard_idx: Vec<usize> = hashes.iter().map(|&h| self.shard_for(h)).collect();
         let mut order = shard_idx.clone();
         order.sort_unstable();
         order.dedup();
@@ -142,7 +157,7 @@ impl MemoryStore {
         let mut peeks: Vec<(Params, Peek)> = Vec::with_capacity(checks.len());
         for (i, c) in checks.iter().enumerate() {
             let p = Params::of(&c.policy);
-            let entry = current_entry(shard_mut(&mut guards, shard_idx[i]), c, &p, now);
+            let entry = self.current_entry(shard_mut(&mut guards, shard_idx[i]), hashes[i], c, &p, now);
             peeks.push((p, entry.state.peek(&p, now)));
         }
         let all = commit && peeks.iter().all(|(_, pk)| pk.allowed);
@@ -153,8 +168,8 @@ impl MemoryStore {
             let (p, pk) = peeks[i];
             let view = if all {
                 let shard = shard_mut(&mut guards, shard_idx[i]);
-                match shard.map.get_mut(c.policy.name()).and_then(|keys| keys.get_mut(c.key.as_str())) {
-                    Some(entry) => entry.commit(&p, now),
+                match shard.slots.find_mut(hashes[i], |s| is_slot_of(s, c)) {
+                    Some(slot) => slot.entry.commit(&p, now),
                     None => pk,
                 }
             } else {
@@ -171,11 +186,12 @@ impl MemoryStore {
     fn decide_one(&self, c: &Check, commit: bool) -> Outcome {
         let now = micros(self.clock.now());
         let p = Params::of(&c.policy);
-        let mut shard = lock(&self.shards[self.shard_of(c)]);
+        let hash = self.hash_of(c.policy.name(), &c.key);
+        let mut shard = lock(&self.shards[self.shard_for(hash)]);
         if now >= shard.last_sweep.saturating_add(self.sweep_interval_us) {
             sweep_shard(&mut shard, now);
         }
-        let entry = current_entry(&mut shard, c, &p, now);
+        let entry = self.current_entry(&mut shard, hash, c, &p, now);
         let pk = entry.state.peek(&p, now);
         let view = if commit && pk.allowed { entry.commit(&p, now) } else { pk };
         Outcome { decisions: smallvec::smallvec![to_decision(c, &view, pk.allowed)], fallback: false }
@@ -191,17 +207,31 @@ impl Entry {
     }
 }
 
-/// The entry for `c`, created or restarted if it is missing, expired or of another algorithm,
-/// and brought up to `now`.
-fn current_entry<'s>(shard: &'s mut Shard, c: &Check, p: &Params, now: u64) -> &'s mut Entry {
-    let keys = shard.map.entry_ref(c.policy.name()).or_default();
-    let entry = keys.entry_ref(c.key.as_str()).or_insert_with(|| Entry { state: State::fresh(p, now), expires_at: 0 });
-    if entry.expires_at <= now || !entry.state.is_for(p.alg) {
-        entry.state = State::fresh(p, now);
+impl MemoryStore {
+    /// The entry for `c` (whose hash is `hash`), created or restarted if it is missing, expired
+    /// or of another algorithm, and brought up to `now`.
+    fn current_entry<'s>(&self, shard: &'s mut Shard, hash: u64, c: &Check, p: &Params, now: u64) -> &'s mut Entry {
+        let slot = shard
+            .slots
+            .entry(hash, |s| is_slot_of(s, c), |s| self.hash_of(&s.policy, &s.key))
+            .or_insert_with(|| Slot {
+                policy: c.policy.name_arc().clone(),
+                key: c.key.clone(),
+                entry: Entry { state: State::fresh(p, now), expires_at: 0 },
+            })
+            .into_mut();
+        let entry = &mut slot.entry;
+        if entry.expires_at <= now || !entry.state.is_for(p.alg) {
+            entry.state = State::fresh(p, now);
+        }
+        entry.state.normalize(p, now);
+        entry.expires_at = entry.state.expires_at(p, now);
+        entry
     }
-    entry.state.normalize(p, now);
-    entry.expires_at = entry.state.expires_at(p, now);
-    entry
+}
+
+fn is_slot_of(slot: &Slot, c: &Check) -> bool {
+    slot.key == c.key && *slot.policy == *c.policy.name()
 }
 
 pub(crate) fn to_decision(c: &Check, view: &Peek, allowed: bool) -> Decision {
@@ -215,12 +245,9 @@ pub(crate) fn to_decision(c: &Check, view: &Peek, allowed: bool) -> Decision {
     }
 }
 
-/// Drops expired entries, and policies left with none.
+/// Drops expired entries.
 fn sweep_shard(shard: &mut Shard, now: u64) {
-    shard.map.retain(|_, keys| {
-        keys.retain(|_, e| e.expires_at > now);
-        !keys.is_empty()
-    });
+    shard.slots.retain(|s| s.entry.expires_at > now);
     shard.last_sweep = now;
 }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use agora_ratelimit::metrics_names::{BACKEND_ERRORS_TOTAL, DECISION_SECONDS, DECISIONS_TOTAL, FALLBACK_TOTAL};
 use agora_ratelimit::{
     Algorithm, Check, FallbackLimiter, ManualClock, MemoryStore, OnBackendError, Policy, RateLimiter, RedisConfig,
-    RedisStore,
+    RedisStore, SYNC_LATENCY_SAMPLE,
 };
 use metrics_util::debugging::{DebugValue, DebuggingRecorder};
 
@@ -21,6 +21,50 @@ fn counter(snapshot: &[Sample], name: &str, labels: &[(&str, &str)]) -> u64 {
             _ => 0,
         })
         .sum()
+}
+
+fn snapshot_of(snapshotter: &metrics_util::debugging::Snapshotter) -> Vec<Sample> {
+    snapshotter
+        .snapshot()
+        .into_vec()
+        .into_iter()
+        .map(|(key, _, _, value)| {
+            let key = key.key();
+            let labels = key.labels().map(|l| (l.key().to_owned(), l.value().to_owned())).collect();
+            (key.name().to_owned(), labels, value)
+        })
+        .collect()
+}
+
+fn latency_samples(snapshot: &[Sample]) -> usize {
+    snapshot
+        .iter()
+        .filter(|(n, _, _)| n == DECISION_SECONDS)
+        .map(|(_, _, v)| match v {
+            DebugValue::Histogram(h) => h.len(),
+            _ => 0,
+        })
+        .sum()
+}
+
+#[test]
+fn synchronous_decisions_are_counted_all_and_timed_one_in_sixteen() {
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let rounds = 3 * SYNC_LATENCY_SAMPLE as usize;
+    metrics::with_local_recorder(&recorder, || {
+        let p = Policy::new("sampled", Algorithm::TokenBucket, 1_000, Duration::from_secs(60)).unwrap();
+        let limiter = RateLimiter::new(MemoryStore::default());
+        let checks = [Check::new(p, "k")];
+        for _ in 0..rounds {
+            assert!(limiter.check_sync(&checks).unwrap().unwrap().allowed());
+        }
+    });
+    let snapshot = snapshot_of(&snapshotter);
+    assert_eq!(counter(&snapshot, DECISIONS_TOTAL, &[("policy", "sampled"), ("outcome", "allowed")]), rounds as u64);
+    // Whatever this thread counted before, any run of 3 × SAMPLE decisions holds exactly 3
+    // sampled ones.
+    assert_eq!(latency_samples(&snapshot), 3);
 }
 
 #[test]
@@ -50,29 +94,13 @@ fn decisions_errors_and_latency_are_recorded() {
             assert!(o.fallback && o.allowed());
         });
     });
-    let snapshot: Vec<Sample> = snapshotter
-        .snapshot()
-        .into_vec()
-        .into_iter()
-        .map(|(key, _, _, value)| {
-            let key = key.key();
-            let labels = key.labels().map(|l| (l.key().to_owned(), l.value().to_owned())).collect();
-            (key.name().to_owned(), labels, value)
-        })
-        .collect();
+    let snapshot = snapshot_of(&snapshotter);
     assert_eq!(counter(&snapshot, DECISIONS_TOTAL, &[("policy", "a"), ("outcome", "allowed")]), 1);
     assert_eq!(counter(&snapshot, DECISIONS_TOTAL, &[("policy", "a"), ("outcome", "denied")]), 1);
     assert_eq!(counter(&snapshot, DECISIONS_TOTAL, &[("policy", "b"), ("outcome", "denied_by_other")]), 1);
     assert_eq!(counter(&snapshot, DECISIONS_TOTAL, &[("policy", "b"), ("outcome", "allowed")]), 2);
     assert!(counter(&snapshot, BACKEND_ERRORS_TOTAL, &[]) >= 1);
     assert_eq!(counter(&snapshot, FALLBACK_TOTAL, &[("mode", "allow")]), 1);
-    let latencies = snapshot
-        .iter()
-        .filter(|(n, _, _)| n == DECISION_SECONDS)
-        .map(|(_, _, v)| match v {
-            DebugValue::Histogram(h) => h.len(),
-            _ => 0,
-        })
-        .sum::<usize>();
-    assert_eq!(latencies, 3);
+    // `check` (the asynchronous path) times every decision.
+    assert_eq!(latency_samples(&snapshot), 3);
 }

@@ -1,11 +1,11 @@
 //! Wiring `agora-ratelimit` into the server: policies from configuration, request keys from
 //! the socket and the authenticated principal, and 429/503 bodies in the Agora envelope.
 
-use std::fmt::Write as _;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use agora_core::Actor;
+use agora_ratelimit::compact_str::{CompactString, format_compact};
 use agora_ratelimit::{
     Algorithm, Check, Checks, FallbackLimiter, LimitError, MemoryStore, OnBackendError, Policy, RateLimitLayer,
     RateLimiter, RedisConfig, RedisStore, route_matches,
@@ -106,6 +106,34 @@ fn client_ip(req: &Request<Body>, trusted: &[IpAddr]) -> Option<IpAddr> {
     hops.iter().rev().find(|ip| !trusted.contains(ip)).copied().or(Some(peer))
 }
 
+/// `ip:` and a dotted quad, as an inline string (at most 18 bytes: no allocation).
+///
+/// Written out by hand: every request of an anonymous client needs one, and `Display` for an
+/// address (through the formatting machinery) was a visible share of the limiter's cost.
+fn ipv4_key(ip: Ipv4Addr) -> CompactString {
+    let mut buf = [0u8; 18];
+    buf[..3].copy_from_slice(b"ip:");
+    let mut n = 3;
+    for (i, octet) in ip.octets().into_iter().enumerate() {
+        if i > 0 {
+            buf[n] = b'.';
+            n += 1;
+        }
+        if octet >= 100 {
+            buf[n] = b'0' + octet / 100;
+            n += 1;
+        }
+        if octet >= 10 {
+            buf[n] = b'0' + octet / 10 % 10;
+            n += 1;
+        }
+        buf[n] = b'0' + octet % 10;
+        n += 1;
+    }
+    // Only ASCII digits and dots were written.
+    std::str::from_utf8(&buf[..n]).map_or_else(|_| format_compact!("ip:{ip}"), CompactString::new)
+}
+
 /// Collapses numeric path segments so per-route counters are per endpoint, not per id.
 fn route_key(method: &str, path: &str) -> String {
     let norm: Vec<&str> = path
@@ -122,27 +150,10 @@ fn checks(policies: &[RuntimePolicy], trusted: &[IpAddr], req: &Request<Body>) -
     let method = req.method().as_str();
     let path = req.uri().path();
     let ip = client_ip(req, trusted);
-    let ip_key = || {
-        let mut k = String::with_capacity(48);
-        k.push_str("ip:");
-        match ip {
-            // Dotted quads by hand: `Display` for an address goes through the formatting
-            // machinery, which was a visible share of the limiter's per-request cost.
-            Some(IpAddr::V4(v4)) => {
-                let mut digits = itoa::Buffer::new();
-                for (n, octet) in v4.octets().into_iter().enumerate() {
-                    if n > 0 {
-                        k.push('.');
-                    }
-                    k.push_str(digits.format(octet));
-                }
-            }
-            Some(i) => {
-                let _ = write!(k, "{i}");
-            }
-            None => k.push_str("unknown"),
-        }
-        k
+    let ip_key = || match ip {
+        Some(IpAddr::V4(v4)) => ipv4_key(v4),
+        Some(ip) => format_compact!("ip:{ip}"),
+        None => CompactString::const_new("ip:unknown"),
     };
     let mut out = Checks::new();
     for p in policies {
@@ -157,18 +168,18 @@ fn checks(policies: &[RuntimePolicy], trusted: &[IpAddr], req: &Request<Body>) -
         let key = match (p.key, cred) {
             (KeyKind::Ip, _) => ip_key(),
             (KeyKind::User, Some(Credential::User(id) | Credential::ApiKey { user_id: id, .. })) => {
-                format!("user:{id}")
+                format_compact!("user:{id}")
             }
             (KeyKind::User, _) => continue,
-            (KeyKind::ApiKey, Some(Credential::ApiKey { prefix, .. })) => format!("key:{prefix}"),
+            (KeyKind::ApiKey, Some(Credential::ApiKey { prefix, .. })) => format_compact!("key:{prefix}"),
             (KeyKind::ApiKey, _) => continue,
             (KeyKind::Client, Some(Credential::User(id) | Credential::ApiKey { user_id: id, .. })) => {
-                format!("user:{id}")
+                format_compact!("user:{id}")
             }
-            (KeyKind::Client, Some(Credential::Client(c))) => format!("client:{c}"),
+            (KeyKind::Client, Some(Credential::Client(c))) => format_compact!("client:{c}"),
             (KeyKind::Client, None) => ip_key(),
         };
-        let key = if p.per_route { format!("{key}|{}", route_key(method, path)) } else { key };
+        let key = if p.per_route { format_compact!("{key}|{}", route_key(method, path)) } else { key };
         out.push(Check::new(p.policy.clone(), key));
     }
     out
@@ -253,6 +264,15 @@ mod tests {
     }
 
     #[test]
+    fn ipv4_keys_match_display() {
+        for o in 0..=255u8 {
+            for ip in [Ipv4Addr::new(o, 255 - o, o / 2, 7), Ipv4Addr::new(9, o, 99, o.wrapping_mul(3))] {
+                assert_eq!(ipv4_key(ip), format!("ip:{ip}"));
+            }
+        }
+    }
+
+    #[test]
     fn forwarded_for_only_from_trusted_peers() {
         let mut req = Request::builder()
             .uri("/v2/users")
@@ -280,6 +300,8 @@ mod tests {
         for (peer, key) in [
             (SocketAddr::from(([10, 200, 0, 255], 1)), "ip:10.200.0.255"),
             (SocketAddr::from(([0, 0, 0, 0], 1)), "ip:0.0.0.0"),
+            (SocketAddr::from(([255, 255, 255, 255], 1)), "ip:255.255.255.255"),
+            (SocketAddr::from(([1, 20, 100, 9], 1)), "ip:1.20.100.9"),
             ("[2001:db8::1]:443".parse().unwrap_or(SocketAddr::from(([0; 16], 0))), "ip:2001:db8::1"),
         ] {
             let mut req = Request::builder().uri("/v2/users").body(Body::empty()).unwrap_or_default();

@@ -299,3 +299,29 @@ fn denied_requests_do_not_create_unbounded_state() {
     let o = store.peek(&c);
     assert_eq!(o.decisions[0].remaining, 0);
 }
+
+#[test]
+fn every_policy_and_key_keeps_its_own_state_as_the_store_grows() {
+    let clock = ManualClock::new(Duration::from_secs(1_000));
+    let store = MemoryStore::new(clock);
+    let a = Policy::new("a", Algorithm::FixedWindow, 2, Duration::from_secs(60)).unwrap();
+    let b = Policy::new("b", Algorithm::FixedWindow, 2, Duration::from_secs(60)).unwrap();
+    let keys: Vec<String> = (0..5_000).map(|i| format!("ip:10.{}.{}.{}", i / 65_536, i / 256 % 256, i % 256)).collect();
+    // Three passes over every key under both policies: the tables grow (and rehash) during
+    // the first, and each (policy, key) must still find its own count.
+    for pass in 0..3 {
+        for k in &keys {
+            for p in [&a, &b] {
+                let o = store.check_now(&[Check::new(p.clone(), k.as_str())]);
+                assert_eq!(o.allowed(), pass < 2, "pass {pass}, policy {}, key {k}", p.name());
+                assert_eq!(o.decisions[0].remaining, if pass < 2 { 1 - pass } else { 0 });
+            }
+        }
+    }
+    assert_eq!(store.len(), 10_000);
+    // Names and keys are compared separately: ("ab", "c") is not ("a", "bc").
+    let ab = Policy::new("ab", Algorithm::FixedWindow, 1, Duration::from_secs(60)).unwrap();
+    let a1 = Policy::new("a", Algorithm::FixedWindow, 1, Duration::from_secs(60)).unwrap();
+    assert!(store.check_now(&[Check::new(ab, "c")]).allowed());
+    assert!(store.check_now(&[Check::new(a1, "bc")]).allowed());
+}

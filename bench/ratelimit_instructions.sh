@@ -5,9 +5,10 @@
 #
 # `bench/ratelimit.sh` measures requests/s, which is what the targets are stated in, but on a
 # shared or virtualised machine two identical servers can differ by more than the 5% being
-# judged. Instruction and allocation counts do not drift with the machine: the same binary
-# and requests give the same counts to within a few hundred instructions, so a change to the
-# limiter can be weighed on any machine, and two commits compared. They leave out the kernel
+# judged. Instruction and allocation counts do not drift with the machine's load. They still
+# vary a little from run to run, because each server process gets its own hash seeds and
+# memory layout: about 1% of a request's instructions and 0.5 allocations. Repeat a run
+# before reading a difference smaller than that. They leave out the kernel
 # (socket reads and writes, SQLite's file locks), which is part of every request's real cost,
 # so the percentages here are upper bounds on the share of a request the limiter takes.
 #

@@ -40,6 +40,7 @@
 #        REQUESTS=200000 (redis-benchmark requests per script)  AGORA_BIN=path (skips the build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 DB="${DB:-sqlite}"
 USERS="${USERS:-20000}"
@@ -146,12 +147,7 @@ for i in "${!NAMES[@]}"; do
 done
 for i in "${!NAMES[@]}"; do
   url="http://127.0.0.1:$((PORT + i))$PATH_ID"
-  up=""
-  for _ in $(seq 1 100); do
-    if curl -sf "http://127.0.0.1:$((PORT + i))/healthz" >/dev/null 2>&1; then up=1; break; fi
-    sleep 0.1
-  done
-  [ -n "$up" ] || { echo "server '${LABELS[$i]}' did not start:" >&2; cat "$WORK/${NAMES[$i]}.log" >&2; exit 1; }
+  wait_for_server "http://127.0.0.1:$((PORT + i))" "${LABELS[$i]}" "$WORK/${NAMES[$i]}.log" 10
   # Sanity: the request is 200, and carries rate-limit headers iff limiting is on.
   headers=$(curl -s -o /dev/null -D - "$url")
   grep -q '^HTTP/1.1 200' <<<"$headers" || { echo "GET $PATH_ID failed for '${LABELS[$i]}':" >&2; echo "$headers" >&2; exit 1; }

@@ -22,6 +22,7 @@
 #   env: REQUESTS=2000  WARMUP=300  PORT=18181  AGORA_BIN=path (skips the build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 REQUESTS="${REQUESTS:-2000}"
 WARMUP="${WARMUP:-300}"
@@ -105,12 +106,7 @@ for name in off swl tb; do
   valgrind --tool=callgrind --callgrind-out-file="$WORK/cg.$name" \
     "$BIN" --config "$WORK/$name.toml" serve >"$WORK/$name.log" 2>&1 &
   VG=$!
-  up=""
-  for _ in $(seq 1 300); do
-    if curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1; then up=1; break; fi
-    sleep 0.2
-  done
-  [ -n "$up" ] || { echo "server '$name' did not start:" >&2; cat "$WORK/$name.log" >&2; exit 1; }
+  wait_for_server "http://127.0.0.1:$PORT" "$name" "$WORK/$name.log" 60
   requests "$WARMUP"
   callgrind_control -z "$VG" >/dev/null
   requests "$REQUESTS"

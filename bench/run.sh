@@ -12,6 +12,7 @@
 # Usage: bash bench/run.sh   (env: USERS=100000 DURATION=10s CONNECTIONS=64; AGORA_BIN=path skips the build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 USERS="${USERS:-100000}"
 POSTS="${POSTS:-0}"
@@ -42,7 +43,7 @@ echo "== seeding $USERS users, $POSTS posts"
 taskset -c 0 "$BIN" serve >/tmp/agora-bench.log 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true' EXIT
-for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.2; done
+wait_for_server "http://127.0.0.1:$PORT" "agora" /tmp/agora-bench.log 10
 
 echo "== walking 4,000 cursor pages to get a deep cursor"
 DEEP=$(python3 - "$PORT" <<'PY'

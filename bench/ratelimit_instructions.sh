@@ -20,6 +20,7 @@
 #
 # Usage: bash bench/ratelimit_instructions.sh
 #   env: REQUESTS=2000  WARMUP=300  PORT=18181  AGORA_BIN=path (skips the build)
+#        KEEP=dir (copies the dumps there, for callgrind_annotate)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -114,6 +115,7 @@ for name in off swl tb; do
   kill -INT "$VG"; wait "$VG" || true; VG=""
   dump="$WORK/cg.$name.1"
   [ -f "$dump" ] || { echo "no callgrind dump for '$name'" >&2; exit 1; }
+  [ -n "${KEEP:-}" ] && mkdir -p "$KEEP" && cp "$dump" "$KEEP/cg.$name"
   INSTR[$name]=$(awk -v n="$REQUESTS" '/^summary:/ {printf "%.0f", $2 / n}' "$dump")
   ALLOCS[$name]=$(awk -v n="$REQUESTS" -v a="$(allocations "$dump")" 'BEGIN {printf "%.1f", a / n}')
 done

@@ -85,9 +85,11 @@ impl State {
     /// Brings the state to `now` without changing its meaning.
     pub fn normalize(&mut self, p: &Params, now: u64) {
         match self {
+            // A reading from before the state's window (taken by another thread before it got
+            // the lock) keeps the newer window: going back would start a fresh count.
             State::Fixed { idx, count } => {
                 let cur = now / p.window;
-                if *idx != cur {
+                if cur > *idx {
                     *idx = cur;
                     *count = 0;
                 }
@@ -100,7 +102,8 @@ impl State {
             }
             State::Counter { idx, curr, prev } => {
                 let cur = now / p.window;
-                if *idx == cur {
+                if cur <= *idx {
+                    // This window (or an earlier reading: keep the newer window, as above).
                 } else if idx.saturating_add(1) == cur {
                     *prev = *curr;
                     *curr = 0;
@@ -151,7 +154,8 @@ impl State {
             State::Counter { idx, curr, prev } => {
                 let (c, pr) = (u128::from(*curr), u128::from(*prev));
                 let (l, w) = (u128::from(l), u128::from(w));
-                let e = u128::from(now - idx * p.window);
+                // Elapsed in this window; 0 for a reading from before it (see `normalize`).
+                let e = u128::from(now.saturating_sub(idx * p.window));
                 let weighted_prev = pr * (w - e);
                 let allowed = weighted_prev + (c + 1) * w <= l * w;
                 let remaining = ((l * w).saturating_sub(weighted_prev) / w).saturating_sub(c);
@@ -254,6 +258,34 @@ mod tests {
             (true, s.peek(p, now))
         } else {
             (false, pk)
+        }
+    }
+
+    /// A request may be stamped a little before the previous one to reach the state (another
+    /// thread read the clock first but took the lock second). Near a window boundary that
+    /// reading belongs to the previous window; it must neither bring back that window (and
+    /// with it a fresh count) nor underflow.
+    #[test]
+    fn an_earlier_reading_does_not_reopen_a_window() {
+        for alg in [
+            Algorithm::FixedWindow,
+            Algorithm::SlidingWindowLog,
+            Algorithm::SlidingWindowCounter,
+            Algorithm::TokenBucket,
+            Algorithm::LeakyBucket,
+        ] {
+            let p = params(alg, 3, 10);
+            let boundary = 100 * 10 * S;
+            let mut state = None;
+            let mut admitted = 0;
+            for i in 0..5 {
+                admitted += u32::from(hit(&mut state, &p, boundary + i).0);
+            }
+            assert_eq!(admitted, 3, "{alg:?}");
+            let (allowed, _) = hit(&mut state, &p, boundary - 1);
+            assert!(!allowed, "{alg:?}: a reading from before the boundary was admitted");
+            let (allowed, _) = hit(&mut state, &p, boundary + 5);
+            assert!(!allowed, "{alg:?}: the window's count was lost");
         }
     }
 

@@ -138,7 +138,6 @@ impl MemoryStore {
         if let [only] = checks {
             return self.decide_one(only, commit);
         }
-        let now = micros(self.clock.now());
         let hashes: Vec<u64> = checks.iter().map(|c| self.hash_of(c.policy.name(), &c.key)).collect();
         let shard_idx: Vec<usize> = hashes.iter().map(|&h| self.shard_for(h)).collect();
         let mut order = shard_idx.clone();
@@ -147,6 +146,9 @@ impl MemoryStore {
         // Lock in ascending index order: no deadlock between concurrent requests.
         let mut guards: Vec<(usize, MutexGuard<'_, Shard>)> =
             order.iter().map(|&i| (i, lock(&self.shards[i]))).collect();
+        // Read under the locks: the requests a key sees are then stamped in the order they
+        // reach it (see `decide_one`).
+        let now = micros(self.clock.now());
         for (_, g) in guards.iter_mut() {
             if now >= g.last_sweep.saturating_add(self.sweep_interval_us) {
                 sweep_shard(g, now);
@@ -184,10 +186,13 @@ impl MemoryStore {
 impl MemoryStore {
     /// [`Self::decide`] for the common case of one policy: one shard, no bookkeeping vectors.
     fn decide_one(&self, c: &Check, commit: bool) -> Outcome {
-        let now = micros(self.clock.now());
         let p = Params::of(&c.policy);
         let hash = self.hash_of(c.policy.name(), &c.key);
         let mut shard = lock(&self.shards[self.shard_for(hash)]);
+        // The clock is read under the lock, so that a key's requests are stamped in the order
+        // they reach it. (Read before, a request could wait for the lock behind one stamped
+        // later; the algorithms tolerate that, but it would stamp the log out of order.)
+        let now = micros(self.clock.now());
         if now >= shard.last_sweep.saturating_add(self.sweep_interval_us) {
             sweep_shard(&mut shard, now);
         }

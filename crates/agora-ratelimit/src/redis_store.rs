@@ -8,7 +8,7 @@ use futures::future::BoxFuture;
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::{ClusterClient, ClusterConfig};
 use redis::cluster_async::ClusterConnection;
-use redis::{Client, Cmd, ErrorKind, RedisResult, Script, ServerErrorKind};
+use redis::{Client, Cmd, ErrorKind, FromRedisValue, RedisResult, Script, ServerErrorKind};
 use smallvec::SmallVec;
 
 use crate::clock::{Clock, micros};
@@ -189,7 +189,7 @@ impl RedisStore {
 
     /// Runs `cmd` (an `EVALSHA` of `source`), loading the script and retrying once if the
     /// server does not have it (`NOSCRIPT`, e.g. after a restart or `SCRIPT FLUSH`).
-    async fn invoke(&self, cmd: Cmd, source: &'static str) -> Result<Vec<i64>, LimitError> {
+    async fn invoke<T: FromRedisValue>(&self, cmd: Cmd, source: &'static str) -> Result<T, LimitError> {
         let limit = self.cfg.command_timeout;
         let result = match &self.conn {
             Conn::Single(c) => {
@@ -222,15 +222,16 @@ impl RedisStore {
             let p = &checks[i].policy;
             cmd.arg(p.algorithm().code()).arg(p.limit()).arg(p.window_us()).arg(p.interval_us());
         }
-        let reply = self.invoke(cmd, CHECK_LUA).await?;
-        if reply.len() != 2 + PER_POLICY * group.len() {
+        let text: Vec<u8> = self.invoke(cmd, CHECK_LUA).await?;
+        let reply = parse_integers(&text).filter(|r| r.len() == 2 + PER_POLICY * group.len());
+        let Some(reply) = reply else {
             metrics::counter!(BACKEND_ERRORS_TOTAL).increment(1);
             return Err(LimitError::Protocol(format!(
-                "check script returned {} values for {} policies",
-                reply.len(),
+                "check script returned {:?} for {} policies",
+                String::from_utf8_lossy(&text[..text.len().min(200)]),
                 group.len()
             )));
-        }
+        };
         let u = |v: i64| u64::try_from(v).unwrap_or(0);
         let rows = reply[2..]
             .chunks_exact(PER_POLICY)
@@ -257,7 +258,7 @@ impl RedisStore {
             let p = &checks[i].policy;
             cmd.arg(p.algorithm().code()).arg(p.limit()).arg(p.window_us()).arg(p.interval_us()).arg(row.marker);
         }
-        if let Err(e) = self.invoke(cmd, REFUND_LUA).await {
+        if let Err(e) = self.invoke::<i64>(cmd, REFUND_LUA).await {
             tracing::warn!(error = %e, "rate limit: could not refund a cross-slot commit");
         }
     }
@@ -382,8 +383,36 @@ fn evalsha(script: &Script, keys: usize) -> Cmd {
     cmd
 }
 
+/// The check script's reply: integers separated by single spaces, or `None` if it is not
+/// exactly that. Parsed by hand because it is on every request's path and the format is
+/// this crate's own (see the script's header).
+fn parse_integers(text: &[u8]) -> Option<SmallVec<[i64; 16]>> {
+    let mut out = SmallVec::new();
+    let (mut n, mut digits, mut negative) = (0i64, 0u32, false);
+    for &b in text {
+        match b {
+            // At most 18 digits: `n` cannot overflow.
+            b'0'..=b'9' if digits < 18 => {
+                n = n * 10 + i64::from(b - b'0');
+                digits += 1;
+            }
+            b'-' if digits == 0 && !negative => negative = true,
+            b' ' if digits > 0 => {
+                out.push(if negative { -n } else { n });
+                (n, digits, negative) = (0, 0, false);
+            }
+            _ => return None,
+        }
+    }
+    if digits == 0 {
+        return None;
+    }
+    out.push(if negative { -n } else { n });
+    Some(out)
+}
+
 /// `cmd`, after loading `source` if the server answers `NOSCRIPT`.
-async fn eval<C: ConnectionLike>(con: &mut C, cmd: &Cmd, source: &str) -> RedisResult<Vec<i64>> {
+async fn eval<C: ConnectionLike, T: FromRedisValue>(con: &mut C, cmd: &Cmd, source: &str) -> RedisResult<T> {
     match cmd.query_async(con).await {
         Err(e) if e.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
             let _: String = redis::cmd("SCRIPT").arg("LOAD").arg(source).query_async(con).await?;
@@ -437,6 +466,24 @@ mod tests {
         };
         assert_eq!(escaped("1.2.3.4"), "1.2.3.4");
         assert_eq!(escaped("a{b}%"), "a%7Bb%7D%25");
+    }
+
+    #[test]
+    fn script_replies_parse() {
+        assert_eq!(parse_integers(b"1 1795600783123456 0 -7").as_deref(), Some(&[1, 1795600783123456, 0, -7][..]));
+        assert_eq!(parse_integers(b"42").as_deref(), Some(&[42][..]));
+        for bad in [&b""[..], b" ", b"1  2", b"1 ", b" 1", b"1,2", b"-", b"1 x", b"1234567890123456789", b"+1"] {
+            assert_eq!(parse_integers(bad), None, "{:?}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever the script can print (integers below 2^53 in magnitude, `%d`), parses back.
+        #[test]
+        fn script_replies_round_trip(values in proptest::collection::vec(-(1i64 << 53)..(1i64 << 53), 1..40)) {
+            let text = values.iter().map(i64::to_string).collect::<Vec<_>>().join(" ");
+            proptest::prop_assert_eq!(parse_integers(text.as_bytes()).map(|v| v.to_vec()), Some(values));
+        }
     }
 
     #[test]

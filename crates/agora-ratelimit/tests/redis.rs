@@ -145,6 +145,33 @@ async fn redis_exact_scripted_sequences() {
     }
 }
 
+/// A clock reading from before the stored window (the server clock stepped back, or a test's
+/// client clock) keeps that window and its count, through Redis as in process.
+#[tokio::test]
+async fn redis_an_earlier_reading_does_not_reopen_a_window() {
+    let Some(url) = redis_url() else { return };
+    let boundary = Duration::from_secs(1_700_000_000); // a multiple of 10 s
+    let clock = ManualClock::new(boundary);
+    let store = RedisStore::connect(&url, client_time(&clock)).await.unwrap();
+    for alg in Algorithm::ALL {
+        let memory = MemoryStore::new(clock.clone());
+        let c = [check(&policy(alg.as_str(), alg, 3, Duration::from_secs(10)), "k")];
+        clock.set(boundary);
+        for _ in 0..3 {
+            assert!(store.check(&c).await.unwrap().allowed(), "{alg}");
+            assert!(memory.check_now(&c).allowed(), "{alg}");
+        }
+        clock.set(boundary - Duration::from_micros(1));
+        let got = store.check(&c).await.unwrap();
+        let want = memory.check_now(&c);
+        assert!(!got.allowed(), "{alg}: a reading from before the boundary was admitted");
+        assert_eq!(fields(&got.decisions[0]), fields(&want.decisions[0]), "{alg}");
+        clock.set(boundary + Duration::from_micros(1));
+        assert!(!store.check(&c).await.unwrap().allowed(), "{alg}: the window's count was lost");
+        assert!(!memory.check_now(&c).allowed(), "{alg}");
+    }
+}
+
 /// With the server clock: limits hold, keys carry the hash tag and expire by themselves, and
 /// the script is reloaded after SCRIPT FLUSH (NOSCRIPT).
 #[tokio::test]

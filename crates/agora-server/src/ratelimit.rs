@@ -143,10 +143,21 @@ fn route_key(method: &str, path: &str) -> String {
     format!("{method} {}", norm.join("/"))
 }
 
-fn checks(policies: &[RuntimePolicy], trusted: &[IpAddr], req: &Request<Body>) -> Checks {
-    let cred = req.extensions().get::<Credential>();
-    let anonymous =
-        cred.is_none() && !matches!(req.extensions().get::<Actor>(), Some(Actor::User { .. } | Actor::Client { .. }));
+/// Whether any policy looks at who is calling (its principals, or a key other than the IP).
+/// When none does, requests are keyed without looking the principal up.
+fn needs_principal(policies: &[RuntimePolicy]) -> bool {
+    policies.iter().any(|p| p.principals != Principals::Any || p.key != KeyKind::Ip)
+}
+
+fn checks(policies: &[RuntimePolicy], needs_principal: bool, trusted: &[IpAddr], req: &Request<Body>) -> Checks {
+    // (`anonymous` is only read by policies that need the principal.)
+    let (cred, anonymous) = if needs_principal {
+        let cred = req.extensions().get::<Credential>();
+        let signed_in = || matches!(req.extensions().get::<Actor>(), Some(Actor::User { .. } | Actor::Client { .. }));
+        (cred, cred.is_none() && !signed_in())
+    } else {
+        (None, true)
+    };
     let method = req.method().as_str();
     let path = req.uri().path();
     let ip = client_ip(req, trusted);
@@ -244,7 +255,8 @@ pub fn layer(
     } else {
         RateLimiter::new(MemoryStore::default())
     };
-    let keys = move |req: &Request<Body>| checks(&policies, &trusted, req);
+    let principal = needs_principal(&policies);
+    let keys = move |req: &Request<Body>| checks(&policies, principal, &trusted, req);
     Ok(Some(RateLimitLayer::new(limiter, keys, limited as LimitedFn, unavailable as UnavailableFn)))
 }
 
@@ -273,6 +285,25 @@ mod tests {
     }
 
     #[test]
+    fn ip_only_policies_key_every_caller_by_ip() {
+        let cfg = PolicyConfig { principals: "any".into(), ..default_policies().remove(0) };
+        let policies = vec![runtime(&cfg).unwrap_or_else(|e| panic!("{e}"))];
+        assert!(!needs_principal(&policies));
+        let mut req = Request::builder().uri("/v2/users").body(Body::empty()).unwrap_or_default();
+        req.extensions_mut().insert(ConnectInfo(SocketAddr::from(([10, 1, 2, 3], 5000))));
+        req.extensions_mut().insert(Credential::User(7));
+        let c = checks(&policies, false, &[], &req);
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].key, "ip:10.1.2.3");
+        // The same request under the default policies is keyed by its user.
+        let defaults: Vec<RuntimePolicy> = default_policies().iter().filter_map(|p| runtime(p).ok()).collect();
+        assert!(needs_principal(&defaults));
+        let c = checks(&defaults, true, &[], &req);
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].key, "user:7");
+    }
+
+    #[test]
     fn forwarded_for_only_from_trusted_peers() {
         let mut req = Request::builder()
             .uri("/v2/users")
@@ -293,7 +324,7 @@ mod tests {
         assert_eq!(policies.len(), 2);
         let mut req = Request::builder().uri("/v2/users").body(Body::empty()).unwrap_or_default();
         req.extensions_mut().insert(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 5000))));
-        let c = checks(&policies, &[], &req);
+        let c = checks(&policies, needs_principal(&policies), &[], &req);
         assert_eq!(c.len(), 1);
         assert_eq!(c[0].key, "ip:127.0.0.1");
         assert!(cfg.rate_limit.enabled);
@@ -306,7 +337,7 @@ mod tests {
         ] {
             let mut req = Request::builder().uri("/v2/users").body(Body::empty()).unwrap_or_default();
             req.extensions_mut().insert(ConnectInfo(peer));
-            assert_eq!(checks(&policies, &[], &req)[0].key, key);
+            assert_eq!(checks(&policies, needs_principal(&policies), &[], &req)[0].key, key);
         }
     }
 }

@@ -133,7 +133,7 @@ config 4 true redis sliding_window_log
 config 5 true redis token_bucket
 
 echo "== seeding $USERS users ($DB)"
-"$BIN" --config "$WORK/off.toml" seed --users "$USERS" --posts 0 --products 10
+RUST_LOG=error "$BIN" --config "$WORK/off.toml" seed --users "$USERS" --posts 0 --products 10
 if [ "$DB" = postgres ]; then
   # Let the seed's aftermath (autovacuum, the checkpoint of its WAL) finish before measuring:
   # otherwise the first rounds run against a busy PostgreSQL.

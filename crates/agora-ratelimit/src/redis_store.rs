@@ -425,7 +425,9 @@ async fn eval<C: ConnectionLike, T: FromRedisValue>(con: &mut C, cmd: &Cmd, sour
 fn manager_config(cfg: &RedisConfig) -> ConnectionManagerConfig {
     ConnectionManagerConfig::new()
         .set_connection_timeout(Some(cfg.connect_timeout))
-        .set_response_timeout(Some(cfg.command_timeout))
+        // No timer of its own per command: `invoke` bounds every call (reload included) with
+        // `command_timeout` already, and a second timer per request is measurable.
+        .set_response_timeout(None)
         .set_number_of_retries(cfg.reconnect_retries)
         .set_min_delay(Duration::from_millis(20))
         .set_max_delay(Duration::from_millis(500))

@@ -13,3 +13,22 @@ wait_for_server() {
   cat "$log" >&2
   exit 1
 }
+
+# require_tools TOOL...: exits with a message naming the first tool that is not installed.
+require_tools() {
+  local tool
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null || { echo "$tool is required" >&2; exit 1; }
+  done
+}
+
+# agora_binary: sets BIN to the release server binary, building it first unless AGORA_BIN
+# names one. The build goes to CARGO_TARGET_DIR (default ~/.cache/agora-target, shared with
+# the tests and CI).
+agora_binary() {
+  export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${HOME:-/root}/.cache/agora-target}"
+  if [ -z "${AGORA_BIN:-}" ]; then
+    cargo build --release --quiet -p agora-server --bin agora
+  fi
+  BIN="${AGORA_BIN:-$CARGO_TARGET_DIR/release/agora}"
+}

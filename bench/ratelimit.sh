@@ -53,16 +53,10 @@ REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
 REQUESTS="${REQUESTS:-200000}"
 LIMIT=100000000                  # x 60 s in µs stays under 2^53 (the Lua scripts' exact range)
 WINDOW_US=60000000
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${HOME:-/root}/.cache/agora-target}"
 
-for tool in wrk redis-cli redis-benchmark taskset curl; do
-  command -v "$tool" >/dev/null || { echo "$tool is required" >&2; exit 1; }
-done
+require_tools wrk redis-cli redis-benchmark taskset curl
 bash scripts/services.sh >/dev/null
-if [ -z "${AGORA_BIN:-}" ]; then
-  cargo build --release --quiet -p agora-server --bin agora
-fi
-BIN="${AGORA_BIN:-$CARGO_TARGET_DIR/release/agora}"
+agora_binary
 
 # Nothing from the caller's environment may override the per-scenario TOML.
 while IFS= read -r var; do unset "$var"; done < <(env | awk -F= '/^AGORA_/ {print $1}')

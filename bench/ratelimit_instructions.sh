@@ -28,15 +28,9 @@ cd "$(dirname "$0")/.."
 REQUESTS="${REQUESTS:-2000}"
 WARMUP="${WARMUP:-300}"
 PORT="${PORT:-18181}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${HOME:-/root}/.cache/agora-target}"
 
-for tool in valgrind callgrind_control curl; do
-  command -v "$tool" >/dev/null || { echo "$tool is required" >&2; exit 1; }
-done
-if [ -z "${AGORA_BIN:-}" ]; then
-  cargo build --release --quiet -p agora-server --bin agora
-fi
-BIN="${AGORA_BIN:-$CARGO_TARGET_DIR/release/agora}"
+require_tools valgrind callgrind_control curl
+agora_binary
 
 while IFS= read -r var; do unset "$var"; done < <(env | awk -F= '/^AGORA_/ {print $1}')
 export RUST_LOG=error

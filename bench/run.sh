@@ -21,14 +21,10 @@ CONNECTIONS="${CONNECTIONS:-64}"
 PORT="${PORT:-18080}"
 PGHOST_URL="${PGHOST_URL:-postgres://postgres@127.0.0.1:5432}"
 DB="agora_bench"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${HOME:-/root}/.cache/agora-target}"
 
-command -v wrk >/dev/null || { echo "wrk is required: apt-get install -y wrk" >&2; exit 1; }
+require_tools wrk taskset psql pgbench curl
 bash scripts/services.sh >/dev/null
-if [ -z "${AGORA_BIN:-}" ]; then
-  cargo build --release --quiet
-fi
-BIN="${AGORA_BIN:-$CARGO_TARGET_DIR/release/agora}"
+agora_binary
 
 psql -q -h 127.0.0.1 -U postgres -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
 export AGORA_DATABASE_URL="$PGHOST_URL/$DB"

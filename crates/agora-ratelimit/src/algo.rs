@@ -267,13 +267,7 @@ mod tests {
     /// with it a fresh count) nor underflow.
     #[test]
     fn an_earlier_reading_does_not_reopen_a_window() {
-        for alg in [
-            Algorithm::FixedWindow,
-            Algorithm::SlidingWindowLog,
-            Algorithm::SlidingWindowCounter,
-            Algorithm::TokenBucket,
-            Algorithm::LeakyBucket,
-        ] {
+        for alg in Algorithm::ALL {
             let p = params(alg, 3, 10);
             let boundary = 100 * 10 * S;
             let mut state = None;

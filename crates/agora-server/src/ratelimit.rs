@@ -143,57 +143,70 @@ fn route_key(method: &str, path: &str) -> String {
     format!("{method} {}", norm.join("/"))
 }
 
-/// Whether any policy looks at who is calling (its principals, or a key other than the IP).
-/// When none does, requests are keyed without looking the principal up.
-fn needs_principal(policies: &[RuntimePolicy]) -> bool {
-    policies.iter().any(|p| p.principals != Principals::Any || p.key != KeyKind::Ip)
+/// How requests are turned into checks: the policies, the trusted proxies, and whether any
+/// policy looks at who is calling (its principals, or a key other than the IP). When none
+/// does, requests are keyed without looking the principal up.
+struct KeyRules {
+    policies: Vec<RuntimePolicy>,
+    trusted: Vec<IpAddr>,
+    needs_principal: bool,
 }
 
-fn checks(policies: &[RuntimePolicy], needs_principal: bool, trusted: &[IpAddr], req: &Request<Body>) -> Checks {
-    // (`anonymous` is only read by policies that need the principal.)
-    let (cred, anonymous) = if needs_principal {
-        let cred = req.extensions().get::<Credential>();
-        let signed_in = || matches!(req.extensions().get::<Actor>(), Some(Actor::User { .. } | Actor::Client { .. }));
-        (cred, cred.is_none() && !signed_in())
-    } else {
-        (None, true)
-    };
-    let method = req.method().as_str();
-    let path = req.uri().path();
-    let ip = client_ip(req, trusted);
-    let ip_key = || match ip {
-        Some(IpAddr::V4(v4)) => ipv4_key(v4),
-        Some(ip) => format_compact!("ip:{ip}"),
-        None => CompactString::const_new("ip:unknown"),
-    };
-    let mut out = Checks::new();
-    for p in policies {
-        match p.principals {
-            Principals::Anonymous if !anonymous => continue,
-            Principals::Authenticated if anonymous => continue,
-            _ => {}
-        }
-        if !p.routes.iter().any(|r| route_matches(r, method, path)) {
-            continue;
-        }
-        let key = match (p.key, cred) {
-            (KeyKind::Ip, _) => ip_key(),
-            (KeyKind::User, Some(Credential::User(id) | Credential::ApiKey { user_id: id, .. })) => {
-                format_compact!("user:{id}")
-            }
-            (KeyKind::User, _) => continue,
-            (KeyKind::ApiKey, Some(Credential::ApiKey { prefix, .. })) => format_compact!("key:{prefix}"),
-            (KeyKind::ApiKey, _) => continue,
-            (KeyKind::Client, Some(Credential::User(id) | Credential::ApiKey { user_id: id, .. })) => {
-                format_compact!("user:{id}")
-            }
-            (KeyKind::Client, Some(Credential::Client(c))) => format_compact!("client:{c}"),
-            (KeyKind::Client, None) => ip_key(),
-        };
-        let key = if p.per_route { format_compact!("{key}|{}", route_key(method, path)) } else { key };
-        out.push(Check::new(p.policy.clone(), key));
+impl KeyRules {
+    fn new(policies: Vec<RuntimePolicy>, trusted: Vec<IpAddr>) -> KeyRules {
+        let needs_principal = policies.iter().any(|p| p.principals != Principals::Any || p.key != KeyKind::Ip);
+        KeyRules { policies, trusted, needs_principal }
     }
-    out
+
+    /// The checks that apply to `req`.
+    fn checks(&self, req: &Request<Body>) -> Checks {
+        let (policies, trusted) = (&self.policies, &self.trusted);
+        // (`anonymous` is only read by policies that need the principal.)
+        let (cred, anonymous) = if self.needs_principal {
+            let cred = req.extensions().get::<Credential>();
+            let signed_in =
+                || matches!(req.extensions().get::<Actor>(), Some(Actor::User { .. } | Actor::Client { .. }));
+            (cred, cred.is_none() && !signed_in())
+        } else {
+            (None, true)
+        };
+        let method = req.method().as_str();
+        let path = req.uri().path();
+        let ip = client_ip(req, trusted);
+        let ip_key = || match ip {
+            Some(IpAddr::V4(v4)) => ipv4_key(v4),
+            Some(ip) => format_compact!("ip:{ip}"),
+            None => CompactString::const_new("ip:unknown"),
+        };
+        let mut out = Checks::new();
+        for p in policies {
+            match p.principals {
+                Principals::Anonymous if !anonymous => continue,
+                Principals::Authenticated if anonymous => continue,
+                _ => {}
+            }
+            if !p.routes.iter().any(|r| route_matches(r, method, path)) {
+                continue;
+            }
+            let key = match (p.key, cred) {
+                (KeyKind::Ip, _) => ip_key(),
+                (KeyKind::User, Some(Credential::User(id) | Credential::ApiKey { user_id: id, .. })) => {
+                    format_compact!("user:{id}")
+                }
+                (KeyKind::User, _) => continue,
+                (KeyKind::ApiKey, Some(Credential::ApiKey { prefix, .. })) => format_compact!("key:{prefix}"),
+                (KeyKind::ApiKey, _) => continue,
+                (KeyKind::Client, Some(Credential::User(id) | Credential::ApiKey { user_id: id, .. })) => {
+                    format_compact!("user:{id}")
+                }
+                (KeyKind::Client, Some(Credential::Client(c))) => format_compact!("client:{c}"),
+                (KeyKind::Client, None) => ip_key(),
+            };
+            let key = if p.per_route { format_compact!("{key}|{}", route_key(method, path)) } else { key };
+            out.push(Check::new(p.policy.clone(), key));
+        }
+        out
+    }
 }
 
 fn limited(policy: &str, retry_after: Duration) -> Response {
@@ -255,8 +268,8 @@ pub fn layer(
     } else {
         RateLimiter::new(MemoryStore::default())
     };
-    let principal = needs_principal(&policies);
-    let keys = move |req: &Request<Body>| checks(&policies, principal, &trusted, req);
+    let rules = KeyRules::new(policies, trusted);
+    let keys = move |req: &Request<Body>| rules.checks(req);
     Ok(Some(RateLimitLayer::new(limiter, keys, limited as LimitedFn, unavailable as UnavailableFn)))
 }
 
@@ -287,18 +300,18 @@ mod tests {
     #[test]
     fn ip_only_policies_key_every_caller_by_ip() {
         let cfg = PolicyConfig { principals: "any".into(), ..default_policies().remove(0) };
-        let policies = vec![runtime(&cfg).unwrap_or_else(|e| panic!("{e}"))];
-        assert!(!needs_principal(&policies));
+        let rules = KeyRules::new(vec![runtime(&cfg).unwrap_or_else(|e| panic!("{e}"))], vec![]);
+        assert!(!rules.needs_principal);
         let mut req = Request::builder().uri("/v2/users").body(Body::empty()).unwrap_or_default();
         req.extensions_mut().insert(ConnectInfo(SocketAddr::from(([10, 1, 2, 3], 5000))));
         req.extensions_mut().insert(Credential::User(7));
-        let c = checks(&policies, false, &[], &req);
+        let c = rules.checks(&req);
         assert_eq!(c.len(), 1);
         assert_eq!(c[0].key, "ip:10.1.2.3");
         // The same request under the default policies is keyed by its user.
-        let defaults: Vec<RuntimePolicy> = default_policies().iter().filter_map(|p| runtime(p).ok()).collect();
-        assert!(needs_principal(&defaults));
-        let c = checks(&defaults, true, &[], &req);
+        let defaults = KeyRules::new(default_policies().iter().filter_map(|p| runtime(p).ok()).collect(), vec![]);
+        assert!(defaults.needs_principal);
+        let c = defaults.checks(&req);
         assert_eq!(c.len(), 1);
         assert_eq!(c[0].key, "user:7");
     }
@@ -322,9 +335,10 @@ mod tests {
         let policies: Vec<RuntimePolicy> =
             default_policies().iter().map(runtime).collect::<Result<_, _>>().unwrap_or_default();
         assert_eq!(policies.len(), 2);
+        let rules = KeyRules::new(policies, vec![]);
         let mut req = Request::builder().uri("/v2/users").body(Body::empty()).unwrap_or_default();
         req.extensions_mut().insert(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 5000))));
-        let c = checks(&policies, needs_principal(&policies), &[], &req);
+        let c = rules.checks(&req);
         assert_eq!(c.len(), 1);
         assert_eq!(c[0].key, "ip:127.0.0.1");
         assert!(cfg.rate_limit.enabled);
@@ -337,7 +351,7 @@ mod tests {
         ] {
             let mut req = Request::builder().uri("/v2/users").body(Body::empty()).unwrap_or_default();
             req.extensions_mut().insert(ConnectInfo(peer));
-            assert_eq!(checks(&policies, needs_principal(&policies), &[], &req)[0].key, key);
+            assert_eq!(rules.checks(&req)[0].key, key);
         }
     }
 }

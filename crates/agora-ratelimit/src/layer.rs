@@ -24,6 +24,9 @@ use crate::policy::Checks;
 ///   429 and adds the rate-limit headers (including `Retry-After`).
 /// * `on_unavailable: Fn(&LimitError) -> Response<ResBody>` — builds the response when the
 ///   backend cannot decide (Redis down in `OnBackendError::Deny` mode); the layer sets 503.
+///   The layer logs such failures only at debug level (one per request would flood the logs
+///   during an outage); wrap the backend in a [`FallbackLimiter`](crate::FallbackLimiter) to
+///   have the outage itself logged.
 ///
 /// Admitted requests go to the inner service and the rate-limit headers are added to its
 /// response (`X-RateLimit-*`, `RateLimit-Policy`, `RateLimit`; see [`crate::headers`]).
@@ -213,7 +216,10 @@ where
             res
         }
         Err(e) => {
-            tracing::warn!(error = %e, "rate limit check failed; answering 503");
+            // Per request, so only at debug level: during an outage this runs for every
+            // request. Whoever owns the backend reports the outage itself (the
+            // `FallbackLimiter` logs when one starts and when it ends).
+            tracing::debug!(error = %e, "rate limit check failed; answering 503");
             let mut res = (layer.on_unavailable)(&e);
             *res.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
             res

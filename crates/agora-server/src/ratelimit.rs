@@ -143,6 +143,23 @@ fn route_key(method: &str, path: &str) -> String {
     format!("{method} {}", norm.join("/"))
 }
 
+/// The operational endpoints that load balancers, orchestrators and metrics scrapers call.
+///
+/// A wildcard pattern never covers them. Behind a proxy that is not listed in
+/// `trusted_proxies`, every request arrives from the proxy's address. If `"*"` covered the
+/// probes, API traffic from that address would use up the quota of the proxy's own health
+/// checks, and the instance would be taken out of rotation for being busy. A policy limits one
+/// of these paths only if one of its patterns names the path itself (see [`names_path`]).
+fn is_operational(path: &str) -> bool {
+    matches!(path, "/healthz" | "/readyz" | "/metrics")
+}
+
+/// Whether a route pattern names `path` literally: its path part (after the method and a
+/// space) is exactly `path`, as in `"GET /metrics"` or `"* /readyz"`.
+fn names_path(pattern: &str, path: &str) -> bool {
+    pattern.split_once(' ').is_some_and(|(_, p)| p == path)
+}
+
 /// How requests are turned into checks: the policies, the trusted proxies, and whether any
 /// policy looks at who is calling (its principals, or a key other than the IP). When none
 /// does, requests are keyed without looking the principal up.
@@ -172,6 +189,9 @@ impl KeyRules {
         };
         let method = req.method().as_str();
         let path = req.uri().path();
+        let operational = is_operational(path);
+        let covers =
+            |pattern: &String| route_matches(pattern, method, path) && (!operational || names_path(pattern, path));
         let ip = client_ip(req, trusted);
         let ip_key = || match ip {
             Some(IpAddr::V4(v4)) => ipv4_key(v4),
@@ -185,7 +205,7 @@ impl KeyRules {
                 Principals::Authenticated if anonymous => continue,
                 _ => {}
             }
-            if !p.routes.iter().any(|r| route_matches(r, method, path)) {
+            if !p.routes.iter().any(covers) {
                 continue;
             }
             let key = match (p.key, cred) {
@@ -221,14 +241,20 @@ fn limited(policy: &str, retry_after: Duration) -> Response {
     e.into_response()
 }
 
-fn unavailable(err: &LimitError) -> Response {
-    tracing::error!(error = %err, "rate limiter backend unavailable; denying (on_backend_error = deny)");
-    ApiError::new(
+/// Builds the 503 answered in `deny` mode while Redis is unreachable.
+///
+/// Nothing is logged here. The fallback limiter logs once when an outage starts and once when
+/// it ends, and each refused request is in the request log with its status. A line per refused
+/// request would flood the logs exactly when they are needed. `Retry-After: 1` matches the
+/// fallback's probe interval: Redis is tried again within a second.
+fn unavailable(_err: &LimitError) -> Response {
+    let mut e = ApiError::new(
         StatusCode::SERVICE_UNAVAILABLE,
         "RATE_LIMITER_UNAVAILABLE",
         "Rate limiting is temporarily unavailable.",
-    )
-    .into_response()
+    );
+    e.retry_after = Some(1);
+    e.into_response()
 }
 
 /// The rate-limit layer the configuration asks for, or `None` when limiting is disabled.
@@ -314,6 +340,37 @@ mod tests {
         let c = defaults.checks(&req);
         assert_eq!(c.len(), 1);
         assert_eq!(c[0].key, "user:7");
+    }
+
+    #[test]
+    fn wildcards_never_cover_the_operational_endpoints() {
+        let rules_for = |routes: &[&str]| {
+            let cfg = PolicyConfig {
+                principals: "any".into(),
+                routes: routes.iter().map(|r| (*r).to_owned()).collect(),
+                ..default_policies().remove(0)
+            };
+            KeyRules::new(vec![runtime(&cfg).unwrap_or_else(|e| panic!("{e}"))], vec![])
+        };
+        let count = |rules: &KeyRules, method: &str, path: &str| {
+            let mut req = Request::builder().method(method).uri(path).body(Body::empty()).unwrap_or_default();
+            req.extensions_mut().insert(ConnectInfo(SocketAddr::from(([10, 1, 2, 3], 5000))));
+            rules.checks(&req).len()
+        };
+        let wildcards = rules_for(&["*", "GET *", "* /*", "GET /metrics*"]);
+        for path in ["/healthz", "/readyz", "/metrics"] {
+            assert_eq!(count(&wildcards, "GET", path), 0, "{path}");
+        }
+        // Everything else, including near misses of those paths, is still covered.
+        for path in ["/v2/users", "/healthz/", "/metricsx", "/openapi.json", "/docs", "/graphql"] {
+            assert_eq!(count(&wildcards, "GET", path), 1, "{path}");
+        }
+        // A pattern that names the path covers it, for the methods it names.
+        let named = rules_for(&["GET /metrics", "* /readyz"]);
+        assert_eq!(count(&named, "GET", "/metrics"), 1);
+        assert_eq!(count(&named, "HEAD", "/metrics"), 0);
+        assert_eq!(count(&named, "HEAD", "/readyz"), 1);
+        assert_eq!(count(&named, "GET", "/healthz"), 0);
     }
 
     #[test]

@@ -417,6 +417,47 @@ async fn defaults_admit_100_anonymous_requests_per_minute_per_ip() {
     assert_rate_limited(&s.get("/v2/products").await, "anonymous");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probes_and_metrics_are_never_limited_by_wildcards() {
+    let s = Server::start(RateLimitConfig::default()).await;
+    // Probes take no quota...
+    for _ in 0..120 {
+        for path in ["/healthz", "/metrics"] {
+            let r = s.get(path).await;
+            assert_eq!(r.status, 200, "{path}: {r:?}");
+            r.assert_no_rate_limit_headers();
+        }
+    }
+    let r = s.get("/v2/users").await;
+    assert_eq!(r.remaining(), 99, "{r:?}");
+    // ...and are answered when the caller's quota is gone.
+    for _ in 0..99 {
+        assert_eq!(s.get("/v2/users").await.status, 200);
+    }
+    assert_rate_limited(&s.get("/v2/users").await, "anonymous");
+    for path in ["/healthz", "/readyz", "/metrics"] {
+        let r = s.get(path).await;
+        assert_eq!(r.status, 200, "{path}: {r:?}");
+        r.assert_no_rate_limit_headers();
+    }
+    // Documentation is not operational: it is limited like the API.
+    assert_rate_limited(&s.get("/openapi.json").await, "anonymous");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_policy_that_names_an_operational_path_limits_it() {
+    let s =
+        Server::start(memory(vec![policy("scrape", "fixed_window", 2, Duration::from_secs(60), &["GET /metrics"])]))
+            .await;
+    for i in 1..=2u64 {
+        let r = s.get("/metrics").await;
+        assert_eq!(r.status, 200, "{r:?}");
+        assert_eq!(r.remaining(), 2 - i);
+    }
+    assert_rate_limited(&s.get("/metrics").await, "scrape");
+    s.get("/healthz").await.assert_no_rate_limit_headers();
+}
+
 /// Sends one JSON `POST` and reads the response until the server closes.
 async fn post_json(addr: SocketAddr, path: &str, body: &str) -> Resp {
     let mut stream = connect_from([127, 0, 0, 1], addr).await;
@@ -769,6 +810,8 @@ async fn redis_outage_falls_back_or_denies_and_limiting_resumes_after_restart() 
         let body = r.json();
         assert_eq!(body["success"], Value::Bool(false), "{body}");
         assert_eq!(body["error"]["code"], "RATE_LIMITER_UNAVAILABLE", "{body}");
+        assert_eq!(body["error"]["retry_after"], 1, "{body}");
+        assert_eq!(r.header("retry-after"), Some("1"), "{r:?}");
         assert_eq!(body["meta"]["request_id"], r.header("x-request-id").unwrap(), "{body}");
     }
     // Routes no policy covers do not depend on Redis at all.

@@ -294,6 +294,21 @@ impl Config {
             if p.limit == 0 || p.window.is_zero() {
                 return bad(&format!("rate_limit.policy[{i}]"), "limit and window must be positive");
             }
+            // Everything else the limiter itself rejects (the name's characters, a window under
+            // 1 ms, limit × window beyond exact arithmetic), reported against this key.
+            let algorithm = p.algorithm.parse::<agora_ratelimit::Algorithm>();
+            if let Err(e) = algorithm.and_then(|a| agora_ratelimit::Policy::new(p.name.clone(), a, p.limit, p.window)) {
+                return bad(&format!("rate_limit.policy[{i}]"), &e.to_string());
+            }
+            // A name is the policy's identity: its counters (in memory and in Redis), its metric
+            // labels and its header items. Two policies with one name would share (and, with
+            // different algorithms, keep resetting) one counter.
+            if let Some(j) = self.rate_limit.policy[..i].iter().position(|q| q.name == p.name) {
+                return bad(
+                    &format!("rate_limit.policy[{i}].name"),
+                    &format!("`{}` is already the name of rate_limit.policy[{j}]; policy names must be unique", p.name),
+                );
+            }
         }
         if !["database", "redis", "memory"].contains(&self.idempotency.backend.as_str()) {
             return bad("idempotency.backend", "must be database, redis or memory");
@@ -337,6 +352,26 @@ mod tests {
         assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(c.database_url, "sqlite://agora.db");
         assert!(c.validate().is_ok());
+    }
+
+    #[test]
+    fn bad_policies_are_named() {
+        let policy = |name: &str, limit: u64, window: &str| {
+            format!(
+                "[[rate_limit.policy]]\nname = \"{name}\"\nalgorithm = \"token_bucket\"\nlimit = {limit}\nwindow = \"{window}\"\n"
+            )
+        };
+        let e =
+            load_str(&(policy("a", 5, "1s") + &policy("b", 5, "1s") + &policy("a", 9, "1m"))).expect_err("must fail");
+        assert!(e.to_string().contains("`rate_limit.policy[2].name`"), "{e}");
+        assert!(e.to_string().contains("rate_limit.policy[0]"), "{e}");
+        let e = load_str(&policy("a b", 5, "1s")).expect_err("must fail");
+        assert!(e.to_string().contains("`rate_limit.policy[0]`: invalid policy name"), "{e}");
+        let e = load_str(&policy("a", 1_000_000_000_000, "1h")).expect_err("must fail");
+        assert!(e.to_string().contains("`rate_limit.policy[0]`"), "{e}");
+        let e = load_str(&policy("a", 5, "500us")).expect_err("must fail");
+        assert!(e.to_string().contains("`rate_limit.policy[0]`"), "{e}");
+        assert!(load_str(&(policy("a", 5, "1s") + &policy("b", 5, "1s"))).is_ok());
     }
 
     #[test]

@@ -24,7 +24,8 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Largest accepted request body.
     pub body_limit_bytes: usize,
-    /// Peers whose `X-Forwarded-For` is believed.
+    /// Peers whose `X-Forwarded-For` is believed: addresses (`10.0.0.7`) or CIDR blocks
+    /// (`10.0.0.0/8`, `fd00::/8`).
     pub trusted_proxies: Vec<String>,
     /// Most database connections.
     pub db_max_connections: u32,
@@ -273,6 +274,9 @@ impl Config {
         if !["allow", "deny"].contains(&self.rate_limit.on_backend_error.as_str()) {
             return bad("rate_limit.on_backend_error", "must be allow or deny");
         }
+        if let Some(s) = self.trusted_proxies.iter().find(|s| parse_proxy(s).is_none()) {
+            return bad("trusted_proxies", &format!("`{s}` is not an IP address or CIDR block"));
+        }
         if self.rate_limit.redis_timeout.is_zero() {
             return bad("rate_limit.redis_timeout", "must be positive");
         }
@@ -330,6 +334,16 @@ fn describe(e: figment::Error) -> String {
         .join("; ")
 }
 
+/// One `trusted_proxies` entry: an address (a block of one) or a CIDR block. IPv4-mapped IPv6
+/// addresses are taken as the IPv4 address they carry, as the client address is.
+pub fn parse_proxy(s: &str) -> Option<ipnet::IpNet> {
+    let s = s.trim();
+    match s.parse::<std::net::IpAddr>() {
+        Ok(ip) => Some(ipnet::IpNet::from(ip.to_canonical())),
+        Err(_) => s.parse::<ipnet::IpNet>().ok().map(|net| net.trunc()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -372,6 +386,20 @@ mod tests {
         let e = load_str(&policy("a", 5, "500us")).expect_err("must fail");
         assert!(e.to_string().contains("`rate_limit.policy[0]`"), "{e}");
         assert!(load_str(&(policy("a", 5, "1s") + &policy("b", 5, "1s"))).is_ok());
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_blocks() {
+        for ok in ["10.0.0.7", "10.0.0.0/8", "::1", "fd00::/8", "::ffff:10.0.0.7"] {
+            assert!(parse_proxy(ok).is_some(), "{ok}");
+        }
+        assert_eq!(parse_proxy("::ffff:10.0.0.7"), parse_proxy("10.0.0.7"));
+        assert_eq!(parse_proxy("10.1.2.3/8"), parse_proxy("10.0.0.0/8"));
+        for bad in ["", "proxy.local", "10.0.0.0/33", "10.0.0", "fd00::/129"] {
+            assert!(parse_proxy(bad).is_none(), "{bad}");
+        }
+        let e = load_str("trusted_proxies = [\"10.0.0.0/8\", \"lb\"]\n").expect_err("must fail");
+        assert!(e.to_string().contains("`trusted_proxies`: `lb`"), "{e}");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Wiring `agora-ratelimit` into the server: policies from configuration, request keys from
 //! the socket and the authenticated principal, and 429/503 bodies in the Agora envelope.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use agora_core::Actor;
@@ -14,6 +14,7 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode};
 use axum::response::{IntoResponse, Response};
+use ipnet::IpNet;
 
 use crate::config::{Config, PolicyConfig};
 use crate::http::ApiError;
@@ -90,20 +91,47 @@ fn runtime(p: &PolicyConfig) -> Result<RuntimePolicy, String> {
     Ok(RuntimePolicy { policy, key, principals, routes: p.routes.clone(), per_route: p.per_route })
 }
 
-/// The client address: the socket peer, or the left-most untrusted `X-Forwarded-For` hop when
-/// the peer is a trusted proxy.
-fn client_ip(req: &Request<Body>, trusted: &[IpAddr]) -> Option<IpAddr> {
-    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())?;
-    if !trusted.contains(&peer) {
+/// The client address: the socket peer, or the right-most `X-Forwarded-For` hop that is not
+/// a trusted proxy when the peer is one.
+///
+/// Addresses are compared in canonical form: on a dual-stack listener an IPv4 client arrives
+/// as `::ffff:a.b.c.d`, and must still match `trusted_proxies = ["a.b.c.d"]` and share a key
+/// with the same client over IPv4.
+fn client_ip(req: &Request<Body>, trusted: &[IpNet]) -> Option<IpAddr> {
+    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_canonical())?;
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(&peer) {
         return Some(peer);
     }
     // No (readable) header: the trusted peer is itself the client.
     let Some(xff) = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok()) else {
         return Some(peer);
     };
-    // Walk from the right (closest hop) past trusted proxies.
-    let hops: Vec<IpAddr> = xff.split(',').filter_map(|h| h.trim().parse().ok()).collect();
-    hops.iter().rev().find(|ip| !trusted.contains(ip)).copied().or(Some(peer))
+    // Walk from the right (closest hop) past trusted proxies. An unparsable hop ends the walk:
+    // nothing left of it can be believed.
+    let mut client = peer;
+    for hop in xff.rsplit(',') {
+        match hop.trim().parse::<IpAddr>() {
+            Ok(ip) => {
+                client = ip.to_canonical();
+                if !is_trusted(&client) {
+                    break;
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    Some(client)
+}
+
+/// `ip:` and the IPv6 client's /64 prefix, as in `ip:2001:db8:1:2::/64`.
+///
+/// One subscriber is routinely given a whole /64 (SLAAC, privacy addresses) and can pick any
+/// of its 2^64 addresses per request; counting single IPv6 addresses would let one client
+/// multiply its quota at will. The /64 is the smallest block that can be presumed one client.
+fn ipv6_key(ip: Ipv6Addr) -> CompactString {
+    let prefix = Ipv6Addr::from(u128::from(ip) & !u128::from(u64::MAX));
+    format_compact!("ip:{prefix}/64")
 }
 
 /// `ip:` and a dotted quad, as an inline string (at most 18 bytes: no allocation).
@@ -165,12 +193,12 @@ fn names_path(pattern: &str, path: &str) -> bool {
 /// does, requests are keyed without looking the principal up.
 struct KeyRules {
     policies: Vec<RuntimePolicy>,
-    trusted: Vec<IpAddr>,
+    trusted: Vec<IpNet>,
     needs_principal: bool,
 }
 
 impl KeyRules {
-    fn new(policies: Vec<RuntimePolicy>, trusted: Vec<IpAddr>) -> KeyRules {
+    fn new(policies: Vec<RuntimePolicy>, trusted: Vec<IpNet>) -> KeyRules {
         let needs_principal = policies.iter().any(|p| p.principals != Principals::Any || p.key != KeyKind::Ip);
         KeyRules { policies, trusted, needs_principal }
     }
@@ -195,7 +223,7 @@ impl KeyRules {
         let ip = client_ip(req, trusted);
         let ip_key = || match ip {
             Some(IpAddr::V4(v4)) => ipv4_key(v4),
-            Some(ip) => format_compact!("ip:{ip}"),
+            Some(IpAddr::V6(v6)) => ipv6_key(v6),
             None => CompactString::const_new("ip:unknown"),
         };
         let mut out = Checks::new();
@@ -275,10 +303,13 @@ pub fn layer(
     }
     let configured = if rl.policy.is_empty() { default_policies() } else { rl.policy.clone() };
     let policies: Vec<RuntimePolicy> = configured.iter().map(runtime).collect::<Result<_, _>>()?;
-    let trusted: Vec<IpAddr> = config
+    let trusted: Vec<IpNet> = config
         .trusted_proxies
         .iter()
-        .map(|s| s.parse().map_err(|_| format!("`trusted_proxies`: `{s}` is not an IP address")))
+        .map(|s| {
+            crate::config::parse_proxy(s)
+                .ok_or_else(|| format!("`trusted_proxies`: `{s}` is not an IP address or CIDR block"))
+        })
         .collect::<Result<_, _>>()?;
     let limiter = if rl.backend == "redis" {
         if config.redis_url.is_empty() {
@@ -382,8 +413,63 @@ mod tests {
             .unwrap_or_default();
         req.extensions_mut().insert(ConnectInfo(SocketAddr::from(([10, 0, 0, 1], 5000))));
         assert_eq!(client_ip(&req, &[]), Some(IpAddr::from([10, 0, 0, 1])));
-        let trusted = [IpAddr::from([10, 0, 0, 1]), IpAddr::from([10, 0, 0, 2])];
+        let trusted = nets(&["10.0.0.1", "10.0.0.2"]);
         assert_eq!(client_ip(&req, &trusted), Some(IpAddr::from([203, 0, 113, 9])));
+        // A block trusts every address in it.
+        assert_eq!(client_ip(&req, &nets(&["10.0.0.0/30"])), Some(IpAddr::from([203, 0, 113, 9])));
+        // Only the right-most untrusted hop counts; a forged hop to its left does not.
+        let forged = request_from(SocketAddr::from(([10, 0, 0, 1], 5000)), Some("198.51.100.1, 203.0.113.9, 10.0.0.2"));
+        assert_eq!(client_ip(&forged, &trusted), Some(IpAddr::from([203, 0, 113, 9])));
+        // An unparsable hop ends the walk at the last trusted hop.
+        let garbled = request_from(SocketAddr::from(([10, 0, 0, 1], 5000)), Some("203.0.113.9, junk, 10.0.0.2"));
+        assert_eq!(client_ip(&garbled, &trusted), Some(IpAddr::from([10, 0, 0, 2])));
+    }
+
+    fn nets(list: &[&str]) -> Vec<IpNet> {
+        list.iter().filter_map(|s| crate::config::parse_proxy(s)).collect()
+    }
+
+    fn request_from(peer: SocketAddr, xff: Option<&str>) -> Request<Body> {
+        let mut b = Request::builder().uri("/v2/users");
+        if let Some(xff) = xff {
+            b = b.header("x-forwarded-for", xff);
+        }
+        let mut req = b.body(Body::empty()).unwrap_or_default();
+        req.extensions_mut().insert(ConnectInfo(peer));
+        req
+    }
+
+    #[test]
+    fn ipv4_mapped_peers_are_ipv4_clients() {
+        let mapped: SocketAddr = "[::ffff:10.0.0.1]:5000".parse().unwrap_or_else(|e| panic!("{e}"));
+        // Trusted as the IPv4 proxy it is.
+        let req = request_from(mapped, Some("203.0.113.9"));
+        assert_eq!(client_ip(&req, &nets(&["10.0.0.1"])), Some(IpAddr::from([203, 0, 113, 9])));
+        // Keyed like the same client over IPv4.
+        let rules = KeyRules::new(vec![runtime(&ip_policy()).unwrap_or_else(|e| panic!("{e}"))], vec![]);
+        assert_eq!(rules.checks(&request_from(mapped, None))[0].key, "ip:10.0.0.1");
+    }
+
+    fn ip_policy() -> PolicyConfig {
+        PolicyConfig { principals: "any".into(), ..default_policies().remove(0) }
+    }
+
+    #[test]
+    fn ipv6_clients_are_counted_by_their_64_prefix() {
+        let rules = KeyRules::new(vec![runtime(&ip_policy()).unwrap_or_else(|e| panic!("{e}"))], vec![]);
+        let key = |addr: &str| {
+            let peer = SocketAddr::new(addr.parse().unwrap_or_else(|e| panic!("{addr}: {e}")), 5000);
+            rules.checks(&request_from(peer, None))[0].key.to_string()
+        };
+        assert_eq!(key("2001:db8:1:2::1"), "ip:2001:db8:1:2::/64");
+        assert_eq!(key("2001:db8:1:2:ffff:ffff:ffff:ffff"), "ip:2001:db8:1:2::/64");
+        assert_eq!(key("2001:db8:1:3::1"), "ip:2001:db8:1:3::/64");
+        assert_eq!(key("::1"), "ip:::/64");
+        // The /64 also applies to an IPv6 client named by a trusted proxy.
+        let trusted = KeyRules::new(vec![runtime(&ip_policy()).unwrap_or_else(|e| panic!("{e}"))], nets(&["fd00::/8"]));
+        let req =
+            request_from("[fd00::7]:5000".parse().unwrap_or_else(|e| panic!("{e}")), Some("2001:db8:aa:bb:1:2:3:4"));
+        assert_eq!(trusted.checks(&req)[0].key, "ip:2001:db8:aa:bb::/64");
     }
 
     #[test]
@@ -404,7 +490,7 @@ mod tests {
             (SocketAddr::from(([0, 0, 0, 0], 1)), "ip:0.0.0.0"),
             (SocketAddr::from(([255, 255, 255, 255], 1)), "ip:255.255.255.255"),
             (SocketAddr::from(([1, 20, 100, 9], 1)), "ip:1.20.100.9"),
-            ("[2001:db8::1]:443".parse().unwrap_or(SocketAddr::from(([0; 16], 0))), "ip:2001:db8::1"),
+            ("[2001:db8::1]:443".parse().unwrap_or(SocketAddr::from(([0; 16], 0))), "ip:2001:db8::/64"),
         ] {
             let mut req = Request::builder().uri("/v2/users").body(Body::empty()).unwrap_or_default();
             req.extensions_mut().insert(ConnectInfo(peer));

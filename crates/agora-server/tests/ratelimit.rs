@@ -885,4 +885,12 @@ async fn forwarded_for_is_believed_only_from_trusted_proxies() {
     assert_eq!(xff(&untrusted, "203.0.113.8").await.remaining(), 0, "same peer: same counter");
     assert_rate_limited(&xff(&untrusted, "203.0.113.9").await, "per-ip");
     assert_rate_limited(&untrusted.get("/v2/users").await, "per-ip");
+
+    // A CIDR block trusts every proxy in it: two proxies of the block relay one client.
+    let block = Server::start_with(memory(policies()), |c| c.trusted_proxies = vec!["127.0.0.0/8".into()]).await;
+    assert_eq!(xff(&block, "203.0.113.7").await.remaining(), 1);
+    let via_other_proxy =
+        get_from([127, 0, 0, 2], block.addr, "/v2/users", &[("X-Forwarded-For", "203.0.113.7")]).await;
+    assert_eq!((via_other_proxy.status, via_other_proxy.remaining()), (200, 0), "{via_other_proxy:?}");
+    assert_eq!(xff(&block, "203.0.113.8").await.remaining(), 1, "another client: another counter");
 }

@@ -127,14 +127,18 @@ impl App {
         let hasher = Argon2Hasher::new(config.auth.argon2_memory_kib, config.auth.argon2_iterations)
             .map_err(|e| StartError::Config(format!("`auth.argon2_memory_kib`: {e}")))?;
         let store = Arc::new(SqlStore::new(db.clone()));
-        let auth_repo: Arc<dyn agora_core::auth::AuthRepo> = if config.redis_url.is_empty() {
-            store.clone()
+        let redis = if config.redis_url.is_empty() {
+            None
         } else {
-            Arc::new(
+            Some(
                 crate::auth::redis_store::RedisAuthRepo::connect(&config.redis_url, store.clone())
                     .await
                     .map_err(StartError::Config)?,
             )
+        };
+        let auth_repo: Arc<dyn agora_core::auth::AuthRepo> = match &redis {
+            Some(r) => Arc::new(r.clone()),
+            None => store.clone(),
         };
         let services = Services::new(
             store.clone(),
@@ -152,6 +156,7 @@ impl App {
             config: Arc::new(config),
             openapi: Arc::new(crate::openapi::build()),
             tokens: token_keys(&config_ref, &secret)?,
+            redis,
         });
         bootstrap_admin(&state).await?;
         let router = router(state.clone()).map_err(StartError::Config)?;

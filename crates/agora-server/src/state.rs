@@ -41,4 +41,6 @@ pub struct Shared {
     pub openapi: Arc<crate::openapi::Documents>,
     /// Access-token keys.
     pub tokens: crate::auth::tokens::TokenKeys,
+    /// The Redis connection when `redis_url` is set (readiness pings it).
+    pub redis: Option<crate::auth::redis_store::RedisAuthRepo>,
 }

@@ -23,7 +23,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use agora_server::config::{PolicyConfig, RateLimitConfig};
 use agora_server::{App, Config};
-use serde_json::Value;
+use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::oneshot;
@@ -818,6 +818,15 @@ async fn redis_outage_falls_back_or_denies_and_limiting_resumes_after_restart() 
     let r = deny.get("/healthz").await;
     assert_eq!(r.status, 200);
     r.assert_no_rate_limit_headers();
+    // Readiness names Redis as the missing dependency.
+    for s in all {
+        let r = s.get("/readyz").await;
+        assert_eq!(r.status, 503, "{r:?}");
+        let body = r.json();
+        assert_eq!(body["error"]["code"], "NOT_READY", "{body}");
+        assert_eq!(body["error"]["details"][0]["field"], "redis", "{body}");
+        assert_eq!(body["error"]["details"].as_array().map(Vec::len), Some(1), "the database is fine: {body}");
+    }
 
     // Redis back on the same port (empty: no persistence). Each instance returns to it.
     let _redis_server = RedisProcess::start(port);
@@ -827,6 +836,20 @@ async fn redis_outage_falls_back_or_denies_and_limiting_resumes_after_restart() 
     }
     let used = zcard(port, &key);
     assert_eq!(used, 3, "exactly one Redis-decided request per instance so far");
+    // Ready again once the connection is back (it reconnects on the next command).
+    for s in all {
+        let mut tries = 0;
+        let r = loop {
+            let r = s.get("/readyz").await;
+            tries += 1;
+            if r.status == 200 || tries == 50 {
+                break r;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        assert_eq!(r.status, 200, "{r:?}");
+        assert_eq!(r.json()["data"]["checks"], json!({"database": "ok", "redis": "ok"}), "{r:?}");
+    }
     assert!(cli(port, &["--scan", "--pattern", &format!("rl:*{name}*")]).lines().any(|k| k == key));
 
     // The limit is shared again: alternating over the three instances, the remaining count

@@ -88,6 +88,12 @@ impl RedisAuthRepo {
         Ok(Self { inner, redis, prefix: "agora".into() })
     }
 
+    /// Whether Redis answers a `PING` (for `/readyz`; the caller bounds the wait).
+    pub async fn ping(&self) -> bool {
+        let mut conn = self.redis.clone();
+        redis::cmd("PING").query_async::<redis::Value>(&mut conn).await.is_ok()
+    }
+
     fn jti_key(&self, jti: &str) -> String {
         format!("{}:revoked:{jti}", self.prefix)
     }

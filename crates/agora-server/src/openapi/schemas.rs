@@ -362,6 +362,10 @@ pub struct ReadyChecks {
     /// `ok` when the database answered.
     #[schema(example = "ok")]
     pub database: String,
+    /// `ok` when Redis answered; absent when `redis_url` is empty (Redis is not used).
+    #[schema(example = "ok")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redis: Option<String>,
 }
 
 /// `GET /readyz` data.

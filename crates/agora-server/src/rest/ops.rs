@@ -33,7 +33,8 @@ pub async fn healthz() -> Response {
 
 /// Readiness
 ///
-/// `GET /readyz`: the dependencies (the database) answer; 503 otherwise.
+/// `GET /readyz`: the dependencies answer (the database, and Redis when `redis_url` is set),
+/// each within 2 s; 503 otherwise, naming the ones that did not.
 #[utoipa::path(
     get,
     path = "/readyz",
@@ -47,16 +48,43 @@ pub async fn healthz() -> Response {
     )
 )]
 pub async fn readyz(State(s): State<AppState>) -> Response {
-    let db = tokio::time::timeout(std::time::Duration::from_secs(2), s.db.ping()).await;
-    match db {
-        Ok(Ok(())) => ok(&json!({"status": "ready", "checks": {"database": "ok"}})),
-        _ => {
-            tracing::warn!("readiness check failed: database unreachable");
-            let mut e = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "NOT_READY", "The database is unreachable.");
-            e.details = vec![agora_core::FieldError::new("database", "unreachable", "the database did not answer")];
-            e.into_response()
+    const WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+    let db = async { matches!(tokio::time::timeout(WAIT, s.db.ping()).await, Ok(Ok(()))) };
+    let redis = async {
+        match &s.redis {
+            Some(r) => Some(tokio::time::timeout(WAIT, r.ping()).await.unwrap_or(false)),
+            None => None,
         }
+    };
+    let (db_ok, redis_ok) = tokio::join!(db, redis);
+    if db_ok && redis_ok != Some(false) {
+        let mut checks = json!({"database": "ok"});
+        if redis_ok.is_some() {
+            checks["redis"] = json!("ok");
+        }
+        return ok(&json!({"status": "ready", "checks": checks}));
     }
+    let mut down = Vec::new();
+    if !db_ok {
+        down.push(("database", "The database"));
+    }
+    if redis_ok == Some(false) {
+        down.push(("redis", "Redis"));
+    }
+    let names: Vec<&str> = down.iter().map(|(field, _)| *field).collect();
+    tracing::warn!(unreachable = ?names, "readiness check failed");
+    let message = match down.as_slice() {
+        [(_, one)] => format!("{one} is unreachable."),
+        _ => "The database and Redis are unreachable.".to_owned(),
+    };
+    let mut e = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "NOT_READY", message);
+    e.details = down
+        .iter()
+        .map(|(field, _)| {
+            agora_core::FieldError::new(*field, "unreachable", format!("{field} did not answer within 2 s"))
+        })
+        .collect();
+    e.into_response()
 }
 
 /// Metrics

@@ -15,6 +15,8 @@ db_test!(healthz_and_readyz, |app| async move {
     let res = app.get("/readyz").send().await;
     res.assert_status(200);
     assert_eq!(res.body["success"], json!(true));
+    // No `redis_url`: Redis is not a dependency, and not listed.
+    assert_eq!(res.data()["checks"], json!({"database": "ok"}));
     // Operational endpoints are unversioned: a version prefix does not reach them.
     app.get("/v2/healthz").send().await.assert_error(404, "NOT_FOUND");
 });

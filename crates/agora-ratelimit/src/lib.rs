@@ -37,7 +37,7 @@ pub use fallback::{FallbackLimiter, OnBackendError};
 pub use headers::{insert_rate_limit_headers, rate_limit_headers, rate_limit_headers_at};
 pub use layer::{RateLimitLayer, RateLimitService};
 pub use limiter::{LimitError, Limiter, RateLimiter, SYNC_LATENCY_SAMPLE};
-pub use memory::MemoryStore;
+pub use memory::{DEFAULT_MAX_KEYS, MemoryStore};
 pub use policy::{Algorithm, Check, Checks, MAX_LIMIT_TIMES_WINDOW_MICROS, Policy, PolicyError};
 pub use redis_store::{RedisConfig, RedisStore, TimeSource};
 pub use route::{RouteTable, glob_match, route_matches};

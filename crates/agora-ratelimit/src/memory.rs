@@ -1,7 +1,7 @@
 //! The in-process store.
 
 use std::hash::BuildHasher;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use compact_str::CompactString;
@@ -12,6 +12,7 @@ use crate::algo::{Params, Peek, State};
 use crate::clock::{Clock, SystemClock, micros};
 use crate::decision::{Decision, Decisions, Outcome};
 use crate::limiter::{LimitError, Limiter};
+use crate::metrics_names::EVICTIONS_TOTAL;
 use crate::policy::Check;
 
 /// hashbrown's default hasher (a randomly seeded foldhash) rather than std's SipHash: the seed
@@ -41,6 +42,13 @@ struct Shard {
     last_sweep: u64,
 }
 
+/// Default of [`MemoryStore::with_max_keys`].
+pub const DEFAULT_MAX_KEYS: usize = 1_000_000;
+
+/// A full shard sweeps its expired entries at most this often (µs), so a flood of new keys
+/// does not make every request scan the shard.
+const FULL_SWEEP_INTERVAL_US: u64 = 1_000_000;
+
 /// Rate-limit state kept in this process: a sharded map of `(policy name, key) → state`.
 ///
 /// A request's checks are decided under the locks of all the shards they touch (taken in
@@ -48,11 +56,23 @@ struct Shard {
 /// when it becomes equivalent to a fresh state, expired entries are treated as fresh on
 /// access, and each shard drops its expired entries at most once per sweep interval (default
 /// 10 s of clock time) when it is next locked. [`MemoryStore::sweep`] does it for all shards.
+///
+/// The number of keys is capped too ([`with_max_keys`](Self::with_max_keys)), because clients
+/// choose their keys: one host with an IPv6 /48 has 65,536 /64 prefixes to rotate through.
+/// Expiry alone bounds the store by the key rate × the window, not by any fixed size. A full
+/// shard first drops its expired entries, then forgets one live key (which starts over with
+/// a fresh quota) for each new one, and counts it in `agora_ratelimit_evictions_total`. The
+/// other choices are worse: refusing new keys would let a flood lock out every new client,
+/// and admitting them uncounted would let it switch limiting off.
 pub struct MemoryStore {
     clock: Arc<dyn Clock>,
     shards: Box<[Mutex<Shard>]>,
     hasher: RandomState,
     sweep_interval_us: u64,
+    max_keys: usize,
+    /// `ceil(max_keys / shards)`.
+    max_per_shard: usize,
+    evictions: OnceLock<metrics::Counter>,
 }
 
 impl std::fmt::Debug for MemoryStore {
@@ -60,6 +80,7 @@ impl std::fmt::Debug for MemoryStore {
         f.debug_struct("MemoryStore")
             .field("shards", &self.shards.len())
             .field("sweep_interval_us", &self.sweep_interval_us)
+            .field("max_keys", &self.max_keys)
             .finish_non_exhaustive()
     }
 }
@@ -79,12 +100,25 @@ impl MemoryStore {
             shards: (0..32).map(|_| Mutex::default()).collect(),
             hasher: RandomState::default(),
             sweep_interval_us: 10_000_000,
+            max_keys: DEFAULT_MAX_KEYS,
+            max_per_shard: DEFAULT_MAX_KEYS.div_ceil(32),
+            evictions: OnceLock::new(),
         }
     }
 
     /// Sets the number of shards (at least 1).
     pub fn with_shards(mut self, shards: usize) -> MemoryStore {
         self.shards = (0..shards.max(1)).map(|_| Mutex::default()).collect();
+        let max_keys = self.max_keys;
+        self.with_max_keys(max_keys)
+    }
+
+    /// Caps the number of `(policy, key)` entries held (at least one per shard; default
+    /// [`DEFAULT_MAX_KEYS`]). The cap is kept per shard, as `ceil(max_keys / shards)`; keys
+    /// spread evenly over the shards, so the store holds about `max_keys` at most.
+    pub fn with_max_keys(mut self, max_keys: usize) -> MemoryStore {
+        self.max_keys = max_keys.max(1);
+        self.max_per_shard = self.max_keys.div_ceil(self.shards.len()).max(1);
         self
     }
 
@@ -159,7 +193,7 @@ impl MemoryStore {
         let mut peeks: Vec<(Params, Peek)> = Vec::with_capacity(checks.len());
         for (i, c) in checks.iter().enumerate() {
             let p = Params::of(&c.policy);
-            let entry = self.current_entry(shard_mut(&mut guards, shard_idx[i]), hashes[i], c, &p, now);
+            let entry = self.current_entry(shard_mut(&mut guards, shard_idx[i]), hashes[i], c, checks, &p, now);
             peeks.push((p, entry.state.peek(&p, now)));
         }
         let all = commit && peeks.iter().all(|(_, pk)| pk.allowed);
@@ -196,7 +230,7 @@ impl MemoryStore {
         if now >= shard.last_sweep.saturating_add(self.sweep_interval_us) {
             sweep_shard(&mut shard, now);
         }
-        let entry = self.current_entry(&mut shard, hash, c, &p, now);
+        let entry = self.current_entry(&mut shard, hash, c, std::slice::from_ref(c), &p, now);
         let pk = entry.state.peek(&p, now);
         let view = if commit && pk.allowed { entry.commit(&p, now) } else { pk };
         Outcome { decisions: smallvec::smallvec![to_decision(c, &view, pk.allowed)], fallback: false }
@@ -214,8 +248,20 @@ impl Entry {
 
 impl MemoryStore {
     /// The entry for `c` (whose hash is `hash`), created or restarted if it is missing, expired
-    /// or of another algorithm, and brought up to `now`.
-    fn current_entry<'s>(&self, shard: &'s mut Shard, hash: u64, c: &Check, p: &Params, now: u64) -> &'s mut Entry {
+    /// or of another algorithm, and brought up to `now`. Making room for a new key never
+    /// evicts the entry of one of `request` (the checks of the request being decided).
+    fn current_entry<'s>(
+        &self,
+        shard: &'s mut Shard,
+        hash: u64,
+        c: &Check,
+        request: &[Check],
+        p: &Params,
+        now: u64,
+    ) -> &'s mut Entry {
+        if shard.slots.len() >= self.max_per_shard && shard.slots.find(hash, |s| is_slot_of(s, c)).is_none() {
+            self.make_room(shard, request, now);
+        }
         let slot = shard
             .slots
             .entry(hash, |s| is_slot_of(s, c), |s| self.hash_of(&s.policy, &s.key))
@@ -232,6 +278,33 @@ impl MemoryStore {
         entry.state.normalize(p, now);
         entry.expires_at = entry.state.expires_at(p, now);
         entry
+    }
+}
+
+impl MemoryStore {
+    /// Brings a full shard below its cap: drops the expired entries (at most once per
+    /// [`FULL_SWEEP_INTERVAL_US`]), and if that is not enough, one live entry that belongs to
+    /// none of `request`'s checks. Which one does not matter (any forgotten key just starts
+    /// over); the first in table order is found without scanning when the table is full.
+    fn make_room(&self, shard: &mut Shard, request: &[Check], now: u64) {
+        if now >= shard.last_sweep.saturating_add(FULL_SWEEP_INTERVAL_US) {
+            sweep_shard(shard, now);
+        }
+        while shard.slots.len() >= self.max_per_shard {
+            let victim = shard
+                .slots
+                .iter()
+                .find(|s| !request.iter().any(|c| is_slot_of(s, c)))
+                .map(|s| (s.policy.clone(), s.key.clone()));
+            let Some((policy, key)) = victim else { return };
+            let hash = self.hash_of(&policy, &key);
+            if let Ok(found) = shard.slots.find_entry(hash, |s| *s.policy == *policy && s.key == key) {
+                found.remove();
+                self.evictions.get_or_init(|| metrics::counter!(EVICTIONS_TOTAL)).increment(1);
+            } else {
+                return;
+            }
+        }
     }
 }
 
@@ -274,5 +347,77 @@ impl Limiter for MemoryStore {
 
     fn check_sync(&self, checks: &[Check]) -> Option<Result<Outcome, LimitError>> {
         Some(Ok(self.check_now(checks)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::policy::{Algorithm, Policy};
+
+    fn check(policy: &Policy, key: &str) -> Check {
+        Check::new(policy.clone(), key)
+    }
+
+    fn remaining(store: &MemoryStore, checks: &[Check]) -> Vec<u64> {
+        store.check_now(checks).decisions.iter().map(|d| d.remaining).collect()
+    }
+
+    #[test]
+    fn the_key_count_stays_within_the_cap() {
+        let clock = ManualClock::new(Duration::from_secs(1_000));
+        let store = MemoryStore::new(clock.clone()).with_shards(4).with_max_keys(8);
+        let p = Policy::new("p", Algorithm::FixedWindow, 10, Duration::from_secs(60)).unwrap();
+        for i in 0..1_000 {
+            store.check_now(&[check(&p, &format!("ip:{i}"))]);
+            assert!(store.len() <= 8, "{} keys after {i}", store.len());
+        }
+        // Each shard holds at most ceil(8 / 4) = 2.
+        assert!(store.shards.iter().all(|s| lock(s).slots.len() <= 2));
+    }
+
+    #[test]
+    fn expired_keys_make_room_before_live_ones_are_forgotten() {
+        let clock = ManualClock::new(Duration::from_secs(1_000));
+        let store = MemoryStore::new(clock.clone()).with_shards(1).with_max_keys(2);
+        let short = Policy::new("short", Algorithm::FixedWindow, 10, Duration::from_secs(1)).unwrap();
+        let long = Policy::new("long", Algorithm::FixedWindow, 10, Duration::from_secs(3_600)).unwrap();
+        assert_eq!(remaining(&store, &[check(&long, "a")]), [9]);
+        assert_eq!(remaining(&store, &[check(&short, "b")]), [9]);
+        clock.advance(Duration::from_secs(2));
+        // "b" has expired: it goes, and "a" keeps its count.
+        assert_eq!(remaining(&store, &[check(&long, "c")]), [9]);
+        assert_eq!(remaining(&store, &[check(&long, "a")]), [8]);
+        assert_eq!(store.len(), 2);
+    }
+
+    #[test]
+    fn a_forgotten_key_starts_over_and_known_keys_keep_counting() {
+        let clock = ManualClock::new(Duration::from_secs(1_000));
+        let store = MemoryStore::new(clock.clone()).with_shards(1).with_max_keys(1);
+        let p = Policy::new("p", Algorithm::SlidingWindowLog, 3, Duration::from_secs(60)).unwrap();
+        assert_eq!(remaining(&store, &[check(&p, "a")]), [2]);
+        assert_eq!(remaining(&store, &[check(&p, "a")]), [1]);
+        // A new key takes the only place: "a" is forgotten.
+        assert_eq!(remaining(&store, &[check(&p, "b")]), [2]);
+        assert_eq!(remaining(&store, &[check(&p, "a")]), [2]);
+        assert_eq!(store.len(), 1);
+    }
+
+    #[test]
+    fn making_room_never_evicts_the_request_own_checks() {
+        let clock = ManualClock::new(Duration::from_secs(1_000));
+        // Two checks of one request, in one shard that holds two keys: the second new key
+        // must evict the older third key, not the first check's fresh entry.
+        let store = MemoryStore::new(clock.clone()).with_shards(1).with_max_keys(2);
+        let a = Policy::new("a", Algorithm::TokenBucket, 5, Duration::from_secs(60)).unwrap();
+        let b = Policy::new("b", Algorithm::TokenBucket, 5, Duration::from_secs(60)).unwrap();
+        assert_eq!(remaining(&store, &[check(&a, "other")]), [4]);
+        assert_eq!(remaining(&store, &[check(&a, "x"), check(&b, "x")]), [4, 4]);
+        assert_eq!(remaining(&store, &[check(&a, "x"), check(&b, "x")]), [3, 3], "both committed and kept");
+        // With a cap of one, a two-check request cannot keep both; it still decides both.
+        let tiny = MemoryStore::new(clock.clone()).with_shards(1).with_max_keys(1);
+        assert_eq!(remaining(&tiny, &[check(&a, "x"), check(&b, "x")]), [4, 4]);
     }
 }

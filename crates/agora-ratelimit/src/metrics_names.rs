@@ -7,5 +7,8 @@ pub const DECISIONS_TOTAL: &str = "agora_ratelimit_decisions_total";
 pub const BACKEND_ERRORS_TOTAL: &str = "agora_ratelimit_backend_errors_total";
 /// Histogram: seconds spent deciding one request (all its policies, one backend call).
 pub const DECISION_SECONDS: &str = "agora_ratelimit_decision_seconds";
+/// Counter: keys the in-process store forgot before they expired, to stay within its key
+/// limit (see `MemoryStore::with_max_keys`).
+pub const EVICTIONS_TOTAL: &str = "agora_ratelimit_evictions_total";
 /// Counter: requests decided by the in-process fallback because the backend failed.
 pub const FALLBACK_TOTAL: &str = "agora_ratelimit_fallback_total";

@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use agora_ratelimit::metrics_names::{BACKEND_ERRORS_TOTAL, DECISION_SECONDS, DECISIONS_TOTAL, FALLBACK_TOTAL};
+use agora_ratelimit::metrics_names::{
+    BACKEND_ERRORS_TOTAL, DECISION_SECONDS, DECISIONS_TOTAL, EVICTIONS_TOTAL, FALLBACK_TOTAL,
+};
 use agora_ratelimit::{
     Algorithm, Check, FallbackLimiter, ManualClock, MemoryStore, OnBackendError, Policy, RateLimiter, RedisConfig,
     RedisStore, SYNC_LATENCY_SAMPLE,
@@ -103,4 +105,19 @@ fn decisions_errors_and_latency_are_recorded() {
     assert_eq!(counter(&snapshot, FALLBACK_TOTAL, &[("mode", "allow")]), 1);
     // `check` (the asynchronous path) times every decision.
     assert_eq!(latency_samples(&snapshot), 3);
+}
+
+#[test]
+fn keys_forgotten_to_stay_within_the_cap_are_counted() {
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    metrics::with_local_recorder(&recorder, || {
+        let p = Policy::new("capped", Algorithm::FixedWindow, 10, Duration::from_secs(60)).unwrap();
+        let store = MemoryStore::new(ManualClock::new(Duration::from_secs(100))).with_shards(1).with_max_keys(2);
+        for i in 0..10 {
+            store.check_now(&[Check::new(p.clone(), format!("ip:{i}"))]);
+        }
+        assert_eq!(store.len(), 2);
+    });
+    assert_eq!(counter(&snapshot_of(&snapshotter), EVICTIONS_TOTAL, &[]), 8);
 }

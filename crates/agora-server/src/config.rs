@@ -92,6 +92,9 @@ pub struct RateLimitConfig {
     /// Longest wait for one Redis decision before `on_backend_error` applies.
     #[serde(with = "humantime_serde")]
     pub redis_timeout: Duration,
+    /// Most `(policy, key)` entries the in-process store (or Redis mode's fallback) holds;
+    /// past it, new keys make the store forget live ones (see `MemoryStore::with_max_keys`).
+    pub max_keys: usize,
     /// Policies; empty uses the built-in defaults.
     pub policy: Vec<PolicyConfig>,
 }
@@ -188,6 +191,7 @@ impl Default for RateLimitConfig {
             backend: "memory".into(),
             on_backend_error: "allow".into(),
             redis_timeout: Duration::from_millis(250),
+            max_keys: agora_ratelimit::DEFAULT_MAX_KEYS,
             policy: Vec::new(),
         }
     }
@@ -276,6 +280,9 @@ impl Config {
         }
         if let Some(s) = self.trusted_proxies.iter().find(|s| parse_proxy(s).is_none()) {
             return bad("trusted_proxies", &format!("`{s}` is not an IP address or CIDR block"));
+        }
+        if self.rate_limit.max_keys == 0 {
+            return bad("rate_limit.max_keys", "must be positive");
         }
         if self.rate_limit.redis_timeout.is_zero() {
             return bad("rate_limit.redis_timeout", "must be positive");
@@ -416,6 +423,8 @@ mod tests {
         assert!(e.to_string().contains("access_token_ttl"), "{e}");
         let e = load_str("[rate_limit]\nbackend = \"disk\"\n").expect_err("must fail");
         assert!(e.to_string().contains("rate_limit.backend"), "{e}");
+        let e = load_str("[rate_limit]\nmax_keys = 0\n").expect_err("must fail");
+        assert!(e.to_string().contains("rate_limit.max_keys"), "{e}");
         let e = load_str("listen = \"nowhere\"\n").expect_err("must fail");
         assert!(e.to_string().contains("listen"), "{e}");
     }

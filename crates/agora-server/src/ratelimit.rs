@@ -321,9 +321,9 @@ pub fn layer(
             RedisConfig { command_timeout: rl.redis_timeout, ..RedisConfig::default() },
         )
         .map_err(|e| format!("`redis_url`: {e}"))?;
-        RateLimiter::new(FallbackLimiter::new(redis, MemoryStore::default(), mode))
+        RateLimiter::new(FallbackLimiter::new(redis, MemoryStore::default().with_max_keys(rl.max_keys), mode))
     } else {
-        RateLimiter::new(MemoryStore::default())
+        RateLimiter::new(MemoryStore::default().with_max_keys(rl.max_keys))
     };
     let rules = KeyRules::new(policies, trusted);
     let keys = move |req: &Request<Body>| rules.checks(req);

@@ -285,7 +285,8 @@ impl MemoryStore {
     /// Brings a full shard below its cap: drops the expired entries (at most once per
     /// [`FULL_SWEEP_INTERVAL_US`]), and if that is not enough, one live entry that belongs to
     /// none of `request`'s checks. Which one does not matter (any forgotten key just starts
-    /// over); the first in table order is found without scanning when the table is full.
+    /// over), so it is the first in table order: a scan of the control bytes, 16 buckets at a
+    /// step, that stops at the first occupied one.
     fn make_room(&self, shard: &mut Shard, request: &[Check], now: u64) {
         if now >= shard.last_sweep.saturating_add(FULL_SWEEP_INTERVAL_US) {
             sweep_shard(shard, now);

@@ -57,32 +57,28 @@ pub async fn readyz(State(s): State<AppState>) -> Response {
         }
     };
     let (db_ok, redis_ok) = tokio::join!(db, redis);
-    if db_ok && redis_ok != Some(false) {
+    let redis_down = redis_ok == Some(false);
+    if db_ok && !redis_down {
         let mut checks = json!({"database": "ok"});
         if redis_ok.is_some() {
             checks["redis"] = json!("ok");
         }
         return ok(&json!({"status": "ready", "checks": checks}));
     }
-    let mut down = Vec::new();
-    if !db_ok {
-        down.push(("database", "The database"));
-    }
-    if redis_ok == Some(false) {
-        down.push(("redis", "Redis"));
-    }
-    let names: Vec<&str> = down.iter().map(|(field, _)| *field).collect();
-    tracing::warn!(unreachable = ?names, "readiness check failed");
-    let message = match down.as_slice() {
-        [(_, one)] => format!("{one} is unreachable."),
-        _ => "The database and Redis are unreachable.".to_owned(),
+    let message = match (db_ok, redis_down) {
+        (false, true) => "The database and Redis are unreachable.",
+        (false, false) => "The database is unreachable.",
+        (true, _) => "Redis is unreachable.",
     };
+    let down: Vec<&str> = [("database", !db_ok), ("redis", redis_down)]
+        .into_iter()
+        .filter_map(|(name, down)| down.then_some(name))
+        .collect();
+    tracing::warn!(unreachable = ?down, "readiness check failed");
     let mut e = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "NOT_READY", message);
     e.details = down
         .iter()
-        .map(|(field, _)| {
-            agora_core::FieldError::new(*field, "unreachable", format!("{field} did not answer within 2 s"))
-        })
+        .map(|name| agora_core::FieldError::new(*name, "unreachable", format!("{name} did not answer within 2 s")))
         .collect();
     e.into_response()
 }

@@ -103,22 +103,25 @@ fn client_ip(req: &Request<Body>, trusted: &[IpNet]) -> Option<IpAddr> {
     if !is_trusted(&peer) {
         return Some(peer);
     }
-    // No (readable) header: the trusted peer is itself the client.
-    let Some(xff) = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok()) else {
-        return Some(peer);
-    };
-    // Walk from the right (closest hop) past trusted proxies. An unparsable hop ends the walk:
-    // nothing left of it can be believed.
+    // Walk from the right (closest hop) past trusted proxies. Every `X-Forwarded-For` line
+    // counts, the last one first: some proxies (HAProxy's `option forwardfor`) add a line of
+    // their own instead of appending to the client's, and reading only the first line would
+    // believe whatever the client wrote there. A hop that does not parse (or a line that is
+    // not text) ends the walk: nothing to its left can be believed. No header: the trusted
+    // peer is itself the client.
     let mut client = peer;
-    for hop in xff.rsplit(',') {
-        match hop.trim().parse::<IpAddr>() {
-            Ok(ip) => {
-                client = ip.to_canonical();
-                if !is_trusted(&client) {
-                    break;
+    'walk: for line in req.headers().get_all("x-forwarded-for").iter().rev() {
+        let Ok(text) = line.to_str() else { break };
+        for hop in text.rsplit(',') {
+            match hop.trim().parse::<IpAddr>() {
+                Ok(ip) => {
+                    client = ip.to_canonical();
+                    if !is_trusted(&client) {
+                        break 'walk;
+                    }
                 }
+                Err(_) => break 'walk,
             }
-            Err(_) => break,
         }
     }
     Some(client)
@@ -423,6 +426,15 @@ mod tests {
         // An unparsable hop ends the walk at the last trusted hop.
         let garbled = request_from(SocketAddr::from(([10, 0, 0, 1], 5000)), Some("203.0.113.9, junk, 10.0.0.2"));
         assert_eq!(client_ip(&garbled, &trusted), Some(IpAddr::from([10, 0, 0, 2])));
+        // A proxy that adds its own header line: the last line is read first, so the line the
+        // client forged does not count.
+        let mut two_lines = request_from(SocketAddr::from(([10, 0, 0, 1], 5000)), Some("198.51.100.1"));
+        two_lines.headers_mut().append("x-forwarded-for", http::HeaderValue::from_static("203.0.113.9"));
+        assert_eq!(client_ip(&two_lines, &trusted), Some(IpAddr::from([203, 0, 113, 9])));
+        // ...and lines are walked on, right to left, past trusted hops.
+        let mut relayed = request_from(SocketAddr::from(([10, 0, 0, 1], 5000)), Some("198.51.100.1, 203.0.113.9"));
+        relayed.headers_mut().append("x-forwarded-for", http::HeaderValue::from_static("10.0.0.2"));
+        assert_eq!(client_ip(&relayed, &trusted), Some(IpAddr::from([203, 0, 113, 9])));
     }
 
     fn nets(list: &[&str]) -> Vec<IpNet> {

@@ -896,6 +896,9 @@ async fn forwarded_for_is_believed_only_from_trusted_proxies() {
     assert_eq!((r.status, r.remaining()), (200, 0));
     // A spoofed left-most hop does not help: the proxy appended the real client.
     assert_rate_limited(&xff(&trusted, "198.51.100.1, 203.0.113.7").await, "per-ip");
+    // Nor does a forged line before the one the proxy added.
+    let two_lines = [("X-Forwarded-For", "198.51.100.2"), ("X-Forwarded-For", "203.0.113.7")];
+    assert_rate_limited(&get(trusted.addr, "/v2/users", &two_lines).await, "per-ip");
     // Without the header (or naming only trusted hops) the client is the peer itself.
     let r = trusted.get("/v2/users").await;
     assert_eq!((r.status, r.remaining()), (200, 1), "{r:?}");

@@ -286,6 +286,12 @@ fn components(mut base: Components, handler_schemas: Components) -> Components {
     base
 }
 
+/// Every path template the server documents (`/v2/users/{id}`, ...), both versions and the
+/// operational endpoints: what per-route rate limits count by.
+pub fn path_templates() -> Vec<String> {
+    document_for(Scope::All).paths.paths.into_keys().collect()
+}
+
 /// The document for `scope`, as a value.
 pub fn document_for(scope: Scope) -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();

@@ -165,13 +165,34 @@ fn ipv4_key(ip: Ipv4Addr) -> CompactString {
     std::str::from_utf8(&buf[..n]).map_or_else(|_| format_compact!("ip:{ip}"), CompactString::new)
 }
 
-/// Collapses numeric path segments so per-route counters are per endpoint, not per id.
-fn route_key(method: &str, path: &str) -> String {
-    let norm: Vec<&str> = path
-        .split('/')
-        .map(|s| if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) { "{id}" } else { s })
-        .collect();
-    format!("{method} {}", norm.join("/"))
+/// The server's path templates, for per-route counters: a request counts against the
+/// template its path matches (`GET /v2/users/{id}`), whatever the id.
+///
+/// The templates come from the routes themselves (through the OpenAPI document), not from a
+/// guess at which path segments are ids: with a guess, a client could give every request a
+/// path of its own (`/v2/products/a1`, `/v2/products/a2`, ...) and so a fresh counter. Paths
+/// that match no template share one counter per method, `unmatched`.
+struct RouteTemplates(matchit::Router<String>);
+
+impl RouteTemplates {
+    fn new<S: AsRef<str>>(templates: impl IntoIterator<Item = S>) -> RouteTemplates {
+        let mut router = matchit::Router::new();
+        for t in templates {
+            let t = t.as_ref();
+            // Every template is one the router accepted already; a conflict cannot happen, and
+            // would only make those paths share the `unmatched` counter.
+            let _ = router.insert(t, t.to_owned());
+        }
+        RouteTemplates(router)
+    }
+
+    /// `"{METHOD} {template}"`, or `"{METHOD} unmatched"`.
+    fn key(&self, method: &str, path: &str) -> String {
+        match self.0.at(path) {
+            Ok(m) => format!("{method} {}", m.value),
+            Err(_) => format!("{method} unmatched"),
+        }
+    }
 }
 
 /// The operational endpoints that load balancers, orchestrators and metrics scrapers call.
@@ -198,12 +219,16 @@ struct KeyRules {
     policies: Vec<RuntimePolicy>,
     trusted: Vec<IpNet>,
     needs_principal: bool,
+    /// Built only when a policy counts per route.
+    routes: Option<RouteTemplates>,
 }
 
 impl KeyRules {
     fn new(policies: Vec<RuntimePolicy>, trusted: Vec<IpNet>) -> KeyRules {
         let needs_principal = policies.iter().any(|p| p.principals != Principals::Any || p.key != KeyKind::Ip);
-        KeyRules { policies, trusted, needs_principal }
+        let routes =
+            policies.iter().any(|p| p.per_route).then(|| RouteTemplates::new(crate::openapi::path_templates()));
+        KeyRules { policies, trusted, needs_principal, routes }
     }
 
     /// The checks that apply to `req`.
@@ -253,7 +278,10 @@ impl KeyRules {
                 (KeyKind::Client, Some(Credential::Client(c))) => format_compact!("client:{c}"),
                 (KeyKind::Client, None) => ip_key(),
             };
-            let key = if p.per_route { format_compact!("{key}|{}", route_key(method, path)) } else { key };
+            let key = match (&self.routes, p.per_route) {
+                (Some(routes), true) => format_compact!("{key}|{}", routes.key(method, path)),
+                _ => key,
+            };
             out.push(Check::new(p.policy.clone(), key));
         }
         out
@@ -343,9 +371,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn route_keys_collapse_ids() {
-        assert_eq!(route_key("GET", "/v2/users/42/posts"), "GET /v2/users/{id}/posts");
-        assert_eq!(route_key("POST", "/v2/users"), "POST /v2/users");
+    fn route_keys_are_the_matched_templates() {
+        let routes = RouteTemplates::new(crate::openapi::path_templates());
+        assert_eq!(routes.key("GET", "/v2/users/42/posts"), "GET /v2/users/{id}/posts");
+        assert_eq!(routes.key("GET", "/v2/users/alice/posts"), "GET /v2/users/{id}/posts");
+        assert_eq!(routes.key("GET", "/v2/users/me"), "GET /v2/users/me");
+        assert_eq!(routes.key("POST", "/v2/users"), "POST /v2/users");
+        assert_eq!(routes.key("GET", "/v1/products/7"), "GET /v1/products/{id}");
+        // Paths the server does not serve share one counter, however many there are.
+        for path in ["/v2/nope", "/v2/products/1/2/3", "/v2/users/", "/x/9"] {
+            assert_eq!(routes.key("GET", path), "GET unmatched", "{path}");
+        }
     }
 
     #[test]

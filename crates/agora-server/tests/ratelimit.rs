@@ -418,6 +418,26 @@ async fn defaults_admit_100_anonymous_requests_per_minute_per_ip() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_route_counters_count_by_route_template() {
+    let per_route = PolicyConfig { per_route: true, ..policy("route", "fixed_window", 2, LONG, &["GET /v2/*"]) };
+    let s = Server::start(memory(vec![per_route])).await;
+    let status = |r: &Resp| r.status;
+    // Two ids, one route: one counter.
+    assert_eq!(s.get("/v2/users/1").await.remaining(), 1);
+    assert_eq!(s.get("/v2/users/2").await.remaining(), 0);
+    assert_rate_limited(&s.get("/v2/users/3").await, "route");
+    // Another route has its own.
+    let r = s.get("/v2/users").await;
+    assert_eq!((status(&r), r.remaining()), (200, 1), "{r:?}");
+    let r = s.get("/v2/products").await;
+    assert_eq!((status(&r), r.remaining()), (200, 1), "{r:?}");
+    // Paths the server does not serve cannot mint counters: they share one.
+    assert_eq!(s.get("/v2/nothing-1").await.remaining(), 1);
+    assert_eq!(s.get("/v2/nothing-2").await.remaining(), 0);
+    assert_rate_limited(&s.get("/v2/nothing-3").await, "route");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn probes_and_metrics_are_never_limited_by_wildcards() {
     let s = Server::start(RateLimitConfig::default()).await;
     // Probes take no quota...

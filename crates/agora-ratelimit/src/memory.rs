@@ -420,5 +420,7 @@ mod tests {
         // With a cap of one, a two-check request cannot keep both; it still decides both.
         let tiny = MemoryStore::new(clock.clone()).with_shards(1).with_max_keys(1);
         assert_eq!(remaining(&tiny, &[check(&a, "x"), check(&b, "x")]), [4, 4]);
+        // ...and keeps both (the cap gives way to the request): the next one counts on.
+        assert_eq!(remaining(&tiny, &[check(&a, "x"), check(&b, "x")]), [3, 3]);
     }
 }

@@ -119,6 +119,11 @@ impl Server {
     }
 
     async fn start_with(rate_limit: RateLimitConfig, tweak: impl FnOnce(&mut Config)) -> Server {
+        Self::start_on("127.0.0.1:0", rate_limit, tweak).await
+    }
+
+    /// Like [`Server::start_with`], listening on `bind` (e.g. `"[::]:0"` for dual stack).
+    async fn start_on(bind: &'static str, rate_limit: RateLimitConfig, tweak: impl FnOnce(&mut Config)) -> Server {
         let dir = std::env::temp_dir().join(unique("agora-rl-srv"));
         std::fs::create_dir_all(&dir).unwrap();
         let mut cfg = Config {
@@ -142,7 +147,7 @@ impl Server {
             let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
             rt.block_on(async move {
                 let app = App::build(cfg).await.unwrap();
-                let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let listener = TcpListener::bind(bind).await.unwrap();
                 let _ = ready_tx.send(listener.local_addr().unwrap());
                 let _ = app
                     .serve(listener, async move {
@@ -415,6 +420,24 @@ async fn defaults_admit_100_anonymous_requests_per_minute_per_ip() {
     assert_eq!(r.header("ratelimit-policy"), Some("\"anonymous\";q=100;w=60"));
     // Keyed by IP for every route: another anonymous route is limited too.
     assert_rate_limited(&s.get("/v2/products").await, "anonymous");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dual_stack_listener_sees_ipv4_clients_as_ipv4() {
+    let policies = vec![policy("per-ip", "fixed_window", 2, LONG, &["GET /v*/users*"])];
+    // Trusted as an IPv4 address; over the dual-stack listener it arrives as ::ffff:127.0.0.1.
+    let s = Server::start_on("[::]:0", memory(policies), |c| c.trusted_proxies = vec!["127.0.0.1".into()]).await;
+    let port = s.addr.port();
+    let v4 = SocketAddr::from(([127, 0, 0, 1], port));
+    let relayed = [("X-Forwarded-For", "203.0.113.7")];
+    assert_eq!(get(v4, "/v2/users", &relayed).await.remaining(), 1, "the proxy is trusted");
+    assert_eq!(get(v4, "/v2/users", &[("X-Forwarded-For", "203.0.113.8")]).await.remaining(), 1);
+    assert_eq!(get(v4, "/v2/users", &relayed).await.remaining(), 0);
+    // An IPv6 client (::1, not trusted) has a counter of its own and cannot forward.
+    let v6 = SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, port));
+    let stream = TcpStream::connect(v6).await.unwrap();
+    let r = send_get(stream, v6, "/v2/users", &relayed).await;
+    assert_eq!((r.status, r.remaining()), (200, 1), "{r:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -21,6 +21,7 @@ mod oauth;
 mod ops;
 mod posts;
 mod products;
+mod ratelimit;
 mod sessions;
 mod socket;
 mod tokens;

@@ -150,51 +150,67 @@ pub fn rate_limit_headers_at(decisions: &[Decision], now_unix: Duration) -> Head
 /// the time `now_unix`. This is the per-request path, so it avoids intermediate maps and
 /// strings: each policy's `RateLimit-Policy` item is rendered once when the policy is built.
 pub fn insert_rate_limit_headers(into: &mut HeaderMap, decisions: &[Decision], now_unix: Duration) {
-    if decisions.is_empty() {
+    let Some(d) = most_restrictive(decisions) else {
         return;
-    }
+    };
     into.reserve(7);
-    if let Some(d) = most_restrictive(decisions) {
-        let reset_after = ceil_secs(d.reset_after);
-        let limit = if d.limit == d.policy.limit() { d.policy.limit_value().clone() } else { number(d.limit) };
-        into.insert(&X_RATELIMIT_LIMIT, limit);
-        into.insert(&X_RATELIMIT_REMAINING, number(d.remaining));
-        into.insert(&X_RATELIMIT_RESET, reset_value(now_unix.as_secs() + reset_after));
-        into.insert(&X_RATELIMIT_RESET_AFTER, number(reset_after));
+    let reset_after = ceil_secs(d.reset_after);
+    let limit = if d.limit == d.policy.limit() { d.policy.limit_value().clone() } else { number(d.limit) };
+    into.insert(&X_RATELIMIT_LIMIT, limit);
+    into.insert(&X_RATELIMIT_REMAINING, number(d.remaining));
+    into.insert(&X_RATELIMIT_RESET, reset_value(now_unix.as_secs() + reset_after));
+    into.insert(&X_RATELIMIT_RESET_AFTER, number(reset_after));
+    into.insert(&RATELIMIT_POLICY, policy_value(decisions));
+    into.insert(&RATELIMIT, state_value(decisions));
+    if let Some(wait) = retry_after(decisions) {
+        into.insert(RETRY_AFTER, number(retry_after_secs(wait)));
     }
+}
+
+/// `RateLimit-Policy`: every policy's item (rendered when the policy was built), in order.
+fn policy_value(decisions: &[Decision]) -> HeaderValue {
     if let [only] = decisions {
-        into.insert(&RATELIMIT_POLICY, only.policy.policy_item().clone());
-    } else {
-        let mut policy = ValueBuf::new();
-        for (i, d) in decisions.iter().enumerate() {
-            if i > 0 {
-                policy.extend_from_slice(b", ");
-            }
-            policy.extend_from_slice(d.policy.policy_item().as_bytes());
-        }
-        if let Some(v) = exact(&policy) {
-            into.insert(&RATELIMIT_POLICY, v);
-        }
+        return only.policy.policy_item().clone();
     }
-    // `"name";r=remaining;t=reset`, built without the formatting machinery.
+    let mut policy = ValueBuf::new();
+    for (i, d) in decisions.iter().enumerate() {
+        if i > 0 {
+            policy.extend_from_slice(b", ");
+        }
+        policy.extend_from_slice(d.policy.policy_item().as_bytes());
+    }
+    // Each item is a valid value and so is ", ": the join is one too.
+    exact(&policy).unwrap_or_else(|| HeaderValue::from_static(""))
+}
+
+/// `RateLimit`: `"name";r=remaining;t=reset` for every policy, built without the formatting
+/// machinery. One policy (the usual case) is written straight into a buffer of its exact
+/// size, which becomes the header value without another copy.
+fn state_value(decisions: &[Decision]) -> HeaderValue {
+    let (mut r, mut t) = (itoa::Buffer::new(), itoa::Buffer::new());
+    if let [d] = decisions {
+        let prefix = d.policy.state_prefix().as_bytes();
+        let remaining = r.format(d.remaining).as_bytes();
+        let reset = t.format(ceil_secs(d.reset_after)).as_bytes();
+        let mut v = Vec::with_capacity(prefix.len() + remaining.len() + 3 + reset.len());
+        v.extend_from_slice(prefix);
+        v.extend_from_slice(remaining);
+        v.extend_from_slice(b";t=");
+        v.extend_from_slice(reset);
+        // A `Vec` whose length is its capacity becomes `Bytes` without a copy.
+        return HeaderValue::from_maybe_shared(bytes::Bytes::from(v)).unwrap_or_else(|_| HeaderValue::from_static(""));
+    }
     let mut state = ValueBuf::new();
-    let mut digits = itoa::Buffer::new();
     for (i, d) in decisions.iter().enumerate() {
         if i > 0 {
             state.extend_from_slice(b", ");
         }
-        state.extend_from_slice(d.policy.quoted_name().as_bytes());
-        state.extend_from_slice(b";r=");
-        state.extend_from_slice(digits.format(d.remaining).as_bytes());
+        state.extend_from_slice(d.policy.state_prefix().as_bytes());
+        state.extend_from_slice(r.format(d.remaining).as_bytes());
         state.extend_from_slice(b";t=");
-        state.extend_from_slice(digits.format(ceil_secs(d.reset_after)).as_bytes());
+        state.extend_from_slice(t.format(ceil_secs(d.reset_after)).as_bytes());
     }
-    if let Some(v) = exact(&state) {
-        into.insert(&RATELIMIT, v);
-    }
-    if let Some(wait) = retry_after(decisions) {
-        into.insert(RETRY_AFTER, number(retry_after_secs(wait)));
-    }
+    exact(&state).unwrap_or_else(|| HeaderValue::from_static(""))
 }
 
 impl Outcome {
@@ -237,6 +253,21 @@ mod tests {
         assert_eq!(get(&h, "ratelimit-policy"), r#""burst";q=5;w=1, "sustained";q=100;w=60"#);
         assert_eq!(get(&h, "ratelimit"), r#""burst";r=4;t=1, "sustained";r=10;t=59"#);
         assert!(h.get("retry-after").is_none());
+    }
+
+    #[test]
+    fn renders_one_policy() {
+        let h = rate_limit_headers_at(&[d("anonymous", 100, 60, 99, 59_400)], Duration::from_secs(1_000));
+        assert_eq!(get(&h, "x-ratelimit-limit"), "100");
+        assert_eq!(get(&h, "x-ratelimit-remaining"), "99");
+        assert_eq!(get(&h, "x-ratelimit-reset-after"), "60");
+        assert_eq!(get(&h, "x-ratelimit-reset"), "1060");
+        assert_eq!(get(&h, "ratelimit-policy"), r#""anonymous";q=100;w=60"#);
+        assert_eq!(get(&h, "ratelimit"), r#""anonymous";r=99;t=60"#);
+        let big = d("big", 100_000_000, 60, 99_999_999, 1);
+        let h = rate_limit_headers_at(&[big], Duration::ZERO);
+        assert_eq!(get(&h, "ratelimit"), r#""big";r=99999999;t=1"#);
+        assert_eq!(get(&h, "x-ratelimit-remaining"), "99999999");
     }
 
     #[test]

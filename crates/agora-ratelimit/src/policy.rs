@@ -119,8 +119,9 @@ struct Inner {
     algorithm: Algorithm,
     limit: u64,
     window: Duration,
-    /// `"name"`: the name as an RFC 8941 string, for the `RateLimit` fields.
-    quoted: String,
+    /// `"name";r=`: the start of this policy's item of the `RateLimit` field (the name as an
+    /// RFC 8941 string, then the `r` parameter).
+    state_prefix: String,
     /// `"name";q=limit;w=window`: this policy's item of `RateLimit-Policy`.
     policy_item: HeaderValue,
     /// `limit`, as a header value (the `X-RateLimit-Limit` of this policy).
@@ -201,7 +202,7 @@ impl Policy {
                 algorithm,
                 limit,
                 window,
-                quoted,
+                state_prefix: format!("{quoted};r="),
                 policy_item,
                 limit_value: crate::headers::number(limit),
                 window_us: u64::try_from(window_us).unwrap_or(u64::MAX),
@@ -236,9 +237,9 @@ impl Policy {
         self.inner.window
     }
 
-    /// The name as an RFC 8941 string (`"name"`).
-    pub(crate) fn quoted_name(&self) -> &str {
-        &self.inner.quoted
+    /// `"name";r=`: how this policy's item of the `RateLimit` field starts.
+    pub(crate) fn state_prefix(&self) -> &str {
+        &self.inner.state_prefix
     }
 
     /// This policy's `RateLimit-Policy` item, ready to send.

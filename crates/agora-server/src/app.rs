@@ -130,11 +130,16 @@ impl App {
         let redis = if config.redis_url.is_empty() {
             None
         } else {
-            Some(
-                crate::auth::redis_store::RedisAuthRepo::connect(&config.redis_url, store.clone())
-                    .await
-                    .map_err(StartError::Config)?,
-            )
+            let repo = crate::auth::redis_store::RedisAuthRepo::connect_lazy(&config.redis_url, store.clone())
+                .map_err(StartError::Config)?;
+            // Start either way; say so when Redis is not there yet.
+            if !repo.ping().await {
+                tracing::warn!(
+                    "Redis at `redis_url` does not answer; starting anyway. Sessions cannot be used and \
+                     /readyz answers 503 until it does."
+                );
+            }
+            Some(repo)
         };
         let auth_repo: Arc<dyn agora_core::auth::AuthRepo> = match &redis {
             Some(r) => Arc::new(r.clone()),

@@ -9,6 +9,8 @@
 //!   algorithm (needs `AGORA_TEST_REDIS_URL`; see `IN_FLIGHT` for loaded machines)
 //! * Redis stopped mid-run: `allow` falls back, `deny` answers 503, limiting through Redis
 //!   resumes after a restart (starts its own `redis-server`; same gate)
+//! * the server starts while Redis is down (not ready, sessions unavailable) and uses Redis
+//!   once it is up
 //! * `X-Forwarded-For` is believed only from `trusted_proxies`
 //!
 //! Without `AGORA_TEST_REDIS_URL` the Redis tests print `skipped: AGORA_TEST_REDIS_URL not set`
@@ -915,6 +917,71 @@ async fn redis_outage_falls_back_or_denies_and_limiting_resumes_after_restart() 
     for s in all {
         assert_rate_limited(&s.get("/v2/users").await, &name);
     }
+}
+
+/// The status of `/readyz`, polled until it is `want` (at most ~10 s).
+async fn ready_status(s: &Server, want: u16) -> Resp {
+    let mut last = s.get("/readyz").await;
+    for _ in 0..100 {
+        if last.status == want {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        last = s.get("/readyz").await;
+    }
+    last
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_starts_while_redis_is_down_and_uses_it_once_it_is_up() {
+    if !can_spawn_redis() {
+        return;
+    }
+    let _exclusive = HEAVY.lock().await;
+    // Nothing listens on this port yet.
+    let port = free_port();
+    let url = format!("redis://127.0.0.1:{port}");
+    let name = unique("late");
+    let key = format!("rl:{{ip:127.0.0.1}}:{name}:swl");
+    let policies = vec![policy(&name, "sliding_window_log", 50, LONG, &["GET /v*/users*"])];
+    // `start_with` unwraps `App::build`: before the session store connected lazily, this
+    // failed after a five-second connection timeout.
+    let s = Server::start_with(redis("allow", policies), move |c| c.redis_url = url).await;
+
+    // Up, not ready: the probe names Redis.
+    assert_eq!(s.get("/healthz").await.status, 200);
+    let r = s.get("/readyz").await;
+    assert_eq!(r.status, 503, "{r:?}");
+    assert_eq!(r.json()["error"]["details"][0]["field"], "redis", "{r:?}");
+    // Requests are served, limited in process.
+    let r = s.get("/v2/users").await;
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.remaining(), 49, "{r:?}");
+    // Sign-up needs only the database; a session needs Redis, and fails cleanly without it.
+    let signup = r#"{"name":"Late","email":"late@example.com","password":"password123"}"#;
+    assert_eq!(post_json(s.addr, "/v2/users", signup).await.status, 201);
+    let login = r#"{"email":"late@example.com","password":"password123"}"#;
+    let r = post_json(s.addr, "/v2/auth/session", login).await;
+    assert_eq!(r.status, 500, "{r:?}");
+    assert_eq!(r.json()["error"]["code"], "INTERNAL_ERROR", "{r:?}");
+    assert!(!String::from_utf8_lossy(&r.body).to_ascii_lowercase().contains("redis"), "leaks internals: {r:?}");
+    let r = get(s.addr, "/v2/users/me", &[("Cookie", "agora_session=0123456789abcdef0123456789abcdef")]).await;
+    assert_eq!(r.status, 500, "a cookie cannot be checked: {r:?}");
+
+    // Redis comes up: ready, the limiter decides through it, and sessions work.
+    let _redis_server = RedisProcess::start(port);
+    let r = ready_status(&s, 200).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.json()["data"]["checks"], json!({"database": "ok", "redis": "ok"}), "{r:?}");
+    let (r, _) = until_served_by_redis(&s, port, &key).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let r = post_json(s.addr, "/v2/auth/session", login).await;
+    assert_eq!(r.status, 201, "{r:?}");
+    let cookie = r.header("set-cookie").and_then(|c| c.split(';').next()).unwrap().to_string();
+    assert!(cookie.starts_with("agora_session="), "{cookie}");
+    let me = get(s.addr, "/v2/users/me", &[("Cookie", cookie.as_str())]).await;
+    assert_eq!(me.status, 200, "{me:?}");
+    assert_eq!(me.json()["data"]["email"], "late@example.com", "{me:?}");
 }
 
 // ---------------------------------------------------------------------------------------------

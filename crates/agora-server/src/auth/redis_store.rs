@@ -54,6 +54,9 @@ impl ConnectionLike for Conn {
     }
 }
 
+/// How long one Redis command may take, connecting included.
+pub const COMMAND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// The decorator.
 #[derive(Clone)]
 pub struct RedisAuthRepo {
@@ -63,26 +66,37 @@ pub struct RedisAuthRepo {
 }
 
 impl RedisAuthRepo {
-    /// Connects (the manager reconnects by itself after outages). A URL listing several
-    /// nodes (`redis://a:7001,redis://b:7002`) connects to a cluster.
-    pub async fn connect(url: &str, inner: Arc<dyn AuthRepo>) -> Result<Self, String> {
-        let timeout = std::time::Duration::from_secs(5);
+    /// Builds the repository without connecting: the first command connects, and both
+    /// connection kinds reconnect by themselves after an outage. A URL listing several nodes
+    /// (`redis://a:7001,redis://b:7002`) selects a cluster. Fails only on a malformed URL.
+    ///
+    /// Not connecting here lets the server start while Redis is down, as it keeps running
+    /// while Redis is down: `/readyz` answers 503 until Redis is back, and a load balancer or
+    /// an orchestrator waits for that. A server that refused to start would instead be
+    /// restarted in a loop, and would come up only once Redis was up anyway.
+    ///
+    /// Every command waits at most [`COMMAND_TIMEOUT`] (connecting included), so a Redis that
+    /// does not answer slows requests that need it by that much, not indefinitely.
+    pub fn connect_lazy(url: &str, inner: Arc<dyn AuthRepo>) -> Result<Self, String> {
         let redis = if url.contains(',') {
             let nodes: Vec<String> = url.split(',').map(|n| n.trim().to_string()).filter(|n| !n.is_empty()).collect();
-            let client = redis::cluster::ClusterClient::new(nodes).map_err(|e| format!("`redis_url`: {e}"))?;
-            Conn::Cluster(
-                tokio::time::timeout(timeout, client.get_async_connection())
-                    .await
-                    .map_err(|_| "`redis_url`: timed out connecting to the Redis cluster".to_string())?
-                    .map_err(|e| format!("`redis_url`: {e}"))?,
-            )
+            let client = redis::cluster::ClusterClient::builder(nodes)
+                .connection_timeout(COMMAND_TIMEOUT)
+                .response_timeout(COMMAND_TIMEOUT)
+                .build()
+                .map_err(|e| format!("`redis_url`: {e}"))?;
+            let config = redis::cluster::ClusterConfig::new()
+                .set_connection_timeout(COMMAND_TIMEOUT)
+                .set_response_timeout(COMMAND_TIMEOUT);
+            Conn::Cluster(client.get_pending_async_connection_with_config(config))
         } else {
             let client = redis::Client::open(url).map_err(|e| format!("`redis_url`: {e}"))?;
+            let config = redis::aio::ConnectionManagerConfig::new()
+                .set_connection_timeout(Some(COMMAND_TIMEOUT))
+                .set_response_timeout(Some(COMMAND_TIMEOUT))
+                .set_number_of_retries(1);
             Conn::Single(
-                tokio::time::timeout(timeout, client.get_connection_manager())
-                    .await
-                    .map_err(|_| "`redis_url`: timed out connecting to Redis".to_string())?
-                    .map_err(|e| format!("`redis_url`: {e}"))?,
+                ConnectionManager::new_lazy_with_config(client, config).map_err(|e| format!("`redis_url`: {e}"))?,
             )
         };
         Ok(Self { inner, redis, prefix: "agora".into() })

@@ -202,6 +202,10 @@ for _ in 1 2 3; do
 done
 
 median() { tr ' ' '\n' | awk 'NF' | sort -g | awk '{v[NR] = $1} END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# The middle half of the values (first to third quartile, nearest rank): how far single rounds
+# spread around the median. A verdict whose threshold lies inside the control's spread, or
+# inside the scenario's own, is not decided by this run.
+quartiles() { tr ' ' '\n' | awk 'NF' | sort -g | awk '{v[NR] = $1} END { q1 = int((NR + 3) / 4); q3 = NR + 1 - q1; printf "%.3f-%.3f", v[q1], v[q3] }'; }
 col() { awk -F'\t' -v i="$1" -v c="$2" '$2 == i {print $c}' "$RESULTS" | tr '\n' ' '; }
 # Ratio of scenario i to "off" within each round: req/s (scenario / off), or with CPU, the
 # cost ratio (off's CPU per request / the scenario's), so that both read "1.0 = as fast".
@@ -225,14 +229,15 @@ MED_EVAL_SWL=$(echo "${EVAL_SWL[*]}" | median)
 MED_EVAL_TB=$(echo "${EVAL_TB[*]}" | median)
 
 printf '\n== medians over %s rounds ("vs off": in-round ratio of req/s; "CPU vs off": of CPU per request, off / scenario)\n' "$ROUNDS"
-printf '%-30s %10s %10s %10s %11s %9s %24s\n' "scenario" "req/s" "µs CPU/req" "vs off" "CPU vs off" "non-2xx" "target"
+printf '%-30s %10s %10s %10s %13s %11s %9s %24s\n' "scenario" "req/s" "µs CPU/req" "vs off" "(middle half)" "CPU vs off" "non-2xx" "target"
 for i in "${!NAMES[@]}"; do
   rps=$(col "$i" 3 | median)
   cpu=$(col "$i" 4 | median)
   bad=$(awk -F'\t' -v i="$i" '$2 == i {s += $5} END {print s + 0}' "$RESULTS")
-  target="" vs="1.000" cvs="1.000"
+  target="" vs="1.000" cvs="1.000" spread=""
   if [ "$i" -gt 0 ]; then
     vs=$(ratios "$i" | median | awk '{printf "%.3f", $1}')
+    spread=$(ratios "$i" | quartiles)
     cvs=$(cpu_ratios "$i" | median | awk '{printf "%.3f", $1}')
   fi
   case "$i" in
@@ -241,7 +246,7 @@ for i in "${!NAMES[@]}"; do
     4) target=$(redis_verdict "$rps" "$MED_EVAL_SWL") ;;
     5) target=$(redis_verdict "$rps" "$MED_EVAL_TB") ;;
   esac
-  printf '%-30s %10.0f %10s %10s %11s %9s %24s\n' "${LABELS[$i]}" "$rps" "$cpu" "$vs" "$cvs" "$bad" "$target"
+  printf '%-30s %10.0f %10s %10s %13s %11s %9s %24s\n' "${LABELS[$i]}" "$rps" "$cpu" "$vs" "$spread" "$cvs" "$bad" "$target"
 done
 printf '%-30s %10s   (runs: %s)\n' "EVALSHA check.lua (swl)" "$MED_EVAL_SWL" "${EVAL_SWL[*]}"
 printf '%-30s %10s   (runs: %s)\n' "EVALSHA check.lua (tb)" "$MED_EVAL_TB" "${EVAL_TB[*]}"

@@ -19,11 +19,14 @@ use crate::policy::Checks;
 /// * `keys: Fn(&Request<ReqBody>) -> Checks` — the (policy, client key) pairs that apply
 ///   to a request (the server decides principals, IPs, routes). An empty list lets the request
 ///   through untouched (no headers).
-/// * `on_limited: Fn(&str, Duration) -> Response<ResBody>` — builds the response for a rejected
-///   request from the denying policy's name and the wait; the layer then sets the status to
-///   429 and adds the rate-limit headers (including `Retry-After`).
-/// * `on_unavailable: Fn(&LimitError) -> Response<ResBody>` — builds the response when the
-///   backend cannot decide (Redis down in `OnBackendError::Deny` mode); the layer sets 503.
+/// * `on_limited: Fn(&Request<ReqBody>, &str, Duration) -> Response<ResBody>` — builds the
+///   response for a rejected request from the request, the denying policy's name and the
+///   wait; the layer then sets the status to 429 and adds the rate-limit headers (including
+///   `Retry-After`). The request is there so that the response can say which route was
+///   refused (for logs and metrics), since a refused request never reaches a router.
+/// * `on_unavailable: Fn(&Request<ReqBody>, &LimitError) -> Response<ResBody>` — builds the
+///   response when the backend cannot decide (Redis down in `OnBackendError::Deny` mode); the
+///   layer sets 503.
 ///   The layer logs such failures only at debug level (one per request would flood the logs
 ///   during an outage); wrap the backend in a [`FallbackLimiter`](crate::FallbackLimiter) to
 ///   have the outage itself logged.
@@ -94,8 +97,8 @@ where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
     S::Future: Send + 'static,
     K: Fn(&Request<ReqBody>) -> Checks + Send + Sync + 'static,
-    D: Fn(&str, Duration) -> Response<ResBody> + Send + Sync + 'static,
-    U: Fn(&LimitError) -> Response<ResBody> + Send + Sync + 'static,
+    D: Fn(&Request<ReqBody>, &str, Duration) -> Response<ResBody> + Send + Sync + 'static,
+    U: Fn(&Request<ReqBody>, &LimitError) -> Response<ResBody> + Send + Sync + 'static,
     ReqBody: Send + 'static,
     ResBody: Default + Send + 'static,
 {
@@ -120,7 +123,7 @@ where
                 Ok(outcome) if outcome.allowed() => {
                     ResponseFuture::Decorated { inner: self.inner.call(req), outcome: Some(outcome) }
                 }
-                other => ResponseFuture::Ready { response: Some(refusal(shared, other)) },
+                other => ResponseFuture::Ready { response: Some(refusal(shared, &req, other)) },
             };
         }
         // A backend that waits: the future owns a clone of the service (the clone is not
@@ -136,7 +139,7 @@ where
                         insert_rate_limit_headers(res.headers_mut(), &outcome.decisions, unix_now());
                         Ok(res)
                     }
-                    other => Ok(refusal(&shared, other)),
+                    other => Ok(refusal(&shared, &req, other)),
                 }
             }),
         }
@@ -199,10 +202,10 @@ where
 
 /// The response for a request that is not admitted: 429 with the headers when a policy
 /// refused it, 503 when the backend could not decide.
-fn refusal<K, D, U, B>(layer: &Shared<K, D, U>, result: Result<Outcome, LimitError>) -> Response<B>
+fn refusal<K, D, U, R, B>(layer: &Shared<K, D, U>, req: &Request<R>, result: Result<Outcome, LimitError>) -> Response<B>
 where
-    D: Fn(&str, Duration) -> Response<B>,
-    U: Fn(&LimitError) -> Response<B>,
+    D: Fn(&Request<R>, &str, Duration) -> Response<B>,
+    U: Fn(&Request<R>, &LimitError) -> Response<B>,
 {
     match result {
         Ok(outcome) => {
@@ -210,7 +213,7 @@ where
                 .denied_by()
                 .map(|d| (d.policy.name(), d.retry_after.unwrap_or_default()))
                 .unwrap_or(("", Duration::ZERO));
-            let mut res = (layer.on_limited)(name, wait);
+            let mut res = (layer.on_limited)(req, name, wait);
             *res.status_mut() = StatusCode::TOO_MANY_REQUESTS;
             insert_rate_limit_headers(res.headers_mut(), &outcome.decisions, unix_now());
             res
@@ -220,7 +223,7 @@ where
             // request. Whoever owns the backend reports the outage itself (the
             // `FallbackLimiter` logs when one starts and when it ends).
             tracing::debug!(error = %e, "rate limit check failed; answering 503");
-            let mut res = (layer.on_unavailable)(&e);
+            let mut res = (layer.on_unavailable)(req, &e);
             *res.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
             res
         }

@@ -42,16 +42,19 @@ fn make(limiter: RateLimiter) -> Svc {
             let client = req.headers().get("x-client").and_then(|v| v.to_str().ok()).unwrap_or("anonymous").to_owned();
             smallvec![Check::new(sustained.clone(), client.clone()), Check::new(burst.clone(), client)]
         },
-        |policy: &str, retry_after: Duration| {
+        |req: &Request<String>, policy: &str, retry_after: Duration| {
             Response::builder()
                 .header("content-type", "application/json")
                 .body(format!(
-                    r#"{{"error":"rate_limited","policy":"{policy}","retry_after_ms":{}}}"#,
+                    r#"{{"error":"rate_limited","path":"{}","policy":"{policy}","retry_after_ms":{}}}"#,
+                    req.uri().path(),
                     retry_after.as_millis()
                 ))
                 .unwrap()
         },
-        |e: &LimitError| Response::new(format!(r#"{{"error":"unavailable","detail":"{e}"}}"#)),
+        |req: &Request<String>, e: &LimitError| {
+            Response::new(format!(r#"{{"error":"unavailable","path":"{}","detail":"{e}"}}"#, req.uri().path()))
+        },
     );
     let svc = layer.layer(service_fn(ok_service));
     Box::new(move |req| Box::pin(svc.clone().oneshot(req)))
@@ -84,10 +87,11 @@ async fn headers_429_shape_and_no_consumption_on_rejection() {
     // 2nd admitted; 3rd and 4th rejected by "burst".
     assert_eq!(call(get("/", "alice")).await.unwrap().status(), StatusCode::OK);
     for _ in 0..2 {
-        let res = call(get("/", "alice")).await.unwrap();
+        let res = call(get("/things/7", "alice")).await.unwrap();
         assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(header(&res, "content-type"), "application/json");
-        assert_eq!(res.body(), r#"{"error":"rate_limited","policy":"burst","retry_after_ms":5000}"#);
+        // The closure sees the refused request.
+        assert_eq!(res.body(), r#"{"error":"rate_limited","path":"/things/7","policy":"burst","retry_after_ms":5000}"#);
         assert_eq!(header(&res, "retry-after"), "5");
         assert_eq!(header(&res, "x-ratelimit-limit"), "2");
         assert_eq!(header(&res, "x-ratelimit-remaining"), "0");
@@ -125,9 +129,9 @@ impl Limiter for Broken {
 #[tokio::test]
 async fn backend_failure_renders_503_via_closure() {
     let mut call = make(RateLimiter::new(Broken));
-    let res = call(get("/", "alice")).await.unwrap();
+    let res = call(get("/x", "alice")).await.unwrap();
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(res.body(), r#"{"error":"unavailable","detail":"rate limiting unavailable: redis down"}"#);
+    assert_eq!(res.body(), r#"{"error":"unavailable","path":"/x","detail":"rate limiting unavailable: redis down"}"#);
 }
 
 #[tokio::test]
@@ -137,8 +141,8 @@ async fn service_is_clone_and_ready_like_a_tower_service() {
     let layer = RateLimitLayer::new(
         RateLimiter::new(MemoryStore::new(clock)),
         move |_: &Request<String>| smallvec![Check::new(sustained.clone(), "k")],
-        |_: &str, _: Duration| Response::new(String::new()),
-        |_: &LimitError| Response::new(String::new()),
+        |_: &Request<String>, _: &str, _: Duration| Response::new(String::new()),
+        |_: &Request<String>, _: &LimitError| Response::new(String::new()),
     );
     let mut svc = layer.layer(service_fn(ok_service));
     let mut statuses = Vec::new();
@@ -159,8 +163,8 @@ fn service_fits_axum_router_layer_bounds() {
     let layer = RateLimitLayer::new(
         RateLimiter::new(MemoryStore::default()),
         move |_: &Request<String>| smallvec![Check::new(sustained.clone(), "k")],
-        |_: &str, _: Duration| Response::new(String::new()),
-        |_: &LimitError| Response::new(String::new()),
+        |_: &Request<String>, _: &str, _: Duration| Response::new(String::new()),
+        |_: &Request<String>, _: &LimitError| Response::new(String::new()),
     );
     assert_bounds(&layer);
     let svc = layer.layer(Inner::new(service_fn(ok_service)));

@@ -162,6 +162,7 @@ impl App {
             openapi: Arc::new(crate::openapi::build()),
             tokens: token_keys(&config_ref, &secret)?,
             redis,
+            routes: Arc::new(crate::http::routes::RouteTemplates::of_server()),
         });
         bootstrap_admin(&state).await?;
         let router = router(state.clone()).map_err(StartError::Config)?;
@@ -242,7 +243,7 @@ pub fn router(state: AppState) -> Result<Router, String> {
         .layer(RequestContextLayer(state.clone()))
         .layer(AroundLayer(SelectVersion))
         .layer(crate::auth::AuthenticateLayer(state.clone()))
-        .option_layer(crate::ratelimit::layer(&state.config)?)
+        .option_layer(crate::ratelimit::layer(&state.config, state.routes.clone())?)
         .service(inner);
     Ok(Router::new().fallback_service(outer))
 }

@@ -2,6 +2,7 @@
 //! the socket and the authenticated principal, and 429/503 bodies in the Agora envelope.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use agora_core::Actor;
@@ -18,6 +19,7 @@ use ipnet::IpNet;
 
 use crate::config::{Config, PolicyConfig};
 use crate::http::ApiError;
+use crate::http::routes::RouteTemplates;
 
 /// Which part of the request a policy counts by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -165,33 +167,6 @@ fn ipv4_key(ip: Ipv4Addr) -> CompactString {
     std::str::from_utf8(&buf[..n]).map_or_else(|_| format_compact!("ip:{ip}"), CompactString::new)
 }
 
-/// The server's path templates, for per-route counters: a request counts against the
-/// template its path matches (`GET /v2/users/{id}`), whatever the id.
-///
-/// The templates come from the routes themselves (through the OpenAPI document), not from a
-/// guess at which path segments are ids: with a guess, a client could give every request a
-/// path of its own (`/v2/products/a1`, `/v2/products/a2`, ...) and so a fresh counter. Paths
-/// that match no template share one counter per method, `unmatched`.
-struct RouteTemplates(matchit::Router<String>);
-
-impl RouteTemplates {
-    fn new<S: AsRef<str>>(templates: impl IntoIterator<Item = S>) -> RouteTemplates {
-        let mut router = matchit::Router::new();
-        for t in templates {
-            let t = t.as_ref();
-            // Every template is one the router accepted already; a conflict cannot happen, and
-            // would only make those paths share the `unmatched` counter.
-            let _ = router.insert(t, t.to_owned());
-        }
-        RouteTemplates(router)
-    }
-
-    /// The template `path` matches, or `unmatched`.
-    fn template(&self, path: &str) -> &str {
-        self.0.at(path).map_or("unmatched", |m| m.value.as_str())
-    }
-}
-
 /// The operational endpoints that load balancers, orchestrators and metrics scrapers call.
 ///
 /// A wildcard pattern never covers them. Behind a proxy that is not listed in
@@ -212,19 +187,21 @@ fn names_path(pattern: &str, path: &str) -> bool {
 /// How requests are turned into checks: the policies, the trusted proxies, and whether any
 /// policy looks at who is calling (its principals, or a key other than the IP). When none
 /// does, requests are keyed without looking the principal up.
+///
+/// A per-route counter is keyed by the route template the path matches (`GET
+/// /v2/users/{id}`), whatever the id, so that a client cannot mint counters by inventing
+/// paths; paths the server does not serve share one counter per method, `unmatched`.
 struct KeyRules {
     policies: Vec<RuntimePolicy>,
     trusted: Vec<IpNet>,
     needs_principal: bool,
-    /// Built only when a policy counts per route.
-    routes: Option<RouteTemplates>,
+    /// For per-route counters.
+    routes: Arc<RouteTemplates>,
 }
 
 impl KeyRules {
-    fn new(policies: Vec<RuntimePolicy>, trusted: Vec<IpNet>) -> KeyRules {
+    fn new(policies: Vec<RuntimePolicy>, trusted: Vec<IpNet>, routes: Arc<RouteTemplates>) -> KeyRules {
         let needs_principal = policies.iter().any(|p| p.principals != Principals::Any || p.key != KeyKind::Ip);
-        let routes =
-            policies.iter().any(|p| p.per_route).then(|| RouteTemplates::new(crate::openapi::path_templates()));
         KeyRules { policies, trusted, needs_principal, routes }
     }
 
@@ -275,16 +252,14 @@ impl KeyRules {
                 (KeyKind::Client, Some(Credential::Client(c))) => format_compact!("client:{c}"),
                 (KeyKind::Client, None) => ip_key(),
             };
-            let key = match (&self.routes, p.per_route) {
-                (Some(routes), true) => format_compact!("{key}|{method} {}", routes.template(path)),
-                _ => key,
-            };
+            let key = if p.per_route { format_compact!("{key}|{method} {}", self.routes.template(path)) } else { key };
             out.push(Check::new(p.policy.clone(), key));
         }
         out
     }
 }
 
+/// Builds the 429 for a refused request.
 fn limited(policy: &str, retry_after: Duration) -> Response {
     let secs = retry_after.as_secs_f64().ceil().max(1.0) as u64;
     let mut e = ApiError::new(
@@ -321,8 +296,15 @@ fn unavailable(_err: &LimitError) -> Response {
 #[allow(clippy::type_complexity)]
 pub fn layer(
     config: &Config,
+    routes: Arc<RouteTemplates>,
 ) -> Result<
-    Option<RateLimitLayer<impl Fn(&Request<Body>) -> Checks + Send + Sync + 'static, LimitedFn, UnavailableFn>>,
+    Option<
+        RateLimitLayer<
+            impl Fn(&Request<Body>) -> Checks + Send + Sync + 'static,
+            impl Fn(&Request<Body>, &str, Duration) -> Response + Send + Sync + 'static,
+            impl Fn(&Request<Body>, &LimitError) -> Response + Send + Sync + 'static,
+        >,
+    >,
     String,
 > {
     let rl = &config.rate_limit;
@@ -353,32 +335,25 @@ pub fn layer(
     } else {
         RateLimiter::new(MemoryStore::default().with_max_keys(rl.max_keys))
     };
-    let rules = KeyRules::new(policies, trusted);
+    let rules = KeyRules::new(policies, trusted, routes.clone());
     let keys = move |req: &Request<Body>| rules.checks(req);
-    Ok(Some(RateLimitLayer::new(limiter, keys, limited as LimitedFn, unavailable as UnavailableFn)))
+    // Refusals are labelled with the route refused (the router, which labels every other
+    // response, never sees them), so logs and metrics count them under it.
+    let routes_503 = routes.clone();
+    let on_limited = move |req: &Request<Body>, policy: &str, retry_after: Duration| {
+        routes.label(req.uri().path(), limited(policy, retry_after))
+    };
+    let on_unavailable =
+        move |req: &Request<Body>, err: &LimitError| routes_503.label(req.uri().path(), unavailable(err));
+    Ok(Some(RateLimitLayer::new(limiter, keys, on_limited, on_unavailable)))
 }
-
-/// Builds the 429 response.
-pub type LimitedFn = fn(&str, Duration) -> Response;
-/// Builds the 503 response.
-pub type UnavailableFn = fn(&LimitError) -> Response;
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn route_keys_are_the_matched_templates() {
-        let routes = RouteTemplates::new(crate::openapi::path_templates());
-        assert_eq!(routes.template("/v2/users/42/posts"), "/v2/users/{id}/posts");
-        assert_eq!(routes.template("/v2/users/alice/posts"), "/v2/users/{id}/posts");
-        assert_eq!(routes.template("/v2/users/me"), "/v2/users/me");
-        assert_eq!(routes.template("/v2/users"), "/v2/users");
-        assert_eq!(routes.template("/v1/products/7"), "/v1/products/{id}");
-        // Paths the server does not serve share one counter, however many there are.
-        for path in ["/v2/nope", "/v2/products/1/2/3", "/v2/users/", "/x/9"] {
-            assert_eq!(routes.template(path), "unmatched", "{path}");
-        }
+    fn key_rules(policies: Vec<RuntimePolicy>, trusted: Vec<IpNet>) -> KeyRules {
+        KeyRules::new(policies, trusted, Arc::new(RouteTemplates::of_server()))
     }
 
     #[test]
@@ -393,7 +368,7 @@ mod tests {
     #[test]
     fn ip_only_policies_key_every_caller_by_ip() {
         let cfg = PolicyConfig { principals: "any".into(), ..default_policies().remove(0) };
-        let rules = KeyRules::new(vec![runtime(&cfg).unwrap_or_else(|e| panic!("{e}"))], vec![]);
+        let rules = key_rules(vec![runtime(&cfg).unwrap_or_else(|e| panic!("{e}"))], vec![]);
         assert!(!rules.needs_principal);
         let mut req = Request::builder().uri("/v2/users").body(Body::empty()).unwrap_or_default();
         req.extensions_mut().insert(ConnectInfo(SocketAddr::from(([10, 1, 2, 3], 5000))));
@@ -402,7 +377,7 @@ mod tests {
         assert_eq!(c.len(), 1);
         assert_eq!(c[0].key, "ip:10.1.2.3");
         // The same request under the default policies is keyed by its user.
-        let defaults = KeyRules::new(default_policies().iter().filter_map(|p| runtime(p).ok()).collect(), vec![]);
+        let defaults = key_rules(default_policies().iter().filter_map(|p| runtime(p).ok()).collect(), vec![]);
         assert!(defaults.needs_principal);
         let c = defaults.checks(&req);
         assert_eq!(c.len(), 1);
@@ -417,7 +392,7 @@ mod tests {
                 routes: routes.iter().map(|r| (*r).to_owned()).collect(),
                 ..default_policies().remove(0)
             };
-            KeyRules::new(vec![runtime(&cfg).unwrap_or_else(|e| panic!("{e}"))], vec![])
+            key_rules(vec![runtime(&cfg).unwrap_or_else(|e| panic!("{e}"))], vec![])
         };
         let count = |rules: &KeyRules, method: &str, path: &str| {
             let mut req = Request::builder().method(method).uri(path).body(Body::empty()).unwrap_or_default();
@@ -491,7 +466,7 @@ mod tests {
         let req = request_from(mapped, Some("203.0.113.9"));
         assert_eq!(client_ip(&req, &nets(&["10.0.0.1"])), Some(IpAddr::from([203, 0, 113, 9])));
         // Keyed like the same client over IPv4.
-        let rules = KeyRules::new(vec![runtime(&ip_policy()).unwrap_or_else(|e| panic!("{e}"))], vec![]);
+        let rules = key_rules(vec![runtime(&ip_policy()).unwrap_or_else(|e| panic!("{e}"))], vec![]);
         assert_eq!(rules.checks(&request_from(mapped, None))[0].key, "ip:10.0.0.1");
     }
 
@@ -501,7 +476,7 @@ mod tests {
 
     #[test]
     fn ipv6_clients_are_counted_by_their_64_prefix() {
-        let rules = KeyRules::new(vec![runtime(&ip_policy()).unwrap_or_else(|e| panic!("{e}"))], vec![]);
+        let rules = key_rules(vec![runtime(&ip_policy()).unwrap_or_else(|e| panic!("{e}"))], vec![]);
         let key = |addr: &str| {
             let peer = SocketAddr::new(addr.parse().unwrap_or_else(|e| panic!("{addr}: {e}")), 5000);
             rules.checks(&request_from(peer, None))[0].key.to_string()
@@ -511,7 +486,7 @@ mod tests {
         assert_eq!(key("2001:db8:1:3::1"), "ip:2001:db8:1:3::/64");
         assert_eq!(key("::1"), "ip:::/64");
         // The /64 also applies to an IPv6 client named by a trusted proxy.
-        let trusted = KeyRules::new(vec![runtime(&ip_policy()).unwrap_or_else(|e| panic!("{e}"))], nets(&["fd00::/8"]));
+        let trusted = key_rules(vec![runtime(&ip_policy()).unwrap_or_else(|e| panic!("{e}"))], nets(&["fd00::/8"]));
         let req =
             request_from("[fd00::7]:5000".parse().unwrap_or_else(|e| panic!("{e}")), Some("2001:db8:aa:bb:1:2:3:4"));
         assert_eq!(trusted.checks(&req)[0].key, "ip:2001:db8:aa:bb::/64");
@@ -523,7 +498,7 @@ mod tests {
         let policies: Vec<RuntimePolicy> =
             default_policies().iter().map(runtime).collect::<Result<_, _>>().unwrap_or_default();
         assert_eq!(policies.len(), 2);
-        let rules = KeyRules::new(policies, vec![]);
+        let rules = key_rules(policies, vec![]);
         let mut req = Request::builder().uri("/v2/users").body(Body::empty()).unwrap_or_default();
         req.extensions_mut().insert(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 5000))));
         let c = rules.checks(&req);

@@ -43,4 +43,6 @@ pub struct Shared {
     pub tokens: crate::auth::tokens::TokenKeys,
     /// The Redis connection when `redis_url` is set (readiness pings it).
     pub redis: Option<crate::auth::redis_store::RedisAuthRepo>,
+    /// The route templates, for layers that answer before routing.
+    pub routes: Arc<crate::http::routes::RouteTemplates>,
 }

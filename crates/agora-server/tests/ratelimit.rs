@@ -376,6 +376,51 @@ async fn headers_count_down_and_the_sixth_request_gets_the_429_envelope() {
     }
 }
 
+/// The value of `agora_http_requests_total` for one method, route and status (0 if absent).
+async fn requests_total(s: &Server, method: &str, route: &str, status: u16) -> u64 {
+    let text = String::from_utf8(s.get("/metrics").await.body).unwrap();
+    let labels = format!(r#"method="{method}",route="{route}",status="{status}""#);
+    text.lines()
+        .filter(|l| l.starts_with("agora_http_requests_total{"))
+        .find(|l| {
+            // The exporter may order labels differently: compare them as a set.
+            // (The route itself holds braces: the label list ends at the last one.)
+            let inner = l.split_once('{').and_then(|(_, r)| r.rsplit_once('}')).map_or("", |(i, _)| i);
+            let mut got: Vec<&str> = inner.split(',').collect();
+            let mut want: Vec<&str> = labels.split(',').collect();
+            got.sort_unstable();
+            want.sort_unstable();
+            got == want
+        })
+        .and_then(|l| l.rsplit(' ').next())
+        .map_or(0, |v| v.parse::<f64>().unwrap() as u64)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_given_before_routing_are_counted_under_their_route() {
+    // A request refused by the rate limiter, or turned away for its credentials, never reaches
+    // the router, which labels every other response with its route.
+    let s = Server::start(memory(vec![policy("one-post", "fixed_window", 1, LONG, &["GET /v*/posts/*"])])).await;
+    let route = "/v2/posts/{id}";
+    let before_429 = requests_total(&s, "GET", route, 429).await;
+    let before_401 = requests_total(&s, "GET", route, 401).await;
+    let first = s.get("/v2/posts/1").await;
+    assert_eq!(first.status, 404, "admitted, and no such post: {first:?}");
+    for id in [1, 2, 3] {
+        assert_rate_limited(&s.get(&format!("/v2/posts/{id}")).await, "one-post");
+    }
+    let r = get(s.addr, "/v2/posts/4", &[("Authorization", "Bearer not-a-token")]).await;
+    assert_eq!(r.status, 401, "{r:?}");
+    assert_eq!(requests_total(&s, "GET", route, 429).await, before_429 + 3);
+    assert_eq!(requests_total(&s, "GET", route, 401).await, before_401 + 1);
+    assert!(requests_total(&s, "GET", route, 404).await >= 1);
+    // A path no route serves stays `unmatched`. (Other tests may add to that series
+    // meanwhile.)
+    let before = requests_total(&s, "GET", "unmatched", 404).await;
+    assert_eq!(s.get("/v2/nothing-here").await.status, 404);
+    assert!(requests_total(&s, "GET", "unmatched", 404).await > before);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rejected_request_consumes_no_quota_from_the_other_policies() {
     let s = Server::start(memory(vec![

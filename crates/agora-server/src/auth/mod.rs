@@ -193,7 +193,8 @@ where
                     Ok(res)
                 }
                 Ok(None) => inner.call(req).await,
-                Err(e) => Ok(e.into_response()),
+                // Answered before routing: labelled with the route, as the router would.
+                Err(e) => Ok(s.routes.label(req.uri().path(), e.into_response())),
             }
         }))
     }

@@ -53,7 +53,22 @@ fn valid_client_id(v: &str) -> bool {
 
 /// Route template copied onto the response so the outer layer can label logs and metrics.
 #[derive(Debug, Clone)]
-pub struct RouteLabel(pub MatchedPath);
+pub enum RouteLabel {
+    /// The route the router matched.
+    Matched(MatchedPath),
+    /// A route template found for a request the router never saw (one refused before it).
+    Template(Arc<str>),
+}
+
+impl RouteLabel {
+    /// The template, e.g. `/v2/users/{id}`.
+    pub fn as_str(&self) -> &str {
+        match self {
+            RouteLabel::Matched(m) => m.as_str(),
+            RouteLabel::Template(t) => t,
+        }
+    }
+}
 
 /// Inner middleware (runs after routing): records the matched route template.
 #[derive(Debug, Clone, Copy)]
@@ -68,7 +83,7 @@ impl Around for RecordRoute {
 
     fn after(&self, route: Option<MatchedPath>, res: &mut Response) {
         if let Some(r) = route {
-            res.extensions_mut().insert(RouteLabel(r));
+            res.extensions_mut().insert(RouteLabel::Matched(r));
         }
     }
 }
@@ -171,7 +186,7 @@ fn finish(done: Done, res: &mut Response) {
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         res.headers_mut().insert(X_REQUEST_ID.clone(), v);
     }
-    let route = res.extensions().get::<RouteLabel>().map_or("unmatched", |r| r.0.as_str());
+    let route = res.extensions().get::<RouteLabel>().map_or("unmatched", RouteLabel::as_str);
     let status = res.status().as_u16();
     let elapsed = started.elapsed();
     state.metrics.record_request(method.as_str(), route, status, elapsed);

@@ -9,6 +9,7 @@ pub mod etag;
 pub mod extract;
 pub mod listing;
 pub mod normalize;
+pub mod routes;
 pub mod versioning;
 
 pub use ctx::RequestCtx;

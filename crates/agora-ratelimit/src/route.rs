@@ -5,6 +5,11 @@
 //! (case-sensitive). So `"GET /v*/products*"` matches `GET /v1/products` and
 //! `GET /v2/products/42`, `"* /admin/*"` matches any method under `/admin/`, and `"*"` matches
 //! everything.
+//!
+//! A `HEAD` request also matches the patterns its `GET` would. A server answers `HEAD` with
+//! the `GET` handler and drops the body (RFC 9110 §9.3.2; axum does exactly this), so the
+//! work is the same; a `GET` limit that let `HEAD` through would let a client keep the server
+//! busy, and learn each resource's status, `ETag` and length, past the limit.
 
 /// Whether `text` matches the glob `pattern` (`*` = any run of characters).
 ///
@@ -31,16 +36,20 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
     p[pi..].iter().all(|&c| c == b'*')
 }
 
-/// Whether a request with `method` and `path` matches `pattern` (see the module docs).
+/// Whether a request with `method` and `path` matches `pattern` (see the module docs; a
+/// `HEAD` request matches what its `GET` would match).
 pub fn route_matches(pattern: &str, method: &str, path: &str) -> bool {
     if pattern == "*" {
         return true;
     }
-    let mut text = String::with_capacity(method.len() + 1 + path.len());
-    text.push_str(method);
-    text.push(' ');
-    text.push_str(path);
-    glob_match(pattern, &text)
+    let text = |method: &str| {
+        let mut text = String::with_capacity(method.len() + 1 + path.len());
+        text.push_str(method);
+        text.push(' ');
+        text.push_str(path);
+        text
+    };
+    glob_match(pattern, &text(method)) || (method == "HEAD" && glob_match(pattern, &text("GET")))
 }
 
 /// An ordered list of `(pattern, value)` rules, e.g. route pattern → policies.
@@ -119,6 +128,19 @@ mod tests {
         assert!(!route_matches("* /admin/*", "PUT", "/administrator"));
         assert!(route_matches("POST /v1/orders", "POST", "/v1/orders"));
         assert!(!route_matches("POST /v1/orders", "POST", "/v1/orders/1"));
+    }
+
+    #[test]
+    fn head_matches_what_get_matches() {
+        let p = "GET /v*/products*";
+        assert!(route_matches(p, "HEAD", "/v2/products/42"));
+        assert!(!route_matches(p, "HEAD", "/v2/users"));
+        assert!(route_matches("HEAD /v2/products", "HEAD", "/v2/products"));
+        assert!(route_matches("* /v2/products", "HEAD", "/v2/products"));
+        // Only HEAD borrows GET's patterns.
+        assert!(!route_matches("GET /v2/products", "OPTIONS", "/v2/products"));
+        assert!(!route_matches("GET /v2/products", "POST", "/v2/products"));
+        assert!(!route_matches("POST /v2/products", "HEAD", "/v2/products"));
     }
 
     #[test]

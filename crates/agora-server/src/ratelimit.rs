@@ -252,7 +252,13 @@ impl KeyRules {
                 (KeyKind::Client, Some(Credential::Client(c))) => format_compact!("client:{c}"),
                 (KeyKind::Client, None) => ip_key(),
             };
-            let key = if p.per_route { format_compact!("{key}|{method} {}", self.routes.template(path)) } else { key };
+            let key = if p.per_route {
+                // HEAD is GET without the body (the same handler): one counter for both.
+                let method = if method == "HEAD" { "GET" } else { method };
+                format_compact!("{key}|{method} {}", self.routes.template(path))
+            } else {
+                key
+            };
             out.push(Check::new(p.policy.clone(), key));
         }
         out

@@ -255,8 +255,18 @@ async fn connect_from(source: [u8; 4], addr: SocketAddr) -> TcpStream {
 }
 
 /// Sends one `GET` on `stream` and reads the response until the server closes.
-async fn send_get(mut stream: TcpStream, addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Resp {
-    let mut req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+async fn send_get(stream: TcpStream, addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Resp {
+    send(stream, addr, "GET", path, headers).await
+}
+
+/// One `HEAD` on a fresh connection.
+async fn head(addr: SocketAddr, path: &str) -> Resp {
+    send(connect_from([127, 0, 0, 1], addr).await, addr, "HEAD", path, &[]).await
+}
+
+/// Sends one bodiless request on `stream` and reads the response until the server closes.
+async fn send(mut stream: TcpStream, addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)]) -> Resp {
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -505,6 +515,32 @@ async fn per_route_counters_count_by_route_template() {
     assert_eq!(s.get("/v2/nothing-1").await.remaining(), 1);
     assert_eq!(s.get("/v2/nothing-2").await.remaining(), 0);
     assert_rate_limited(&s.get("/v2/nothing-3").await, "route");
+    // HEAD shares GET's counter: it is GET without the body, served by the same handler.
+    let r = head(s.addr, "/v2/products/1").await;
+    assert_eq!(r.remaining(), 1, "{r:?}");
+    assert_eq!(s.get("/v2/products/2").await.remaining(), 0);
+    let r = head(s.addr, "/v2/products/3").await;
+    assert_eq!(r.status, 429, "{r:?}");
+    assert!(r.body.is_empty(), "no body on HEAD: {r:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_get_policy_covers_head_requests() {
+    let s = Server::start(memory(vec![policy("reads", "sliding_window_log", 2, LONG, &["GET /v*/users*"])])).await;
+    let r = head(s.addr, "/v2/users").await;
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.num("x-ratelimit-limit"), 2);
+    assert_eq!(r.remaining(), 1, "{r:?}");
+    assert_eq!(s.get("/v2/users").await.remaining(), 0);
+    // Over the limit, HEAD is refused like GET: otherwise it would go on costing the server a
+    // query per request, and telling the client each resource's status and ETag.
+    let r = head(s.addr, "/v2/users/1").await;
+    assert_eq!(r.status, 429, "{r:?}");
+    assert!(r.header("retry-after").is_some(), "{r:?}");
+    assert_rate_limited(&s.get("/v2/users").await, "reads");
+    // Other methods do not borrow GET's patterns.
+    let r = send(connect_from([127, 0, 0, 1], s.addr).await, s.addr, "OPTIONS", "/v2/users", &[]).await;
+    r.assert_no_rate_limit_headers();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

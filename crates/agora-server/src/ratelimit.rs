@@ -416,7 +416,8 @@ mod tests {
         // A pattern that names the path covers it, for the methods it names.
         let named = rules_for(&["GET /metrics", "* /readyz"]);
         assert_eq!(count(&named, "GET", "/metrics"), 1);
-        assert_eq!(count(&named, "HEAD", "/metrics"), 0);
+        assert_eq!(count(&named, "HEAD", "/metrics"), 1, "HEAD is GET without the body");
+        assert_eq!(count(&named, "POST", "/metrics"), 0);
         assert_eq!(count(&named, "HEAD", "/readyz"), 1);
         assert_eq!(count(&named, "GET", "/healthz"), 0);
     }

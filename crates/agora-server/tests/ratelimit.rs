@@ -413,22 +413,52 @@ async fn answers_given_before_routing_are_counted_under_their_route() {
     let s = Server::start(memory(vec![policy("one-post", "fixed_window", 1, LONG, &["GET /v*/posts/*"])])).await;
     let route = "/v2/posts/{id}";
     let before_429 = requests_total(&s, "GET", route, 429).await;
-    let before_401 = requests_total(&s, "GET", route, 401).await;
+    let before_401 = requests_total(&s, "GET", "/v2/users/{id}", 401).await;
     let first = s.get("/v2/posts/1").await;
     assert_eq!(first.status, 404, "admitted, and no such post: {first:?}");
     for id in [1, 2, 3] {
         assert_rate_limited(&s.get(&format!("/v2/posts/{id}")).await, "one-post");
     }
-    let r = get(s.addr, "/v2/posts/4", &[("Authorization", "Bearer not-a-token")]).await;
+    // (A route the policy does not cover: a request with bad credentials is counted too.)
+    let r = get(s.addr, "/v2/users/4", &[("Authorization", "Bearer not-a-token")]).await;
     assert_eq!(r.status, 401, "{r:?}");
     assert_eq!(requests_total(&s, "GET", route, 429).await, before_429 + 3);
-    assert_eq!(requests_total(&s, "GET", route, 401).await, before_401 + 1);
+    assert_eq!(requests_total(&s, "GET", "/v2/users/{id}", 401).await, before_401 + 1);
     assert!(requests_total(&s, "GET", route, 404).await >= 1);
     // A path no route serves stays `unmatched`. (Other tests may add to that series
     // meanwhile.)
     let before = requests_total(&s, "GET", "unmatched", 404).await;
     assert_eq!(s.get("/v2/nothing-here").await.status, 404);
     assert!(requests_total(&s, "GET", "unmatched", 404).await > before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_with_bad_credentials_count_against_the_anonymous_quota() {
+    let anonymous = PolicyConfig {
+        principals: "anonymous".into(),
+        ..policy("anon", "sliding_window_log", 3, LONG, &["GET /v*/users*"])
+    };
+    let s = Server::start(memory(vec![anonymous])).await;
+    let token = token_for(s.addr, "rl-bad-credentials@example.com").await;
+    // Turned away for their credentials, and counted as the anonymous client they are.
+    for (expected, credential) in [
+        (2, ("Authorization", "Bearer not-a-token")),
+        (1, ("X-API-Key", "agora_nope")),
+        (0, ("Authorization", "Nope x")),
+    ] {
+        let r = get(s.addr, "/v2/users", &[credential]).await;
+        assert_eq!(r.status, 401, "{r:?}");
+        assert_eq!(r.json()["error"]["code"], "UNAUTHENTICATED", "{r:?}");
+        assert!(r.header("www-authenticate").is_some(), "{r:?}");
+        assert_eq!(r.remaining(), expected, "{r:?}");
+    }
+    // The quota is spent: more bad credentials, and plain anonymous requests, get 429.
+    assert_rate_limited(&get(s.addr, "/v2/users", &[("Authorization", "Bearer still-not-a-token")]).await, "anon");
+    assert_rate_limited(&s.get("/v2/users").await, "anon");
+    // A caller with good credentials is not anonymous: this policy does not cover it.
+    let r = get(s.addr, "/v2/users", &[("Authorization", &format!("Bearer {token}"))]).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    r.assert_no_rate_limit_headers();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -31,6 +31,23 @@ use crate::state::AppState;
 #[derive(Debug, Clone)]
 pub struct PrincipalLabel(pub String);
 
+/// Credentials the authentication layer turned away, with the answer it owes the client.
+///
+/// The answer (401, or 403 for a cookie write without its CSRF token) is not given at once:
+/// the request goes on as anonymous through rate limiting, and the answer is given after it
+/// (by [`answer_rejected`], at the top of the inner stack). Answering straight away would
+/// put requests with bad credentials outside every limit: each costs a token check or an API
+/// key lookup, and a client could send them without end, or guess credentials as fast as the
+/// server answers. This way they count against the client address's anonymous quota.
+#[derive(Debug, Clone)]
+pub struct Rejected(pub ApiError);
+
+/// The answer to a request whose credentials were turned away ([`Rejected`]), for the inner
+/// stack to give instead of routing it; `None` for every other request.
+pub fn answer_rejected(req: &mut Request) -> Option<Response> {
+    req.extensions_mut().remove::<Rejected>().map(|Rejected(e)| e.into_response())
+}
+
 /// How the caller authenticated (absent = anonymous); rate limiting keys on it.
 #[derive(Debug, Clone)]
 pub enum Credential {
@@ -193,8 +210,14 @@ where
                     Ok(res)
                 }
                 Ok(None) => inner.call(req).await,
-                // Answered before routing: labelled with the route, as the router would.
-                Err(e) => Ok(s.routes.label(req.uri().path(), e.into_response())),
+                // Answered after rate limiting, not here (see `Rejected`), and before routing:
+                // labelled with the route, as the router would label it.
+                Err(e) => {
+                    let path = req.uri().path().to_owned();
+                    req.extensions_mut().insert(Rejected(e));
+                    let Ok(res) = inner.call(req).await;
+                    Ok(s.routes.label(&path, res))
+                }
             }
         }))
     }

@@ -2,6 +2,9 @@
 //! its `Allow` header), tower-http's 413, a 404 from the fallback — and re-renders it in the
 //! envelope, keeping its status and headers. This guarantees no client ever sees framework
 //! plain text, whatever produced the error.
+//!
+//! Being the first middleware after rate limiting, it also gives the answer owed to requests
+//! whose credentials were turned away (`auth::Rejected`).
 
 use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -35,8 +38,13 @@ pub struct NormalizeErrors;
 impl Around for NormalizeErrors {
     type Carry = ();
 
-    fn before(&self, _: &mut Request) -> Before<()> {
-        Before::Continue(())
+    fn before(&self, req: &mut Request) -> Before<()> {
+        // Credentials the authentication layer turned away are answered here, after rate
+        // limiting has counted the request (see `auth::Rejected`).
+        match crate::auth::answer_rejected(req) {
+            Some(answer) => Before::Answer(answer),
+            None => Before::Continue(()),
+        }
     }
 
     fn after(&self, (): (), res: &mut Response) {

@@ -15,14 +15,19 @@
 ///
 /// Linear-time greedy matching with backtracking to the last `*` only (no exponential cases).
 pub fn glob_match(pattern: &str, text: &str) -> bool {
-    let (p, t) = (pattern.as_bytes(), text.as_bytes());
+    glob_match_at(pattern.as_bytes(), text.len(), |i| text.as_bytes()[i])
+}
+
+/// [`glob_match`] over a text of `len` bytes read through `at`, so that a text made of
+/// several pieces (a method, a space, a path) is matched without joining them first.
+fn glob_match_at(p: &[u8], len: usize, at: impl Fn(usize) -> u8) -> bool {
     let (mut pi, mut ti) = (0, 0);
     let mut star: Option<(usize, usize)> = None; // (pattern index after '*', text index)
-    while ti < t.len() {
+    while ti < len {
         if pi < p.len() && p[pi] == b'*' {
             star = Some((pi + 1, ti));
             pi += 1;
-        } else if pi < p.len() && p[pi] == t[ti] {
+        } else if pi < p.len() && p[pi] == at(ti) {
             pi += 1;
             ti += 1;
         } else if let Some((sp, st)) = star {
@@ -38,18 +43,22 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
 
 /// Whether a request with `method` and `path` matches `pattern` (see the module docs; a
 /// `HEAD` request matches what its `GET` would match).
+///
+/// Runs for every policy with route patterns on every request, so the `"{METHOD} {path}"`
+/// text is read in place rather than built.
 pub fn route_matches(pattern: &str, method: &str, path: &str) -> bool {
     if pattern == "*" {
         return true;
     }
-    let text = |method: &str| {
-        let mut text = String::with_capacity(method.len() + 1 + path.len());
-        text.push_str(method);
-        text.push(' ');
-        text.push_str(path);
-        text
+    let matches = |method: &str| {
+        let (m, p) = (method.as_bytes(), path.as_bytes());
+        glob_match_at(pattern.as_bytes(), m.len() + 1 + p.len(), |i| match i.checked_sub(m.len()) {
+            None => m[i],
+            Some(0) => b' ',
+            Some(j) => p[j - 1],
+        })
     };
-    glob_match(pattern, &text(method)) || (method == "HEAD" && glob_match(pattern, &text("GET")))
+    matches(method) || (method == "HEAD" && matches("GET"))
 }
 
 /// An ordered list of `(pattern, value)` rules, e.g. route pattern → policies.
@@ -128,6 +137,34 @@ mod tests {
         assert!(!route_matches("* /admin/*", "PUT", "/administrator"));
         assert!(route_matches("POST /v1/orders", "POST", "/v1/orders"));
         assert!(!route_matches("POST /v1/orders", "POST", "/v1/orders/1"));
+    }
+
+    #[test]
+    fn route_matching_equals_matching_the_joined_text() {
+        let patterns = ["*", "GET *", "* /v*/users*", "GET /v2/users/*/posts", "*/a*b*", "POST /x", "* ", " *", "**"];
+        let requests = [("GET", "/v2/users/1/posts"), ("POST", "/x"), ("GET", ""), ("", "/a/b"), ("PUT", "/v1/users")];
+        for pattern in patterns {
+            for (method, path) in requests {
+                assert_eq!(
+                    route_matches(pattern, method, path),
+                    glob_match(pattern, &format!("{method} {path}")),
+                    "{pattern:?} on {method:?} {path:?}"
+                );
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn route_matching_is_glob_matching_of_the_joined_text(
+            pattern in "[ab* /]{0,10}",
+            method in proptest::sample::select(vec!["GET", "HEAD", "POST", ""]),
+            path in "[ab /*]{0,10}",
+        ) {
+            let joined = |m: &str| glob_match(&pattern, &format!("{m} {path}"));
+            let expected = joined(method) || (method == "HEAD" && joined("GET"));
+            proptest::prop_assert_eq!(route_matches(&pattern, method, &path), expected);
+        }
     }
 
     #[test]

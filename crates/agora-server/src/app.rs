@@ -189,7 +189,7 @@ impl App {
             tracing::info!("shutdown requested; finishing in-flight requests");
             let _ = tx.send(());
         };
-        let server = axum::serve(listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+        let server = axum::serve(listener, self.router.into_make_service_with_connect_info::<crate::ratelimit::Peer>())
             .with_graceful_shutdown(signal);
         let drained = async {
             let _ = rx.await;

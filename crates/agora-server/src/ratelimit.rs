@@ -100,7 +100,7 @@ fn runtime(p: &PolicyConfig) -> Result<RuntimePolicy, String> {
 /// as `::ffff:a.b.c.d`, and must still match `trusted_proxies = ["a.b.c.d"]` and share a key
 /// with the same client over IPv4.
 fn client_ip(req: &Request<Body>, trusted: &[IpNet]) -> Option<IpAddr> {
-    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_canonical())?;
+    let peer = req.extensions().get::<ConnectInfo<Peer>>()?.0.ip;
     let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
     if !is_trusted(&peer) {
         return Some(peer);
@@ -127,6 +127,42 @@ fn client_ip(req: &Request<Body>, trusted: &[IpNet]) -> Option<IpAddr> {
         }
     }
     Some(client)
+}
+
+/// A connection's peer, as the server sees it for every request on the connection: its
+/// address, and the rate-limit key of that address.
+///
+/// The key (`ip:203.0.113.9`) is made once, when the connection is accepted, rather than on
+/// each of its requests: a keep-alive connection carries many requests, and formatting the
+/// address was a visible share of the limiter's per-request cost. It is the client's key
+/// whenever the peer is the client, i.e. unless the peer is a trusted proxy.
+#[derive(Debug, Clone)]
+pub struct Peer {
+    /// The address in canonical form (see [`client_ip`]).
+    ip: IpAddr,
+    key: CompactString,
+}
+
+impl Peer {
+    /// The peer at `addr`.
+    pub fn new(addr: SocketAddr) -> Peer {
+        let ip = addr.ip().to_canonical();
+        Peer { ip, key: ip_key(ip) }
+    }
+}
+
+impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, tokio::net::TcpListener>> for Peer {
+    fn connect_info(stream: axum::serve::IncomingStream<'_, tokio::net::TcpListener>) -> Peer {
+        Peer::new(*stream.remote_addr())
+    }
+}
+
+/// The rate-limit key of a client address.
+fn ip_key(ip: IpAddr) -> CompactString {
+    match ip {
+        IpAddr::V4(v4) => ipv4_key(v4),
+        IpAddr::V6(v6) => ipv6_key(v6),
+    }
 }
 
 /// `ip:` and the IPv6 client's /64 prefix, as in `ip:2001:db8:1:2::/64`.
@@ -224,8 +260,11 @@ impl KeyRules {
             |pattern: &String| route_matches(pattern, method, path) && (!operational || names_path(pattern, path));
         let ip = client_ip(req, trusted);
         let ip_key = || match ip {
-            Some(IpAddr::V4(v4)) => ipv4_key(v4),
-            Some(IpAddr::V6(v6)) => ipv6_key(v6),
+            // The client is the peer itself: its key was made when the connection opened.
+            Some(ip) => match req.extensions().get::<ConnectInfo<Peer>>() {
+                Some(ConnectInfo(peer)) if peer.ip == ip => peer.key.clone(),
+                _ => ip_key(ip),
+            },
             None => CompactString::const_new("ip:unknown"),
         };
         let mut out = Checks::new();
@@ -363,6 +402,17 @@ mod tests {
     }
 
     #[test]
+    fn a_peer_carries_the_key_of_its_address() {
+        for addr in ["10.1.2.3:80", "[2001:db8:1:2:3:4:5:6]:80", "[::ffff:192.0.2.7]:80", "[::1]:80"] {
+            let addr: SocketAddr = addr.parse().unwrap_or_else(|e| panic!("{addr}: {e}"));
+            assert_eq!(Peer::new(addr).key, ip_key(addr.ip().to_canonical()), "{addr}");
+        }
+        let mapped = Peer::new(SocketAddr::from((Ipv4Addr::new(192, 0, 2, 7).to_ipv6_mapped(), 80)));
+        assert_eq!((mapped.ip, mapped.key.as_str()), (IpAddr::from([192, 0, 2, 7]), "ip:192.0.2.7"));
+        assert_eq!(Peer::new(SocketAddr::from(([0; 16], 80))).key, "ip:::/64");
+    }
+
+    #[test]
     fn ipv4_keys_match_display() {
         for o in 0..=255u8 {
             for ip in [Ipv4Addr::new(o, 255 - o, o / 2, 7), Ipv4Addr::new(9, o, 99, o.wrapping_mul(3))] {
@@ -377,7 +427,7 @@ mod tests {
         let rules = key_rules(vec![runtime(&cfg).unwrap_or_else(|e| panic!("{e}"))], vec![]);
         assert!(!rules.needs_principal);
         let mut req = Request::builder().uri("/v2/users").body(Body::empty()).unwrap_or_default();
-        req.extensions_mut().insert(ConnectInfo(SocketAddr::from(([10, 1, 2, 3], 5000))));
+        req.extensions_mut().insert(ConnectInfo(Peer::new(SocketAddr::from(([10, 1, 2, 3], 5000)))));
         req.extensions_mut().insert(Credential::User(7));
         let c = rules.checks(&req);
         assert_eq!(c.len(), 1);
@@ -402,7 +452,7 @@ mod tests {
         };
         let count = |rules: &KeyRules, method: &str, path: &str| {
             let mut req = Request::builder().method(method).uri(path).body(Body::empty()).unwrap_or_default();
-            req.extensions_mut().insert(ConnectInfo(SocketAddr::from(([10, 1, 2, 3], 5000))));
+            req.extensions_mut().insert(ConnectInfo(Peer::new(SocketAddr::from(([10, 1, 2, 3], 5000)))));
             rules.checks(&req).len()
         };
         let wildcards = rules_for(&["*", "GET *", "* /*", "GET /metrics*"]);
@@ -429,7 +479,7 @@ mod tests {
             .header("x-forwarded-for", "203.0.113.9, 10.0.0.2")
             .body(Body::empty())
             .unwrap_or_default();
-        req.extensions_mut().insert(ConnectInfo(SocketAddr::from(([10, 0, 0, 1], 5000))));
+        req.extensions_mut().insert(ConnectInfo(Peer::new(SocketAddr::from(([10, 0, 0, 1], 5000)))));
         assert_eq!(client_ip(&req, &[]), Some(IpAddr::from([10, 0, 0, 1])));
         let trusted = nets(&["10.0.0.1", "10.0.0.2"]);
         assert_eq!(client_ip(&req, &trusted), Some(IpAddr::from([203, 0, 113, 9])));
@@ -462,7 +512,7 @@ mod tests {
             b = b.header("x-forwarded-for", xff);
         }
         let mut req = b.body(Body::empty()).unwrap_or_default();
-        req.extensions_mut().insert(ConnectInfo(peer));
+        req.extensions_mut().insert(ConnectInfo(Peer::new(peer)));
         req
     }
 
@@ -507,7 +557,7 @@ mod tests {
         assert_eq!(policies.len(), 2);
         let rules = key_rules(policies, vec![]);
         let mut req = Request::builder().uri("/v2/users").body(Body::empty()).unwrap_or_default();
-        req.extensions_mut().insert(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 5000))));
+        req.extensions_mut().insert(ConnectInfo(Peer::new(SocketAddr::from(([127, 0, 0, 1], 5000)))));
         let c = rules.checks(&req);
         assert_eq!(c.len(), 1);
         assert_eq!(c[0].key, "ip:127.0.0.1");
@@ -520,7 +570,7 @@ mod tests {
             ("[2001:db8::1]:443".parse().unwrap_or(SocketAddr::from(([0; 16], 0))), "ip:2001:db8::/64"),
         ] {
             let mut req = Request::builder().uri("/v2/users").body(Body::empty()).unwrap_or_default();
-            req.extensions_mut().insert(ConnectInfo(peer));
+            req.extensions_mut().insert(ConnectInfo(Peer::new(peer)));
             assert_eq!(rules.checks(&req)[0].key, key);
         }
     }

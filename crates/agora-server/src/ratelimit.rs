@@ -99,11 +99,15 @@ fn runtime(p: &PolicyConfig) -> Result<RuntimePolicy, String> {
 /// Addresses are compared in canonical form: on a dual-stack listener an IPv4 client arrives
 /// as `::ffff:a.b.c.d`, and must still match `trusted_proxies = ["a.b.c.d"]` and share a key
 /// with the same client over IPv4.
-fn client_ip(req: &Request<Body>, trusted: &[IpNet]) -> Option<IpAddr> {
-    let peer = req.extensions().get::<ConnectInfo<Peer>>()?.0.ip;
+///
+/// Returned with the connection's [`Peer`], whose key is the client's when the two are the
+/// same address.
+fn client<'r>(req: &'r Request<Body>, trusted: &[IpNet]) -> Option<(&'r Peer, IpAddr)> {
+    let ConnectInfo(connection) = req.extensions().get::<ConnectInfo<Peer>>()?;
+    let peer = connection.ip;
     let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
     if !is_trusted(&peer) {
-        return Some(peer);
+        return Some((connection, peer));
     }
     // Walk from the right (closest hop) past trusted proxies. Every `X-Forwarded-For` line
     // counts, the last one first: some proxies (HAProxy's `option forwardfor`) add a line of
@@ -126,7 +130,13 @@ fn client_ip(req: &Request<Body>, trusted: &[IpNet]) -> Option<IpAddr> {
             }
         }
     }
-    Some(client)
+    Some((connection, client))
+}
+
+/// The client address alone (see [`client`]).
+#[cfg(test)]
+fn client_ip(req: &Request<Body>, trusted: &[IpNet]) -> Option<IpAddr> {
+    client(req, trusted).map(|(_, ip)| ip)
 }
 
 /// A connection's peer, as the server sees it for every request on the connection: its
@@ -138,7 +148,7 @@ fn client_ip(req: &Request<Body>, trusted: &[IpNet]) -> Option<IpAddr> {
 /// whenever the peer is the client, i.e. unless the peer is a trusted proxy.
 #[derive(Debug, Clone)]
 pub struct Peer {
-    /// The address in canonical form (see [`client_ip`]).
+    /// The address in canonical form (see [`client`]).
     ip: IpAddr,
     key: CompactString,
 }
@@ -258,13 +268,11 @@ impl KeyRules {
         let operational = is_operational(path);
         let covers =
             |pattern: &String| route_matches(pattern, method, path) && (!operational || names_path(pattern, path));
-        let ip = client_ip(req, trusted);
-        let ip_key = || match ip {
+        let client = client(req, trusted);
+        let ip_key = || match client {
             // The client is the peer itself: its key was made when the connection opened.
-            Some(ip) => match req.extensions().get::<ConnectInfo<Peer>>() {
-                Some(ConnectInfo(peer)) if peer.ip == ip => peer.key.clone(),
-                _ => ip_key(ip),
-            },
+            Some((peer, ip)) if peer.ip == ip => peer.key.clone(),
+            Some((_, ip)) => ip_key(ip),
             None => CompactString::const_new("ip:unknown"),
         };
         let mut out = Checks::new();

@@ -5,10 +5,12 @@
 #
 # `bench/ratelimit.sh` measures requests/s, which is what the targets are stated in, but on a
 # shared or virtualised machine two identical servers can differ by more than the 5% being
-# judged. Instruction and allocation counts do not drift with the machine's load. They still
-# vary a little from run to run, because each server process gets its own hash seeds and
-# memory layout: about 1% of a request's instructions and 0.5 allocations. Repeat a run
-# before reading a difference smaller than that. They leave out the kernel
+# judged. Instruction and allocation counts do not drift with the machine's load. The
+# whole-request totals still vary from run to run (1-4% of a request, 0.5 allocations): each
+# server process gets its own hash seeds and memory layout, and the async runtime parks,
+# wakes and polls a different number of times. So the script also prints the limiter's own
+# work, summed over the functions that do it (see OWN below), which repeats to within ~150
+# instructions; compare versions of the limiter by that. They leave out the kernel
 # (socket reads and writes, SQLite's file locks), which is part of every request's real cost,
 # so the percentages here are upper bounds on the share of a request the limiter takes.
 #
@@ -29,7 +31,7 @@ REQUESTS="${REQUESTS:-2000}"
 WARMUP="${WARMUP:-300}"
 PORT="${PORT:-18181}"
 
-require_tools valgrind callgrind_control curl
+require_tools valgrind callgrind_control callgrind_annotate curl
 agora_binary
 
 while IFS= read -r var; do unset "$var"; done < <(env | awk -F= '/^AGORA_/ {print $1}')
@@ -96,6 +98,33 @@ allocations() {
   ' "$1"
 }
 
+# Instructions per function (exclusive), "name<TAB>count", from a callgrind dump. Lines above
+# 30% of the total are callgrind's attribution of whole call cycles, not one function's own.
+per_function() {
+  callgrind_annotate --threshold=100 --inclusive=no "$1" | awk '
+    /PROGRAM TOTALS/ { gsub(/,/, "", $1); total = $1 + 0; next }
+    /^ *[0-9,]+ +\( *[0-9.]+%\) +/ {
+      n = $1; gsub(/,/, "", n)
+      if (total && n + 0 > 0.3 * total) next
+      name = $0; sub(/^ *[0-9,]+ +\( *[0-9.]+%\) +/, "", name); sub(/ \[[^]]*\]$/, "", name)
+      print name "\t" n
+    }'
+}
+
+# The work a limited request adds in the functions that do the limiter's work: the limiter
+# crate and the server's keying, the header map and values, hyper's header encoding, the
+# allocator and memcpy. The whole-request difference also carries the async runtime's
+# scheduling (how often a worker parks, wakes and polls the connection), which differs
+# between runs by more than the limiter's cost changes from one version to the next; this sum
+# leaves that out.
+OWN='agora_ratelimit|agora_server::ratelimit|http::header|HeaderMap|HeaderValue|HeaderName|Http1Transaction>::encode|bytes::|mi_|memcpy|memmove|memcmp|compact_str|smallvec|hashbrown|quanta|itoa|metrics'
+own_delta() {
+  awk -F'\t' -v re="$OWN" -v n="$REQUESTS" '
+    FNR == NR { if ($1 ~ re) d -= $2; next }
+    $1 ~ re { d += $2 }
+    END { printf "%.0f", d / n }' <(per_function "$1") <(per_function "$2")
+}
+
 declare -A INSTR ALLOCS
 for name in off swl tb; do
   valgrind --tool=callgrind --callgrind-out-file="$WORK/cg.$name" \
@@ -110,6 +139,7 @@ for name in off swl tb; do
   dump="$WORK/cg.$name.1"
   [ -f "$dump" ] || { echo "no callgrind dump for '$name'" >&2; exit 1; }
   [ -n "${KEEP:-}" ] && mkdir -p "$KEEP" && cp "$dump" "$KEEP/cg.$name"
+  cp "$dump" "$WORK/dump.$name"
   INSTR[$name]=$(awk -v n="$REQUESTS" '/^summary:/ {printf "%.0f", $2 / n}' "$dump")
   ALLOCS[$name]=$(awk -v n="$REQUESTS" -v a="$(allocations "$dump")" 'BEGIN {printf "%.1f", a / n}')
 done
@@ -122,4 +152,12 @@ for name in off swl tb; do
     "$(awk -v a="${INSTR[$name]}" -v b="${INSTR[off]}" 'BEGIN {printf "%+.1f%%", (a - b) * 100 / b}')" \
     "${ALLOCS[$name]}" \
     "$(awk -v a="${ALLOCS[$name]}" -v b="${ALLOCS[off]}" 'BEGIN {printf "%+.1f", a - b}')"
+done
+
+printf '\n== the limiter'"'"'s own work per request (limited minus off, in the functions named in OWN)\n'
+for name in swl tb; do
+  case $name in swl) label="in-process sliding log" ;; tb) label="in-process token bucket" ;; esac
+  own=$(own_delta "$WORK/dump.off" "$WORK/dump.$name")
+  printf '%-28s %14s %10s\n' "$label" "$own" \
+    "$(awk -v a="$own" -v b="${INSTR[off]}" 'BEGIN {printf "%+.1f%%", a * 100 / b}')"
 done

@@ -6,11 +6,11 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use http::{Request, Response, StatusCode};
+use http::{HeaderMap, Request, Response, StatusCode};
 use tower::{Layer, Service};
 
 use crate::decision::Outcome;
-use crate::headers::insert_rate_limit_headers;
+use crate::headers::{insert_rate_limit_headers, lend, prepared, starts_prepared};
 use crate::limiter::{LimitError, RateLimiter};
 use crate::policy::Checks;
 
@@ -33,6 +33,9 @@ use crate::policy::Checks;
 ///
 /// Admitted requests go to the inner service and the rate-limit headers are added to its
 /// response (`X-RateLimit-*`, `RateLimit-Policy`, `RateLimit`; see [`crate::headers`]).
+/// When one policy decided, the headers are prepared before the inner service runs, and a
+/// response builder below can start from them with [`crate::headers::response_headers`];
+/// a response that did not is given them on the way out.
 ///
 /// Everything is behind one `Arc`: tower middleware clones its inner service on every request,
 /// so each extra reference count here would be another pair of atomic operations per request.
@@ -120,9 +123,7 @@ where
         // was just polled ready), and its future is wrapped, not boxed.
         if let Some(result) = shared.limiter.check_sync(&checks) {
             return match result {
-                Ok(outcome) if outcome.allowed() => {
-                    ResponseFuture::Decorated { inner: self.inner.call(req), outcome: Some(outcome) }
-                }
+                Ok(outcome) if outcome.allowed() => ResponseFuture::decorated(self.inner.call(req), outcome),
                 other => ResponseFuture::Ready { response: Some(refusal(shared, &req, other)) },
             };
         }
@@ -134,11 +135,7 @@ where
         ResponseFuture::Boxed {
             future: Box::pin(async move {
                 match shared.limiter.check(&checks).await {
-                    Ok(outcome) if outcome.allowed() => {
-                        let mut res = inner.call(req).await?;
-                        insert_rate_limit_headers(res.headers_mut(), &outcome.decisions, unix_now());
-                        Ok(res)
-                    }
+                    Ok(outcome) if outcome.allowed() => ResponseFuture::decorated(inner.call(req), outcome).await,
                     other => Ok(refusal(&shared, &req, other)),
                 }
             }),
@@ -154,12 +151,33 @@ pin_project_lite::pin_project! {
     pub enum ResponseFuture<F, B, E> {
         /// No policy applies.
         Passthrough { #[pin] inner: F },
-        /// Admitted; the headers are added to the response.
-        Decorated { #[pin] inner: F, outcome: Option<Outcome> },
+        /// Admitted; the headers are added to the response, or lent to its builder.
+        Decorated {
+            #[pin] inner: F,
+            outcome: Option<Outcome>,
+            // The headers prepared for the response, while nothing has taken them.
+            prepared: Option<Box<HeaderMap>>,
+            // Whether there were any to lend.
+            lends: bool,
+        },
         /// Refused (429 or 503).
         Ready { response: Option<Response<B>> },
         /// Decided asynchronously.
         Boxed { future: Pin<Box<dyn Future<Output = Result<Response<B>, E>> + Send>> },
+    }
+}
+
+impl<F, B, E> ResponseFuture<F, B, E> {
+    /// The future of an admitted request: `inner` with the headers of `outcome` prepared for
+    /// its response when one policy decided (the usual case; several policies' headers are
+    /// added on the way out).
+    fn decorated(inner: F, outcome: Outcome) -> Self {
+        let prepared = match &outcome.decisions[..] {
+            [only] => prepared(only, unix_now()),
+            _ => None,
+        };
+        let lends = prepared.is_some();
+        ResponseFuture::Decorated { inner, outcome: Some(outcome), prepared, lends }
     }
 }
 
@@ -173,11 +191,18 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project() {
             ResponseFutureProj::Passthrough { inner } => inner.poll(cx),
-            ResponseFutureProj::Decorated { inner, outcome } => {
-                let mut res = std::task::ready!(inner.poll(cx))?;
+            ResponseFutureProj::Decorated { inner, outcome, prepared, lends } => {
+                let polled = if *lends { lend(prepared, || inner.poll(cx)) } else { inner.poll(cx) };
+                let mut res = std::task::ready!(polled)?;
                 if let Some(outcome) = outcome.take() {
-                    insert_rate_limit_headers(res.headers_mut(), &outcome.decisions, unix_now());
+                    // Taken by a builder, and the response returned is the one built on it
+                    // (an inner layer may have answered with another).
+                    let adopted = *lends && prepared.is_none() && starts_prepared(res.headers());
+                    if !adopted {
+                        insert_rate_limit_headers(res.headers_mut(), &outcome.decisions, unix_now());
+                    }
                 }
+                *prepared = None;
                 Poll::Ready(Ok(res))
             }
             ResponseFutureProj::Ready { response } => match response.take() {

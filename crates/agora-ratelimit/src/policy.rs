@@ -6,7 +6,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use compact_str::CompactString;
-use http::HeaderValue;
+use http::{HeaderMap, HeaderValue};
 
 /// The largest `limit × window-in-microseconds` product a policy may have.
 ///
@@ -126,6 +126,9 @@ struct Inner {
     policy_item: HeaderValue,
     /// `limit`, as a header value (the `X-RateLimit-Limit` of this policy).
     limit_value: HeaderValue,
+    /// The rate-limit headers of a request this policy alone admits, to be cloned and filled
+    /// in (see [`crate::headers::template`]).
+    header_template: HeaderMap,
     /// `window` in µs and the buckets' emission interval, computed once (both divide).
     window_us: u64,
     interval_us: u64,
@@ -196,6 +199,7 @@ impl Policy {
         let quoted = format!("\"{name}\"");
         let item = format!("{quoted};q={limit};w={}", crate::headers::ceil_secs(window).max(1));
         let policy_item = HeaderValue::try_from(item).map_err(|_| PolicyError::InvalidName(name.clone()))?;
+        let limit_value = crate::headers::number(limit);
         Ok(Policy {
             inner: Arc::new(Inner {
                 name: name.into(),
@@ -203,8 +207,9 @@ impl Policy {
                 limit,
                 window,
                 state_prefix: format!("{quoted};r="),
+                header_template: crate::headers::template(&limit_value, &policy_item),
                 policy_item,
-                limit_value: crate::headers::number(limit),
+                limit_value,
                 window_us: u64::try_from(window_us).unwrap_or(u64::MAX),
                 interval_us: u64::try_from(window_us).unwrap_or(u64::MAX).div_ceil(limit),
                 counters: OnceLock::new(),
@@ -250,6 +255,11 @@ impl Policy {
     /// `limit` as a header value.
     pub(crate) fn limit_value(&self) -> &HeaderValue {
         &self.inner.limit_value
+    }
+
+    /// See [`crate::headers::template`].
+    pub(crate) fn header_template(&self) -> &HeaderMap {
+        &self.inner.header_template
     }
 
     /// Counts one decision under `agora_ratelimit_decisions_total{policy, outcome}`.

@@ -1,6 +1,6 @@
 //! The success envelope: `{"success": true, "data": …, ["pagination": …,] "meta": {…}}`.
 
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use chrono::{SecondsFormat, Utc};
 use serde::Serialize;
@@ -47,7 +47,8 @@ pub fn json_bytes<T: Serialize, P: Serialize>(data: &T, pagination: Option<&P>) 
 /// The header map is sized for everything the middleware adds on the way out (request id,
 /// version, rate-limit and deprecation headers): growing it later rehashes every entry.
 pub fn json_response(status: StatusCode, bytes: Vec<u8>) -> Response {
-    let mut headers = HeaderMap::with_capacity(RESPONSE_HEADER_CAPACITY);
+    // Starts from the rate-limit headers when the limiter prepared them for this request.
+    let mut headers = agora_ratelimit::headers::response_headers(RESPONSE_HEADER_CAPACITY);
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     let mut res = Response::new(axum::body::Body::from(bytes));
     *res.status_mut() = status;

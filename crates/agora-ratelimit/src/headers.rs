@@ -19,6 +19,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use http::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
 
 use crate::decision::{Decision, Outcome, most_restrictive, retry_after};
+use crate::policy::Policy;
 
 /// `X-RateLimit-Limit`.
 pub static X_RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
@@ -220,12 +221,15 @@ pub(crate) fn prepared(d: &Decision, now_unix: Duration) -> Option<Box<HeaderMap
     Some(map)
 }
 
-/// True if `h` was built on a [`prepared`] map (or by [`insert_rate_limit_headers`] on an
-/// empty one): its first header is `X-RateLimit-Limit` by this module's own name. Names made
-/// with `from_static` keep their address through clones, so this is a pointer comparison,
-/// and a map built any other way fails it.
-pub(crate) fn starts_prepared(h: &HeaderMap) -> bool {
-    h.keys().next().is_some_and(|k| std::ptr::eq(k.as_str().as_ptr(), X_RATELIMIT_LIMIT.as_str().as_ptr()))
+/// True if `h` was built on a map [`prepared`] for `policy`: its first header is
+/// `X-RateLimit-Limit` by this module's own name, and its fifth is that policy's own
+/// `RateLimit-Policy` value. Both are compared by address (names made with `from_static`, and
+/// values cloned from the policy, keep it), so this costs a few instructions, a map built any
+/// other way fails it, and so does one prepared for another policy (say, by a second limiter
+/// layer nested inside this one).
+pub(crate) fn built_on_prepared(h: &HeaderMap, policy: &Policy) -> bool {
+    let same_name = h.keys().next().is_some_and(|k| std::ptr::eq(k.as_str(), X_RATELIMIT_LIMIT.as_str()));
+    same_name && h.values().nth(4).is_some_and(|v| std::ptr::eq(v.as_bytes(), policy.policy_item().as_bytes()))
 }
 
 thread_local! {
@@ -449,7 +453,7 @@ mod tests {
             let now = Duration::from_secs(now);
             let prepared = prepared(&d, now).unwrap();
             proptest::prop_assert_eq!(pairs(&prepared), pairs(&rate_limit_headers_at(std::slice::from_ref(&d), now)));
-            proptest::prop_assert!(starts_prepared(&prepared));
+            proptest::prop_assert!(built_on_prepared(&prepared, &d.policy));
         }
     }
 
@@ -462,16 +466,23 @@ mod tests {
     }
 
     #[test]
-    fn only_maps_that_start_with_the_limit_header_count_as_prepared() {
+    fn only_maps_prepared_for_the_policy_count_as_built_on_one() {
+        let decision = d("p", 5, 1, 4, 300);
+        let policy = &decision.policy;
+        assert!(built_on_prepared(&prepared(&decision, Duration::ZERO).unwrap(), policy));
+        assert!(!built_on_prepared(&HeaderMap::new(), policy));
+        // The same headers after another one.
         let mut h = HeaderMap::new();
-        assert!(!starts_prepared(&h));
         h.insert("content-type", HeaderValue::from_static("text/plain"));
-        insert_rate_limit_headers(&mut h, &[d("p", 5, 1, 4, 300)], Duration::ZERO);
-        assert!(!starts_prepared(&h));
-        // The same name, parsed rather than this module's static: not the template's.
+        insert_rate_limit_headers(&mut h, std::slice::from_ref(&decision), Duration::ZERO);
+        assert!(!built_on_prepared(&h, policy));
+        // The same name, parsed rather than this module's static.
         let mut h = HeaderMap::new();
         h.insert(HeaderName::from_bytes(b"x-ratelimit-limit").unwrap(), HeaderValue::from_static("5"));
-        assert!(!starts_prepared(&h));
+        assert!(!built_on_prepared(&h, policy));
+        // Prepared for another policy, even one of the same name and numbers.
+        let twin = d("p", 5, 1, 4, 300);
+        assert!(!built_on_prepared(&prepared(&twin, Duration::ZERO).unwrap(), policy));
     }
 
     #[test]
@@ -480,7 +491,7 @@ mod tests {
         lend(&mut slot, || ());
         assert!(slot.is_some(), "not taken: returned");
         let taken = lend(&mut slot, || response_headers(4));
-        assert!(slot.is_none() && starts_prepared(&taken) && taken.len() == 6);
+        assert!(slot.is_none() && taken.len() == 6 && taken.get(&X_RATELIMIT_REMAINING).unwrap() == "4");
         assert!(response_headers(4).is_empty());
         // Nested: the inner lender's map is seen inside, the outer one's again after.
         let mut outer = prepared(&d("outer", 5, 1, 4, 300), Duration::ZERO);

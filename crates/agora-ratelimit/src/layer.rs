@@ -10,7 +10,7 @@ use http::{HeaderMap, Request, Response, StatusCode};
 use tower::{Layer, Service};
 
 use crate::decision::Outcome;
-use crate::headers::{insert_rate_limit_headers, lend, prepared, starts_prepared};
+use crate::headers::{built_on_prepared, insert_rate_limit_headers, lend, prepared};
 use crate::limiter::{LimitError, RateLimiter};
 use crate::policy::Checks;
 
@@ -197,7 +197,9 @@ where
                 if let Some(outcome) = outcome.take() {
                     // Taken by a builder, and the response returned is the one built on it
                     // (an inner layer may have answered with another).
-                    let adopted = *lends && prepared.is_none() && starts_prepared(res.headers());
+                    let adopted = *lends
+                        && prepared.is_none()
+                        && outcome.decisions.first().is_some_and(|d| built_on_prepared(res.headers(), &d.policy));
                     if !adopted {
                         insert_rate_limit_headers(res.headers_mut(), &outcome.decisions, unix_now());
                     }

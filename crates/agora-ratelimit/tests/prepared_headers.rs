@@ -163,6 +163,45 @@ async fn with_two_layers_the_outer_one_answers_as_before() {
     }
 }
 
+/// A layer that, once the service inside it has answered, takes the prepared map lent to
+/// it (by a limiter outside) for a response it then drops.
+#[derive(Clone)]
+struct TakesAndDrops(Svc);
+
+impl Service<Request<String>> for TakesAndDrops {
+    type Response = Response<String>;
+    type Error = Infallible;
+    type Future = BoxFuture<'static, Result<Response<String>, Infallible>>;
+
+    fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Infallible>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<String>) -> Self::Future {
+        let answer = self.0.call(req);
+        Box::pin(async move {
+            let res = answer.await;
+            drop(response_headers(4));
+            res
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_response_built_for_another_policy_is_not_taken_for_this_ones() {
+    let store = Arc::new(MemoryStore::new(ManualClock::new(Duration::from_secs(1_000))));
+    let limiter = RateLimiter::from_arc(store);
+    let inner_limited = limited(limiter.clone(), policy("inner", 10), inner());
+    let svc = limited(limiter, policy("outer", 20), TakesAndDrops(inner_limited));
+    for (i, builder) in [Builder::Prepared, Builder::PreparedAfterWait].into_iter().enumerate() {
+        let res = svc.clone().oneshot(request(builder)).await.unwrap();
+        // The response was built on the inner limiter's map; the outer one's map was taken and
+        // dropped. The outer layer must still put its own headers on.
+        assert_headers(&res, "20", &(19 - i).to_string(), "outer");
+        assert_nothing_left();
+    }
+}
+
 #[tokio::test]
 async fn a_panic_in_the_inner_service_leaves_nothing_behind() {
     fn panics(_: Request<String>) -> BoxFuture<'static, Result<Response<String>, Infallible>> {

@@ -9,8 +9,9 @@
 # whole-request totals still vary from run to run (1-4% of a request, 0.5 allocations): each
 # server process gets its own hash seeds and memory layout, and the async runtime parks,
 # wakes and polls a different number of times. So the script also prints the limiter's own
-# work, summed over the functions that do it (see OWN below), which repeats to within ~150
-# instructions; compare versions of the limiter by that. They leave out the kernel
+# work, summed over the functions that do it (see OWN below), which repeats to within ±150
+# instructions (memcpy and the allocator, shared with other code, still vary); compare
+# versions of the limiter by that, over a few runs. They leave out the kernel
 # (socket reads and writes, SQLite's file locks), which is part of every request's real cost,
 # so the percentages here are upper bounds on the share of a request the limiter takes.
 #

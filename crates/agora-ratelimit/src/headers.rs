@@ -157,20 +157,22 @@ pub fn insert_rate_limit_headers(into: &mut HeaderMap, decisions: &[Decision], n
     into.reserve(7);
     let reset_after = ceil_secs(d.reset_after);
     let limit = if d.limit == d.policy.limit() { d.policy.limit_value().clone() } else { number(d.limit) };
+    // In the template's order (see `built_on_prepared`).
+    into.insert(&RATELIMIT_POLICY, policy_value(decisions));
+    into.insert(&RATELIMIT, state_value(decisions));
     into.insert(&X_RATELIMIT_LIMIT, limit);
     into.insert(&X_RATELIMIT_REMAINING, number(d.remaining));
     into.insert(&X_RATELIMIT_RESET, reset_value(now_unix.as_secs() + reset_after));
     into.insert(&X_RATELIMIT_RESET_AFTER, number(reset_after));
-    into.insert(&RATELIMIT_POLICY, policy_value(decisions));
-    into.insert(&RATELIMIT, state_value(decisions));
     if let Some(wait) = retry_after(decisions) {
         into.insert(RETRY_AFTER, number(retry_after_secs(wait)));
     }
 }
 
 /// The six headers of an admitted request under one policy, in the order
-/// [`insert_rate_limit_headers`] adds them, with this policy's constant values (`X-RateLimit-Limit`,
-/// `RateLimit-Policy`) in place and empty placeholders for the others. Built once per policy.
+/// [`insert_rate_limit_headers`] adds them (`RateLimit-Policy` first, which
+/// [`built_on_prepared`] relies on), with this policy's constant values (`RateLimit-Policy`,
+/// `X-RateLimit-Limit`) in place and empty placeholders for the others. Built once per policy.
 ///
 /// Inserting a header into a `HeaderMap` hashes its name byte by byte, and these six names are
 /// long: six inserts were a third of what the limiter cost a request. A clone of this map
@@ -179,12 +181,12 @@ pub fn insert_rate_limit_headers(into: &mut HeaderMap, decisions: &[Decision], n
 pub(crate) fn template(limit: &HeaderValue, policy_item: &HeaderValue) -> HeaderMap {
     let mut h = HeaderMap::with_capacity(PREPARED_CAPACITY);
     let empty = HeaderValue::from_static("");
+    h.insert(&RATELIMIT_POLICY, policy_item.clone());
+    h.insert(&RATELIMIT, empty.clone());
     h.insert(&X_RATELIMIT_LIMIT, limit.clone());
     h.insert(&X_RATELIMIT_REMAINING, empty.clone());
     h.insert(&X_RATELIMIT_RESET, empty.clone());
-    h.insert(&X_RATELIMIT_RESET_AFTER, empty.clone());
-    h.insert(&RATELIMIT_POLICY, policy_item.clone());
-    h.insert(&RATELIMIT, empty);
+    h.insert(&X_RATELIMIT_RESET_AFTER, empty);
     h
 }
 
@@ -206,7 +208,7 @@ pub(crate) fn prepared(d: &Decision, now_unix: Duration) -> Option<Box<HeaderMap
     let mut map = Box::new(d.policy.header_template().clone());
     let reset_after = ceil_secs(d.reset_after);
     let mut values = map.values_mut();
-    let (Some(limit), Some(remaining), Some(reset), Some(after), Some(_policy), Some(state)) =
+    let (Some(_policy), Some(state), Some(limit), Some(remaining), Some(reset), Some(after)) =
         (values.next(), values.next(), values.next(), values.next(), values.next(), values.next())
     else {
         return None;
@@ -222,14 +224,15 @@ pub(crate) fn prepared(d: &Decision, now_unix: Duration) -> Option<Box<HeaderMap
 }
 
 /// True if `h` was built on a map [`prepared`] for `policy`: its first header is
-/// `X-RateLimit-Limit` by this module's own name, and its fifth is that policy's own
-/// `RateLimit-Policy` value. Both are compared by address (names made with `from_static`, and
-/// values cloned from the policy, keep it), so this costs a few instructions, a map built any
-/// other way fails it, and so does one prepared for another policy (say, by a second limiter
-/// layer nested inside this one).
+/// `RateLimit-Policy` by this module's own name, with that policy's own value. Both are
+/// compared by address (names made with `from_static`, and values cloned from the policy, keep
+/// it), so this costs a few instructions, a map built any other way fails it, and so does one
+/// prepared for another policy (say, by a second limiter layer nested inside this one).
 pub(crate) fn built_on_prepared(h: &HeaderMap, policy: &Policy) -> bool {
-    let same_name = h.keys().next().is_some_and(|k| std::ptr::eq(k.as_str(), X_RATELIMIT_LIMIT.as_str()));
-    same_name && h.values().nth(4).is_some_and(|v| std::ptr::eq(v.as_bytes(), policy.policy_item().as_bytes()))
+    h.iter().next().is_some_and(|(name, value)| {
+        std::ptr::eq(name.as_str(), RATELIMIT_POLICY.as_str())
+            && std::ptr::eq(value.as_bytes(), policy.policy_item().as_bytes())
+    })
 }
 
 thread_local! {

@@ -479,9 +479,13 @@ mod tests {
         h.insert("content-type", HeaderValue::from_static("text/plain"));
         insert_rate_limit_headers(&mut h, std::slice::from_ref(&decision), Duration::ZERO);
         assert!(!built_on_prepared(&h, policy));
-        // The same name, parsed rather than this module's static.
+        // The policy's own value under the same name, parsed rather than this module's static.
         let mut h = HeaderMap::new();
-        h.insert(HeaderName::from_bytes(b"x-ratelimit-limit").unwrap(), HeaderValue::from_static("5"));
+        h.insert(HeaderName::from_bytes(b"ratelimit-policy").unwrap(), policy.policy_item().clone());
+        assert!(!built_on_prepared(&h, policy));
+        // This module's name with a copy of the value.
+        let mut h = HeaderMap::new();
+        h.insert(&RATELIMIT_POLICY, HeaderValue::from_bytes(policy.policy_item().as_bytes()).unwrap());
         assert!(!built_on_prepared(&h, policy));
         // Prepared for another policy, even one of the same name and numbers.
         let twin = d("p", 5, 1, 4, 300);

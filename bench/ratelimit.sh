@@ -16,6 +16,11 @@
 #   redis  sliding_window_log  one EVALSHA per request (Redis at REDIS_URL, not pinned)
 #   redis  token_bucket
 #
+# The Redis targets are then checked a second way, on the whole machine (WHOLE_ROUNDS): the
+# reference, redis-benchmark, has its client on one core and Redis on the other, so the
+# "off" and Redis servers are unpinned and loaded by an unpinned two-thread wrk, with the
+# server's and Redis's CPU time per request printed.
+#
 # Each has one policy over every route, keyed by `ip`, with a limit so large that nothing is
 # rejected (the non-2xx column proves it), so the numbers are the cost of the check. All wrk
 # connections come from 127.0.0.1, so every request hits the same key: the worst case for
@@ -36,6 +41,7 @@
 #
 # Usage: bash bench/ratelimit.sh
 #   env: DB=sqlite|postgres (default sqlite, the embedded default)  USERS=20000  ROUNDS=7
+#        WHOLE_ROUNDS=5 (the Redis scenarios on the whole machine; 0 skips them)
 #        DURATION=3s  CONNECTIONS=64  PORT=18081 (uses PORT..PORT+5)  REDIS_URL=redis://127.0.0.1:6379
 #        REQUESTS=200000 (redis-benchmark requests per script)  AGORA_BIN=path (skips the build)
 set -euo pipefail
@@ -45,6 +51,7 @@ cd "$(dirname "$0")/.."
 DB="${DB:-sqlite}"
 USERS="${USERS:-20000}"
 ROUNDS="${ROUNDS:-7}"
+WHOLE_ROUNDS="${WHOLE_ROUNDS:-5}"
 DURATION="${DURATION:-3s}"
 CONNECTIONS="${CONNECTIONS:-64}"
 PORT="${PORT:-18081}"
@@ -184,13 +191,54 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 echo "(req/s, and in parentheses the server's CPU time per request)"
 
+# The Redis targets compare with redis-benchmark, which has the whole machine: its client on
+# one core, Redis on the other. The rounds above give the server one core and make Redis share
+# the other with wrk, a handicap the reference does not have. So the Redis scenarios are also
+# run on the whole machine: the servers are unpinned (all their threads), and wrk runs
+# unpinned with two threads, beside "off" as the ceiling. Redis's own CPU time per request is
+# printed too when Redis runs on this machine: the script's cost is paid on the same two cores.
+REDIS_PID=$(rcli info server 2>/dev/null | awk -F: '/^process_id:/ {gsub(/\r/, "", $2); print $2}')
+[ -n "$REDIS_PID" ] && [ -r "/proc/$REDIS_PID/stat" ] || REDIS_PID=""
+WHOLE=(0 4 5)
+WHOLE_RESULTS="$WORK/whole.tsv"  # round, scenario index, req/s, server CPU µs/request, Redis CPU µs/request, non-2xx
+: >"$WHOLE_RESULTS"
+if [ "$WHOLE_ROUNDS" -gt 0 ]; then
+  for i in "${WHOLE[@]}"; do taskset -a -p -c 0,1 "${PIDS[$i]}" >/dev/null; done
+  printf '\n== whole machine: %s rounds x %s, servers and wrk (2 threads) unpinned\n' "$WHOLE_ROUNDS" "$DURATION"
+  printf '%-6s' "round"
+  for i in "${WHOLE[@]}"; do printf '%34s' "${LABELS[$i]}"; done
+  printf '\n'
+  for r in $(seq 1 "$WHOLE_ROUNDS"); do
+    declare -A line=()
+    for k in 0 1 2; do
+      i=${WHOLE[$(( (k + r) % 3 ))]}
+      pid="${PIDS[$i]}"
+      c1=$(cpu_ticks "$pid"); rc1=$([ -n "$REDIS_PID" ] && cpu_ticks "$REDIS_PID" || echo 0)
+      out=$(wrk -t2 -c"$CONNECTIONS" -d"$DURATION" "http://127.0.0.1:$((PORT + i))$PATH_ID")
+      c2=$(cpu_ticks "$pid"); rc2=$([ -n "$REDIS_PID" ] && cpu_ticks "$REDIS_PID" || echo 0)
+      n=$(awk '/requests in/ {print $1}' <<<"$out")
+      rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+      bad=$(awk '/Non-2xx or 3xx responses/ {print $NF}' <<<"$out")
+      cpu=$(awk -v c=$((c2 - c1)) -v n="$n" -v t="$TCK" 'BEGIN { printf "%.1f", c / t * 1e6 / n }')
+      rcpu=$(awk -v c=$((rc2 - rc1)) -v n="$n" -v t="$TCK" -v known="$REDIS_PID" 'BEGIN { if (known == "") print "-"; else printf "%.1f", c / t * 1e6 / n }')
+      printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$r" "$i" "$rps" "$cpu" "$rcpu" "${bad:-0}" >>"$WHOLE_RESULTS"
+      line[$i]=$(printf '%.0f (%s + %s µs)' "$rps" "$cpu" "$rcpu")
+    done
+    printf '%-6s' "$r"
+    for i in "${WHOLE[@]}"; do printf '%34s' "${line[$i]}"; done
+    printf '\n'
+    unset line
+  done
+  echo "(req/s, and in parentheses the server's and Redis's CPU time per request)"
+fi
+
 # The same script call the server makes, without the server: one key, ARGV = "" (server
 # clock), "c" (commit), then algorithm code, limit, window µs, interval µs.
 INTERVAL_US=$(( (WINDOW_US + LIMIT - 1) / LIMIT ))
 SHA=$(rcli script load "$(cat crates/agora-ratelimit/src/scripts/check.lua)")
 evalsha_rate() {
   local alg="$1" key="rl:{ip:127.0.0.1}:$RUN-redis-benchmark:$1"
-  taskset -c 1 redis-benchmark -h "$REDIS_HOST" -p "$REDIS_PORT" -n "$REQUESTS" -c "$CONNECTIONS" -q \
+  ${PIN-taskset -c 1} redis-benchmark -h "$REDIS_HOST" -p "$REDIS_PORT" -n "$REQUESTS" -c "$CONNECTIONS" -q \
       evalsha "$SHA" 1 "$key" "" c "$alg" "$LIMIT" "$WINDOW_US" "$INTERVAL_US" \
     | tr '\r' '\n' | awk '/requests per second/ {for (i = 1; i <= NF; i++) if ($i == "requests") print $(i-1)}' | tail -n1
 }
@@ -200,6 +248,15 @@ for _ in 1 2 3; do
   EVAL_SWL+=("$(evalsha_rate swl)")
   EVAL_TB+=("$(evalsha_rate tb)")
 done
+# The same, unpinned, for the whole-machine comparison.
+EVAL_SWL_WHOLE=()
+EVAL_TB_WHOLE=()
+if [ "$WHOLE_ROUNDS" -gt 0 ]; then
+  for _ in 1 2 3; do
+    EVAL_SWL_WHOLE+=("$(PIN="" evalsha_rate swl)")
+    EVAL_TB_WHOLE+=("$(PIN="" evalsha_rate tb)")
+  done
+fi
 
 median() { tr ' ' '\n' | awk 'NF' | sort -g | awk '{v[NR] = $1} END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 # The middle half of the values (first to third quartile, nearest rank): how far single rounds
@@ -253,6 +310,47 @@ printf '%-30s %10s   (runs: %s)\n' "EVALSHA check.lua (tb)" "$MED_EVAL_TB" "${EV
 echo "(Redis targets: the Redis scenario's req/s as a share of redis-benchmark's EVALSHA rate of the"
 echo " same script, $CONNECTIONS connections, $REQUESTS requests, median of 3, pinned to CPU 1;"
 echo " \"off: N%\" marks a target this machine cannot reach: limiting off is itself below 50%)"
+
+if [ "$WHOLE_ROUNDS" -gt 0 ]; then
+  wcol() { awk -F'\t' -v i="$1" -v c="$2" '$2 == i {print $c}' "$WHOLE_RESULTS" | tr '\n' ' '; }
+  MED_EVAL_SWL_WHOLE=$(echo "${EVAL_SWL_WHOLE[*]}" | median)
+  MED_EVAL_TB_WHOLE=$(echo "${EVAL_TB_WHOLE[*]}" | median)
+  OFF_RPS=$(wcol 0 3 | median)
+  CORES=$(nproc)
+  # The share of the EVALSHA rate a Redis scenario reaches, and its verdict. "Off" keeps every
+  # core busy (server and wrk), so it costs the machine CORES / off_rps of CPU time per
+  # request; a Redis-backed request also costs Redis's CPU time per call, on the same cores.
+  # A limiter that cost the server nothing would therefore reach
+  #   CORES / (CORES / off_rps + redis_cpu_per_request):
+  # where that ceiling is below half the EVALSHA rate, the verdict says so.
+  whole_verdict() {
+    awk -v a="$1" -v b="$2" -v r="$3" -v off="$OFF_RPS" -v n="$CORES" 'BEGIN {
+      ceiling = (r == "" || off <= 0) ? 0 : n / (n / off + r / 1e6)
+      if (a >= 0.5 * b) v = "met"
+      else if (ceiling > 0 && ceiling < 0.5 * b) v = sprintf("NOT MET (unreachable, ceiling %.0f%%)", 100 * ceiling / b)
+      else if (ceiling > 0) v = sprintf("NOT MET (ceiling %.0f%%)", 100 * ceiling / b)
+      else v = "NOT MET"
+      printf "%.0f%% %s", 100 * a / b, v }'
+  }
+  printf '\n== whole machine: medians over %s rounds\n' "$WHOLE_ROUNDS"
+  printf '%-30s %10s %14s %14s %9s %28s\n' "scenario" "req/s" "server µs/req" "Redis µs/req" "non-2xx" "target"
+  for i in "${WHOLE[@]}"; do
+    rps=$(wcol "$i" 3 | median)
+    rcpu=$(wcol "$i" 5 | tr ' ' '\n' | grep -v '^-$' | median)
+    bad=$(awk -F'\t' -v i="$i" '$2 == i {s += $6} END {print s + 0}' "$WHOLE_RESULTS")
+    case "$i" in
+      0) target=$(awk -v a="$rps" -v s="$MED_EVAL_SWL_WHOLE" -v t="$MED_EVAL_TB_WHOLE" 'BEGIN { printf "(%.0f%% / %.0f%% of EVALSHA)", 100 * a / s, 100 * a / t }') ;;
+      4) target=$(whole_verdict "$rps" "$MED_EVAL_SWL_WHOLE" "$rcpu") ;;
+      5) target=$(whole_verdict "$rps" "$MED_EVAL_TB_WHOLE" "$rcpu") ;;
+    esac
+    printf '%-30s %10.0f %14s %14s %9s %34s\n' "${LABELS[$i]}" "$rps" "$(wcol "$i" 4 | median)" "${rcpu:--}" "$bad" "$target"
+  done
+  printf '%-30s %10s   (runs: %s)\n' "EVALSHA check.lua (swl)" "$MED_EVAL_SWL_WHOLE" "${EVAL_SWL_WHOLE[*]}"
+  printf '%-30s %10s   (runs: %s)\n' "EVALSHA check.lua (tb)" "$MED_EVAL_TB_WHOLE" "${EVAL_TB_WHOLE[*]}"
+  echo "(redis-benchmark unpinned here. \"ceiling\": the share a limiter costing the server nothing"
+  echo " would reach, from off's rate and Redis's CPU time per call on the same $CORES cores; a"
+  echo " ceiling below 50% marks a target this machine cannot reach.)"
+fi
 
 echo
 echo "== the limiter alone (no HTTP, no database): agora-ratelimit's limiter_cost example"

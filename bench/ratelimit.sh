@@ -264,7 +264,7 @@ for _ in 1 2 3; do
   EVAL_TB+=("$(evalsha_rate tb)")
 done
 
-median() { tr ' ' '\n' | awk 'NF' | sort -g | awk '{v[NR] = $1} END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+median() { tr ' ' '\n' | awk 'NF' | sort -g | awk '{v[NR] = $1} END { if (NR == 0) exit; if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 # The middle half of the values (first to third quartile, nearest rank): how far single rounds
 # spread around the median. A verdict whose threshold lies inside the control's spread, or
 # inside the scenario's own, is not decided by this run.
@@ -337,8 +337,8 @@ if [ "$WHOLE_ROUNDS" -gt 0 ]; then
   printf '%-30s %10s %14s %14s %9s %8s %13s %9s %12s\n' "scenario" "req/s" "server µs/req" "Redis µs/req" "non-2xx" "share" "(middle half)" "ceiling" "target"
   for i in 0 4 5 6 7; do
     rps=$(wcol "$i" 3 | median)
-    rcpu=$(wcol "$i" 5 | tr ' ' '\n' | grep -v '^-$' | median)
-    scpu=$(wcol "$i" 4 | tr ' ' '\n' | grep -v '^-$' | median)
+    rcpu=$(wcol "$i" 5 | tr ' ' '\n' | { grep -v '^-$' || true; } | median)
+    scpu=$(wcol "$i" 4 | tr ' ' '\n' | { grep -v '^-$' || true; } | median)
     bad=$(awk -F'\t' -v i="$i" '$2 == i {s += $6} END {print s + 0}' "$WHOLE_RESULTS")
     share="" spread="" ceiling="" target=""
     if [ "$i" = 4 ] || [ "$i" = 5 ]; then

@@ -162,7 +162,7 @@ pub fn insert_rate_limit_headers(into: &mut HeaderMap, decisions: &[Decision], n
     into.insert(&RATELIMIT, state_value(decisions));
     into.insert(&X_RATELIMIT_LIMIT, limit);
     into.insert(&X_RATELIMIT_REMAINING, number(d.remaining));
-    into.insert(&X_RATELIMIT_RESET, reset_value(now_unix.as_secs() + reset_after));
+    into.insert(&X_RATELIMIT_RESET, reset_value(now_unix.as_secs().saturating_add(reset_after)));
     into.insert(&X_RATELIMIT_RESET_AFTER, number(reset_after));
     if let Some(wait) = retry_after(decisions) {
         into.insert(RETRY_AFTER, number(retry_after_secs(wait)));
@@ -216,11 +216,61 @@ pub(crate) fn prepared(d: &Decision, now_unix: Duration) -> Option<Box<HeaderMap
     if d.limit != d.policy.limit() {
         *limit = number(d.limit);
     }
-    *remaining = number(d.remaining);
-    *reset = reset_value(now_unix.as_secs() + reset_after);
+    let (state_v, remaining_v) = state_and_remaining(d, reset_after);
+    *remaining = remaining_v;
+    *reset = reset_value(now_unix.as_secs().saturating_add(reset_after));
     *after = number(reset_after);
-    *state = state_value(std::slice::from_ref(d));
+    *state = state_v;
     Some(map)
+}
+
+/// Room for one policy's `RateLimit` item: the quoted name (at most 64 bytes, see
+/// [`Policy::new`]) with `;r=` around it, two numbers of at most 20 digits, and `;t=`.
+const STATE_ITEM_MAX: usize = 2 + 64 + 3 + 20 + 3 + 20;
+
+/// One policy's `RateLimit` item, written in place; [`bytes::Bytes::from_owner`] moves it into
+/// the single allocation that both header values share.
+struct StateItem {
+    len: u8,
+    buf: [u8; STATE_ITEM_MAX],
+}
+
+impl AsRef<[u8]> for StateItem {
+    fn as_ref(&self) -> &[u8] {
+        &self.buf[..usize::from(self.len)]
+    }
+}
+
+/// `RateLimit` and `X-RateLimit-Remaining` for one decision.
+///
+/// The `RateLimit` item already holds the remaining count's digits, so when that count is
+/// too large for the static table of [`number`], `X-RateLimit-Remaining` is a slice of the
+/// same buffer: one allocation and one rendering for the two values instead of two of each.
+fn state_and_remaining(d: &Decision, reset_after: u64) -> (HeaderValue, HeaderValue) {
+    let (mut r, mut t) = (itoa::Buffer::new(), itoa::Buffer::new());
+    let prefix = d.policy.state_prefix().as_bytes();
+    let digits = r.format(d.remaining).as_bytes();
+    let reset = t.format(reset_after).as_bytes();
+    let len = prefix.len() + digits.len() + 3 + reset.len();
+    let (Ok(len_u8), true) = (u8::try_from(len), len <= STATE_ITEM_MAX) else {
+        // Cannot happen for a validated policy name; the general path covers it anyway.
+        return (state_value(std::slice::from_ref(d)), number(d.remaining));
+    };
+    let mut item = StateItem { len: len_u8, buf: [0; STATE_ITEM_MAX] };
+    let at = prefix.len();
+    item.buf[..at].copy_from_slice(prefix);
+    item.buf[at..at + digits.len()].copy_from_slice(digits);
+    let end = at + digits.len();
+    item.buf[end..end + 3].copy_from_slice(b";t=");
+    item.buf[end + 3..len].copy_from_slice(reset);
+    let bytes = bytes::Bytes::from_owner(item);
+    let remaining = if d.remaining < SMALL_NUMBERS {
+        number(d.remaining)
+    } else {
+        HeaderValue::from_maybe_shared(bytes.slice(at..end)).unwrap_or_else(|_| number(d.remaining))
+    };
+    let state = HeaderValue::from_maybe_shared(bytes).unwrap_or_else(|_| state_value(std::slice::from_ref(d)));
+    (state, remaining)
 }
 
 /// True if `h` was built on a map [`prepared`] for `policy`: its first header is
@@ -437,6 +487,26 @@ mod tests {
 
     fn pairs(h: &HeaderMap) -> Vec<(String, String)> {
         h.iter().map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap().to_owned())).collect()
+    }
+
+    /// The longest `RateLimit` item a policy can have (a 64-byte name, two 20-digit numbers)
+    /// fits the buffer both values share, and the shared `X-RateLimit-Remaining` is exactly
+    /// the remaining count.
+    #[test]
+    fn longest_state_item_is_prepared_whole() {
+        let name = "n".repeat(64);
+        // Decisions are plain data: the numbers may exceed what a policy's limit allows.
+        let mut d = d(&name, 1_000, 60, 0, 0);
+        d.remaining = u64::MAX - 1;
+        d.reset_after = Duration::from_secs(u64::MAX - 1);
+        let now = Duration::from_secs(1_700_000_000);
+        let prepared = prepared(&d, now).unwrap();
+        assert_eq!(pairs(&prepared), pairs(&rate_limit_headers_at(std::slice::from_ref(&d), now)));
+        assert_eq!(get(&prepared, "x-ratelimit-remaining"), (u64::MAX - 1).to_string());
+        assert_eq!(get(&prepared, "ratelimit"), format!("\"{name}\";r={};t={}", u64::MAX - 1, u64::MAX - 1));
+        assert_eq!(get(&prepared, "ratelimit").len(), STATE_ITEM_MAX);
+        // The reset time saturates rather than overflowing.
+        assert_eq!(get(&prepared, "x-ratelimit-reset"), u64::MAX.to_string());
     }
 
     proptest::proptest! {

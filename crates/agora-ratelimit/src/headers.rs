@@ -158,10 +158,14 @@ pub fn insert_rate_limit_headers(into: &mut HeaderMap, decisions: &[Decision], n
     let reset_after = ceil_secs(d.reset_after);
     let limit = if d.limit == d.policy.limit() { d.policy.limit_value().clone() } else { number(d.limit) };
     // In the template's order (see `built_on_prepared`).
+    let (state, remaining) = match decisions {
+        [only] => state_and_remaining(only, reset_after),
+        _ => (state_value(decisions), number(d.remaining)),
+    };
     into.insert(&RATELIMIT_POLICY, policy_value(decisions));
-    into.insert(&RATELIMIT, state_value(decisions));
+    into.insert(&RATELIMIT, state);
     into.insert(&X_RATELIMIT_LIMIT, limit);
-    into.insert(&X_RATELIMIT_REMAINING, number(d.remaining));
+    into.insert(&X_RATELIMIT_REMAINING, remaining);
     into.insert(&X_RATELIMIT_RESET, reset_value(now_unix.as_secs().saturating_add(reset_after)));
     into.insert(&X_RATELIMIT_RESET_AFTER, number(reset_after));
     if let Some(wait) = retry_after(decisions) {
@@ -241,7 +245,8 @@ impl AsRef<[u8]> for StateItem {
     }
 }
 
-/// `RateLimit` and `X-RateLimit-Remaining` for one decision.
+/// `RateLimit` and `X-RateLimit-Remaining` for a request under one policy, on both paths
+/// (prepared and inserted).
 ///
 /// The `RateLimit` item already holds the remaining count's digits, so when that count is
 /// too large for the static table of [`number`], `X-RateLimit-Remaining` is a slice of the
@@ -346,22 +351,10 @@ fn policy_value(decisions: &[Decision]) -> HeaderValue {
 }
 
 /// `RateLimit`: `"name";r=remaining;t=reset` for every policy, built without the formatting
-/// machinery. One policy (the usual case) is written straight into a buffer of its exact
-/// size, which becomes the header value without another copy.
+/// machinery, for requests under several policies. One policy (the usual case) goes through
+/// [`state_and_remaining`].
 fn state_value(decisions: &[Decision]) -> HeaderValue {
     let (mut r, mut t) = (itoa::Buffer::new(), itoa::Buffer::new());
-    if let [d] = decisions {
-        let prefix = d.policy.state_prefix().as_bytes();
-        let remaining = r.format(d.remaining).as_bytes();
-        let reset = t.format(ceil_secs(d.reset_after)).as_bytes();
-        let mut v = Vec::with_capacity(prefix.len() + remaining.len() + 3 + reset.len());
-        v.extend_from_slice(prefix);
-        v.extend_from_slice(remaining);
-        v.extend_from_slice(b";t=");
-        v.extend_from_slice(reset);
-        // A `Vec` whose length is its capacity becomes `Bytes` without a copy.
-        return HeaderValue::from_maybe_shared(bytes::Bytes::from(v)).unwrap_or_else(|_| HeaderValue::from_static(""));
-    }
     let mut state = ValueBuf::new();
     for (i, d) in decisions.iter().enumerate() {
         if i > 0 {

@@ -166,11 +166,15 @@ impl RateLimiter {
     }
 }
 
-/// `None` if there are no duplicates (the common case: no allocation).
+/// `None` if there are no duplicates (the common case: no allocation). Inlined for the
+/// single check of most requests; the search for duplicates is not.
+#[inline]
 fn dedup(checks: &[Check]) -> Option<Vec<Check>> {
-    if checks.len() < 2 {
-        return None;
-    }
+    if checks.len() < 2 { None } else { dedup_several(checks) }
+}
+
+/// [`dedup`] for two checks or more.
+fn dedup_several(checks: &[Check]) -> Option<Vec<Check>> {
     let mut seen = HashSet::with_capacity(checks.len());
     let mut dup = false;
     for c in checks {

@@ -274,9 +274,11 @@ impl MemoryStore {
         let entry = &mut slot.entry;
         if entry.expires_at <= now || !entry.state.is_for(p.alg) {
             entry.state = State::fresh(p, now);
+            entry.expires_at = entry.state.expires_at(p, now);
         }
+        // `normalize` does not change what the state means, so the expiry stays as it was
+        // (a commit recomputes it).
         entry.state.normalize(p, now);
-        entry.expires_at = entry.state.expires_at(p, now);
         entry
     }
 }

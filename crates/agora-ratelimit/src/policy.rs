@@ -132,6 +132,9 @@ struct Inner {
     /// `window` in µs and the buckets' emission interval, computed once (both divide).
     window_us: u64,
     interval_us: u64,
+    /// `limit`, `window_us` and `interval_us` as the Redis check script takes them, rendered
+    /// once rather than on every call.
+    script_numbers: [String; 3],
     /// Decision counters (allowed, denied, denied_by_other, error), resolved against the
     /// metrics recorder on first use.
     counters: OnceLock<[metrics::Counter; 4]>,
@@ -200,6 +203,8 @@ impl Policy {
         let item = format!("{quoted};q={limit};w={}", crate::headers::ceil_secs(window).max(1));
         let policy_item = HeaderValue::try_from(item).map_err(|_| PolicyError::InvalidName(name.clone()))?;
         let limit_value = crate::headers::number(limit);
+        let window_us_u64 = u64::try_from(window_us).unwrap_or(u64::MAX);
+        let interval_us = window_us_u64.div_ceil(limit);
         Ok(Policy {
             inner: Arc::new(Inner {
                 name: name.into(),
@@ -210,8 +215,9 @@ impl Policy {
                 header_template: crate::headers::template(&limit_value, &policy_item),
                 policy_item,
                 limit_value,
-                window_us: u64::try_from(window_us).unwrap_or(u64::MAX),
-                interval_us: u64::try_from(window_us).unwrap_or(u64::MAX).div_ceil(limit),
+                window_us: window_us_u64,
+                interval_us,
+                script_numbers: [limit.to_string(), window_us_u64.to_string(), interval_us.to_string()],
                 counters: OnceLock::new(),
             }),
         })
@@ -255,6 +261,11 @@ impl Policy {
     /// `limit` as a header value.
     pub(crate) fn limit_value(&self) -> &HeaderValue {
         &self.inner.limit_value
+    }
+
+    /// `[limit, window_us, interval_us]` in decimal, as the Redis check script takes them.
+    pub(crate) fn script_numbers(&self) -> &[String; 3] {
+        &self.inner.script_numbers
     }
 
     /// See [`crate::headers::template`].

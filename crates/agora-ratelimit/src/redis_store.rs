@@ -1,6 +1,7 @@
 //! The Redis store: one atomic Lua script call per request.
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -8,7 +9,7 @@ use futures::future::BoxFuture;
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::{ClusterClient, ClusterConfig};
 use redis::cluster_async::ClusterConnection;
-use redis::{Client, Cmd, ErrorKind, FromRedisValue, RedisResult, Script, ServerErrorKind};
+use redis::{Client, Cmd, ErrorKind, FromRedisValue, RedisResult, RedisWrite, Script, ServerErrorKind};
 use smallvec::SmallVec;
 
 use crate::clock::{Clock, micros};
@@ -175,16 +176,30 @@ impl RedisStore {
     /// `{prefix}:{<escaped key>}:<policy>:<algorithm code>`. In the client key, `%`, `{` and
     /// `}` are percent-encoded so the whole key is the hash tag.
     pub fn redis_key(&self, check: &Check) -> String {
-        let (prefix, policy, code) = (&self.cfg.key_prefix, check.policy.name(), check.policy.algorithm().code());
-        let mut key = String::with_capacity(prefix.len() + check.key.len() + policy.len() + code.len() + 6);
-        key.push_str(prefix);
-        key.push_str(":{");
-        escape_tag_into(&check.key, &mut key);
-        key.push_str("}:");
-        key.push_str(policy);
-        key.push(':');
-        key.push_str(code);
+        let mut key = String::with_capacity(self.cfg.key_prefix.len() + check.key.len() + 80);
+        self.key_pieces(check, |piece| key.push_str(piece));
         key
+    }
+
+    /// Appends the key of `check` to `cmd` as its next argument, written straight into the
+    /// command's buffer: on every request's path, so without a `String` of its own.
+    fn push_key(&self, cmd: &mut Cmd, check: &Check) {
+        let mut arg = cmd.writer_for_next_arg();
+        self.key_pieces(check, |piece| {
+            // The writer only extends the command's `Vec`; it cannot fail.
+            let _ = arg.write_all(piece.as_bytes());
+        });
+    }
+
+    /// Calls `put` with the pieces of `check`'s key, in order (see [`Self::redis_key`]).
+    fn key_pieces(&self, check: &Check, mut put: impl FnMut(&str)) {
+        put(&self.cfg.key_prefix);
+        put(":{");
+        escape_tag(&check.key, &mut put);
+        put("}:");
+        put(check.policy.name());
+        put(":");
+        put(check.policy.algorithm().code());
     }
 
     /// Runs `cmd` (an `EVALSHA` of `source`), loading the script and retrying once if the
@@ -211,7 +226,7 @@ impl RedisStore {
     async fn run_check(&self, checks: &[Check], group: &[usize], commit: bool) -> Result<GroupReply, LimitError> {
         let mut cmd = evalsha(&self.check_script, group.len());
         for &i in group {
-            cmd.arg(self.redis_key(&checks[i]));
+            self.push_key(&mut cmd, &checks[i]);
         }
         match &self.cfg.time_source {
             TimeSource::Server => cmd.arg(""),
@@ -220,7 +235,8 @@ impl RedisStore {
         cmd.arg(if commit { "c" } else { "p" });
         for &i in group {
             let p = &checks[i].policy;
-            cmd.arg(p.algorithm().code()).arg(p.limit()).arg(p.window_us()).arg(p.interval_us());
+            let [limit, window, interval] = p.script_numbers();
+            cmd.arg(p.algorithm().code()).arg(limit.as_str()).arg(window.as_str()).arg(interval.as_str());
         }
         let text: Vec<u8> = self.invoke(cmd, CHECK_LUA).await?;
         let reply = parse_integers(&text).filter(|r| r.len() == 2 + PER_POLICY * group.len());
@@ -251,12 +267,17 @@ impl RedisStore {
     async fn refund(&self, checks: &[Check], group: &[usize], reply: &GroupReply) {
         let mut cmd = evalsha(&self.refund_script, group.len());
         for &i in group {
-            cmd.arg(self.redis_key(&checks[i]));
+            self.push_key(&mut cmd, &checks[i]);
         }
         cmd.arg(reply.now);
         for (&i, row) in group.iter().zip(&reply.rows) {
             let p = &checks[i].policy;
-            cmd.arg(p.algorithm().code()).arg(p.limit()).arg(p.window_us()).arg(p.interval_us()).arg(row.marker);
+            let [limit, window, interval] = p.script_numbers();
+            cmd.arg(p.algorithm().code())
+                .arg(limit.as_str())
+                .arg(window.as_str())
+                .arg(interval.as_str())
+                .arg(row.marker);
         }
         if let Err(e) = self.invoke::<i64>(cmd, REFUND_LUA).await {
             tracing::warn!(error = %e, "rate limit: could not refund a cross-slot commit");
@@ -356,20 +377,19 @@ impl Limiter for RedisStore {
     }
 }
 
-/// Appends `key` to `out` with `%`, `{` and `}` percent-encoded.
-fn escape_tag_into(key: &str, out: &mut String) {
-    if !key.contains(['%', '{', '}']) {
-        out.push_str(key);
-        return;
+/// Passes `key` to `put` with `%`, `{` and `}` percent-encoded, in as few pieces as it can.
+fn escape_tag(key: &str, put: &mut impl FnMut(&str)) {
+    let mut rest = key;
+    while let Some(at) = rest.find(['%', '{', '}']) {
+        put(&rest[..at]);
+        put(match rest.as_bytes()[at] {
+            b'%' => "%25",
+            b'{' => "%7B",
+            _ => "%7D",
+        });
+        rest = &rest[at + 1..];
     }
-    for c in key.chars() {
-        match c {
-            '%' => out.push_str("%25"),
-            '{' => out.push_str("%7B"),
-            '}' => out.push_str("%7D"),
-            c => out.push(c),
-        }
-    }
+    put(rest);
 }
 
 /// An `EVALSHA` of `script` with `keys` keys, built as a plain command: the caller appends
@@ -388,26 +408,25 @@ fn evalsha(script: &Script, keys: usize) -> Cmd {
 /// this crate's own (see the script's header).
 fn parse_integers(text: &[u8]) -> Option<SmallVec<[i64; 16]>> {
     let mut out = SmallVec::new();
-    let (mut n, mut digits, mut negative) = (0i64, 0u32, false);
-    for &b in text {
-        match b {
-            // At most 18 digits: `n` cannot overflow.
-            b'0'..=b'9' if digits < 18 => {
-                n = n * 10 + i64::from(b - b'0');
-                digits += 1;
-            }
-            b'-' if digits == 0 && !negative => negative = true,
-            b' ' if digits > 0 => {
-                out.push(if negative { -n } else { n });
-                (n, digits, negative) = (0, 0, false);
-            }
-            _ => return None,
+    for field in text.split(|&b| b == b' ') {
+        let (negative, digits) = match field {
+            [b'-', rest @ ..] => (true, rest),
+            _ => (false, field),
+        };
+        // At most 18 digits: `n` cannot overflow.
+        if digits.is_empty() || digits.len() > 18 {
+            return None;
         }
+        let mut n = 0i64;
+        for &d in digits {
+            let v = d.wrapping_sub(b'0');
+            if v > 9 {
+                return None;
+            }
+            n = n * 10 + i64::from(v);
+        }
+        out.push(if negative { -n } else { n });
     }
-    if digits == 0 {
-        return None;
-    }
-    out.push(if negative { -n } else { n });
     Some(out)
 }
 
@@ -463,11 +482,30 @@ mod tests {
     fn tags_are_escaped() {
         let escaped = |k: &str| {
             let mut out = String::new();
-            escape_tag_into(k, &mut out);
+            escape_tag(k, &mut |piece| out.push_str(piece));
             out
         };
         assert_eq!(escaped("1.2.3.4"), "1.2.3.4");
         assert_eq!(escaped("a{b}%"), "a%7Bb%7D%25");
+        assert_eq!(escaped("{}%"), "%7B%7D%25");
+        assert_eq!(escaped("é{ü}"), "é%7Bü%7D");
+        assert_eq!(escaped(""), "");
+    }
+
+    /// The key written into a command piece by piece is the key `redis_key` names.
+    #[tokio::test]
+    async fn a_key_written_into_a_command_is_the_key() {
+        let store = RedisStore::connect_lazy("redis://127.0.0.1:1", RedisConfig::default()).unwrap();
+        let policy = crate::Policy::new("p-1", crate::Algorithm::TokenBucket, 5, Duration::from_secs(1)).unwrap();
+        for key in ["ip:1.2.3.4", "user:{7}", "client:%x", ""] {
+            let check = Check::new(policy.clone(), key);
+            let mut written = Cmd::new();
+            store.push_key(&mut written, &check);
+            let mut named = Cmd::new();
+            named.arg(store.redis_key(&check));
+            assert_eq!(written.get_packed_command(), named.get_packed_command(), "{key}");
+        }
+        assert_eq!(store.redis_key(&Check::new(policy, "a{b}")), "rl:{a%7Bb%7D}:p-1:tb");
     }
 
     #[test]

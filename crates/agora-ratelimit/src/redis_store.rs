@@ -408,25 +408,26 @@ fn evalsha(script: &Script, keys: usize) -> Cmd {
 /// this crate's own (see the script's header).
 fn parse_integers(text: &[u8]) -> Option<SmallVec<[i64; 16]>> {
     let mut out = SmallVec::new();
-    for field in text.split(|&b| b == b' ') {
-        let (negative, digits) = match field {
-            [b'-', rest @ ..] => (true, rest),
-            _ => (false, field),
-        };
-        // At most 18 digits: `n` cannot overflow.
-        if digits.is_empty() || digits.len() > 18 {
-            return None;
-        }
-        let mut n = 0i64;
-        for &d in digits {
-            let v = d.wrapping_sub(b'0');
-            if v > 9 {
-                return None;
+    let (mut n, mut digits, mut negative) = (0i64, 0u32, false);
+    for &b in text {
+        match b {
+            // At most 18 digits: `n` cannot overflow.
+            b'0'..=b'9' if digits < 18 => {
+                n = n * 10 + i64::from(b - b'0');
+                digits += 1;
             }
-            n = n * 10 + i64::from(v);
+            b'-' if digits == 0 && !negative => negative = true,
+            b' ' if digits > 0 => {
+                out.push(if negative { -n } else { n });
+                (n, digits, negative) = (0, 0, false);
+            }
+            _ => return None,
         }
-        out.push(if negative { -n } else { n });
     }
+    if digits == 0 {
+        return None;
+    }
+    out.push(if negative { -n } else { n });
     Some(out)
 }
 

@@ -3,10 +3,13 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{DomainError, DomainResult, ErrorKind};
+use serde_json::Value as Json;
+
+use crate::error::{DomainError, DomainResult, ErrorCode, FieldError};
+use crate::input::{FieldValue, json_str};
 
 /// A user's role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// An ordinary account.
@@ -39,6 +42,13 @@ impl Role {
             Role::User => Scopes::READ.union(Scopes::WRITE),
             Role::Admin => Scopes::ALL,
         }
+    }
+}
+
+impl FieldValue for Role {
+    fn from_json(field: &str, value: &Json) -> Result<Self, FieldError> {
+        Role::parse(json_str(field, value)?)
+            .ok_or_else(|| FieldError::new(field, "invalid_value", "must be `user` or `admin`"))
     }
 }
 
@@ -88,6 +98,14 @@ impl Scopes {
         Ok(out)
     }
 
+    /// The names of the scopes present, in `read`, `write`, `admin` order.
+    pub fn names(self) -> Vec<&'static str> {
+        [(Scopes::READ, "read"), (Scopes::WRITE, "write"), (Scopes::ADMIN, "admin")]
+            .into_iter()
+            .filter_map(|(s, name)| self.contains(s).then_some(name))
+            .collect()
+    }
+
     /// The space-separated form used in tokens (`read write`).
     pub fn to_scope_string(self) -> String {
         let mut v = Vec::new();
@@ -101,6 +119,13 @@ impl Scopes {
             v.push("admin");
         }
         v.join(" ")
+    }
+}
+
+/// Serialised as the array of names (`["read", "write"]`).
+impl Serialize for Scopes {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.names().serialize(s)
     }
 }
 
@@ -131,6 +156,12 @@ impl Actor {
     /// A user with every right their role allows (CLI, internal calls).
     pub fn user(id: i64, role: Role) -> Actor {
         Actor::User { id, role, scopes: role.default_scopes() }
+    }
+
+    /// The operator: the command line and start-up tasks (creating the first administrator),
+    /// which act with every right.
+    pub fn operator() -> Actor {
+        Actor::user(0, Role::Admin)
     }
 
     /// The user id, if any.
@@ -185,7 +216,24 @@ impl Actor {
 
 /// The error for a missing or unusable credential.
 pub fn unauthenticated() -> DomainError {
-    DomainError::new(ErrorKind::Unauthenticated, "Authentication is required.")
+    ErrorCode::Unauthenticated.into()
+}
+
+/// Authorization rule for changing something owned by `owner_id`: its owner or an admin,
+/// with a credential that allows writing.
+pub fn ensure_owner_or_admin(actor: &Actor, owner_id: i64) -> DomainResult<()> {
+    actor.require_write()?;
+    if actor.is_self_or_admin(owner_id) {
+        Ok(())
+    } else {
+        Err(DomainError::forbidden("You may only change your own resources."))
+    }
+}
+
+/// Authorization rule for admin-only operations.
+pub fn ensure_admin(actor: &Actor) -> DomainResult<()> {
+    actor.require_write()?;
+    if actor.is_admin() { Ok(()) } else { Err(DomainError::forbidden("Only administrators may do this.")) }
 }
 
 #[cfg(test)]

@@ -1,44 +1,185 @@
-//! The domain error: one enum of failure kinds, each with a stable machine-readable code.
+//! The error vocabulary: one [`ErrorCode`] per failure a client can react to, and the
+//! [`DomainError`] that carries one.
 //!
-//! Transports map a [`DomainError`] to their own shape (HTTP envelope, problem+json, GraphQL
-//! `extensions.code`); the code string is the contract clients program against, so it never
-//! changes once published.
+//! Each code's string, HTTP status, default message and documentation are declared once, in
+//! the table below. The REST envelope, RFC 9457 problem details, the OpenAPI document and
+//! GraphQL `extensions.code` all render from it, so a code cannot be spelt two ways or
+//! documented differently from what is sent. The string is the contract clients program
+//! against: it never changes once published.
 
 use serde::Serialize;
 
-/// What went wrong, at the granularity a client needs to react to it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ErrorKind {
-    /// The request body could not be understood (malformed JSON, wrong shape).
-    InvalidRequest,
-    /// A query-string parameter was invalid.
-    InvalidQuery,
-    /// One or more fields failed validation.
-    Validation,
-    /// A unique value is already taken.
-    Conflict,
-    /// A named resource does not exist; the payload is the resource name in upper snake case.
-    NotFound(&'static str),
-    /// The caller is not authenticated.
-    Unauthenticated,
-    /// The caller is authenticated but not allowed.
-    Forbidden,
-    /// `If-Match` did not match the current representation.
-    PreconditionFailed,
-    /// Not enough stock to satisfy an order.
-    OutOfStock,
-    /// Something failed on our side; never carries internals to the client.
-    Internal,
+macro_rules! error_codes {
+    ($(
+        $(#[$doc:meta])*
+        $variant:ident = $code:literal, $status:literal, $message:literal, $description:literal;
+    )*) => {
+        /// A stable, machine-readable error code.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum ErrorCode {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl ErrorCode {
+            /// Every code, in declaration order (grouped by status).
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant),*];
+
+            /// The code as clients see it, e.g. `USER_NOT_FOUND`.
+            pub const fn as_str(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $code,)* }
+            }
+
+            /// The HTTP status a REST response with this code carries.
+            pub const fn http_status(self) -> u16 {
+                match self { $(ErrorCode::$variant => $status,)* }
+            }
+
+            /// The client-safe message used when the failure has nothing more specific to say.
+            pub const fn default_message(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $message,)* }
+            }
+
+            /// When clients meet this code (for the API documentation).
+            pub const fn description(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $description,)* }
+            }
+        }
+    };
 }
 
+error_codes! {
+    /// The request as a whole could not be understood.
+    InvalidRequest = "INVALID_REQUEST", 400, "The request could not be understood.",
+        "The body is not valid JSON (or form encoding), not a JSON object, or a path parameter is malformed.";
+    /// A query-string parameter was invalid.
+    InvalidQuery = "INVALID_QUERY", 400, "A query parameter is invalid.",
+        "A query parameter is unknown, malformed or out of range (an unknown sort field, a modified cursor, mixed pagination styles); `details` name it.";
+    /// The token endpoint does not know the grant.
+    UnsupportedGrantType = "UNSUPPORTED_GRANT_TYPE", 400, "This grant_type is not supported.",
+        "`grant_type` is not `password`, `refresh_token`, `client_credentials` or `authorization_code`.";
+    /// The OAuth client may not use the grant it asked for.
+    UnauthorizedClient = "UNAUTHORIZED_CLIENT", 400, "This client may not use this grant.",
+        "The OAuth client is not registered for the grant it used.";
+    /// No usable credential.
+    Unauthenticated = "UNAUTHENTICATED", 401, "Authentication is required.",
+        "No credential where one is required, or one that is invalid, expired or revoked (never treated as anonymous). `WWW-Authenticate` names the scheme.";
+    /// Authenticated, but not allowed.
+    Forbidden = "FORBIDDEN", 403, "You may not do this.",
+        "The credential is valid but lacks the right: another user's resource, a missing scope or role.";
+    /// A cookie-authenticated unsafe request without the session's CSRF token.
+    CsrfFailed = "CSRF_FAILED", 403, "Cookie-authenticated writes must send the session's CSRF token in X-CSRF-Token.",
+        "The request carries the `agora_session` cookie but not the session's token in `X-CSRF-Token` (every unsafe method is checked).";
+    /// No route at this path.
+    NotFound = "NOT_FOUND", 404, "No resource exists at this path.",
+        "No route matches the path.";
+    /// The requested API version does not exist.
+    UnsupportedApiVersion = "UNSUPPORTED_API_VERSION", 404, "This API version is not supported; supported versions are 1 and 2.",
+        "The version named by the path, `API-Version`, `?version=` or the media type is not served.";
+    /// No user with this id.
+    UserNotFound = "USER_NOT_FOUND", 404, "The user does not exist.",
+        "No user has this id.";
+    /// No post with this id.
+    PostNotFound = "POST_NOT_FOUND", 404, "The post does not exist.",
+        "No post has this id.";
+    /// No product with this id.
+    ProductNotFound = "PRODUCT_NOT_FOUND", 404, "The product does not exist.",
+        "No product has this id.";
+    /// No API key with this id among the caller's.
+    ApiKeyNotFound = "API_KEY_NOT_FOUND", 404, "The API key does not exist.",
+        "The caller has no API key with this id (other users' keys are not found either).";
+    /// The path exists, the method does not.
+    MethodNotAllowed = "METHOD_NOT_ALLOWED", 405, "This method is not allowed on this resource.",
+        "The path exists but not with this method; `Allow` lists the methods.";
+    /// The request took too long to arrive.
+    RequestTimeout = "REQUEST_TIMEOUT", 408, "The request took too long.",
+        "The request was not received in time.";
+    /// A unique value is already taken.
+    Conflict = "CONFLICT", 409, "The resource conflicts with an existing one.",
+        "A unique value is already taken (`details` name the field).";
+    /// Not enough stock for an order.
+    OutOfStock = "OUT_OF_STOCK", 409, "Not enough stock.",
+        "A product of the order has not enough stock (`details` name it); nothing was taken.";
+    /// `If-Match` does not match.
+    PreconditionFailed = "PRECONDITION_FAILED", 412, "The resource has changed since you fetched it; fetch it again and retry.",
+        "`If-Match` does not match the current ETag: the resource changed since the caller fetched it. Nothing was written.";
+    /// The body is over the configured limit.
+    PayloadTooLarge = "PAYLOAD_TOO_LARGE", 413, "The request body is too large.",
+        "The body exceeds the configured limit (default 1 MiB).";
+    /// The body is not in a media type the operation reads.
+    UnsupportedMediaType = "UNSUPPORTED_MEDIA_TYPE", 415, "Send the request body as application/json.",
+        "The body's `Content-Type` is not one the operation reads (`application/json` or another `application/*+json`; the OAuth endpoints also read forms).";
+    /// One or more fields failed validation.
+    ValidationError = "VALIDATION_ERROR", 422, "The request has invalid fields.",
+        "One `details` entry per bad field: missing, `null`, wrong type, out of range, unknown or read-only.";
+    /// Over a rate limit.
+    RateLimitExceeded = "RATE_LIMIT_EXCEEDED", 429, "Too many requests.",
+        "Too many requests: retry after `Retry-After` seconds (also `error.retry_after`).";
+    /// Something failed on our side.
+    InternalError = "INTERNAL_ERROR", 500, "An internal error occurred.",
+        "An unexpected failure. The message carries only the request id to quote.";
+    /// A dependency does not answer.
+    NotReady = "NOT_READY", 503, "A dependency is unreachable.",
+        "A dependency (the database, Redis) did not answer; `details` name it.";
+    /// The rate limiter's store is down and configured to deny.
+    RateLimiterUnavailable = "RATE_LIMITER_UNAVAILABLE", 503, "Rate limiting is temporarily unavailable.",
+        "The rate limiter's store (Redis) is unreachable and the server is configured to deny (`on_backend_error = \"deny\"`).";
+}
+
+impl ErrorCode {
+    /// The code an error response of `status` carries when nothing more specific produced it
+    /// (a framework rejection re-rendered in the envelope).
+    pub fn for_status(status: u16) -> ErrorCode {
+        match status {
+            404 => ErrorCode::NotFound,
+            405 => ErrorCode::MethodNotAllowed,
+            408 => ErrorCode::RequestTimeout,
+            413 => ErrorCode::PayloadTooLarge,
+            415 => ErrorCode::UnsupportedMediaType,
+            422 => ErrorCode::ValidationError,
+            401 => ErrorCode::Unauthenticated,
+            403 => ErrorCode::Forbidden,
+            429 => ErrorCode::RateLimitExceeded,
+            s if s >= 500 => ErrorCode::InternalError,
+            _ => ErrorCode::InvalidRequest,
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for ErrorCode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl utoipa::PartialSchema for ErrorCode {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some("A stable, machine-readable error code."))
+            .enum_values(Some(ErrorCode::ALL.iter().map(|c| c.as_str())))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for ErrorCode {}
+
 /// One problem with one input field (or query parameter).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
     /// The field or parameter name as the client sent it.
+    #[schema(example = "email")]
     pub field: String,
     /// A human-readable explanation.
+    #[schema(example = "must be a valid email address")]
     pub message: String,
     /// A stable machine-readable reason, e.g. `too_long`, `invalid_format`.
+    #[schema(example = "invalid_format")]
     pub code: String,
 }
 
@@ -51,20 +192,26 @@ impl FieldError {
 
 /// A failure of a domain operation, carrying a stable code and per-field details.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{kind:?}: {message}")]
+#[error("{code}: {message}")]
 pub struct DomainError {
-    /// The failure kind, which determines status and code.
-    pub kind: ErrorKind,
-    /// A human-readable message safe to show to clients.
+    /// What went wrong, which determines status and code.
+    pub code: ErrorCode,
+    /// A human-readable message safe to show to clients (logged, not shown, for internal errors).
     pub message: String,
     /// Field-level details (validation, conflicts, bad query parameters).
     pub details: Vec<FieldError>,
 }
 
+impl From<ErrorCode> for DomainError {
+    fn from(code: ErrorCode) -> Self {
+        DomainError::new(code, code.default_message())
+    }
+}
+
 impl DomainError {
-    /// Builds an error of `kind` with a client-safe message.
-    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Self { kind, message: message.into(), details: Vec::new() }
+    /// An error with `code` and a client-safe message.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self { code, message: message.into(), details: Vec::new() }
     }
 
     /// Adds field details.
@@ -75,54 +222,69 @@ impl DomainError {
 
     /// A validation failure listing every bad field.
     pub fn validation(details: Vec<FieldError>) -> Self {
-        Self::new(ErrorKind::Validation, "The request has invalid fields.").with_details(details)
+        DomainError::from(ErrorCode::ValidationError).with_details(details)
+    }
+
+    /// A validation failure of one field.
+    pub fn invalid_field(field: &str, code: &str, message: impl Into<String>) -> Self {
+        Self::validation(vec![FieldError::new(field, code, message)])
     }
 
     /// A bad query parameter, naming it.
     pub fn invalid_query(param: &str, code: &str, message: impl Into<String>) -> Self {
         let message = message.into();
-        Self::new(ErrorKind::InvalidQuery, format!("Invalid query parameter `{param}`: {message}"))
+        Self::new(ErrorCode::InvalidQuery, format!("Invalid query parameter `{param}`: {message}"))
             .with_details(vec![FieldError::new(param, code, message)])
-    }
-
-    /// A missing resource.
-    pub fn not_found(resource: &'static str) -> Self {
-        let human = resource.to_ascii_lowercase().replace('_', " ");
-        Self::new(ErrorKind::NotFound(resource), format!("The {human} does not exist."))
     }
 
     /// A unique field already taken.
     pub fn conflict(field: &str, message: impl Into<String>) -> Self {
         let message = message.into();
-        Self::new(ErrorKind::Conflict, message.clone()).with_details(vec![FieldError::new(field, "taken", message)])
+        Self::new(ErrorCode::Conflict, message.clone()).with_details(vec![FieldError::new(field, "taken", message)])
     }
 
     /// The caller may not do this.
     pub fn forbidden(message: impl Into<String>) -> Self {
-        Self::new(ErrorKind::Forbidden, message)
+        Self::new(ErrorCode::Forbidden, message)
+    }
+
+    /// No usable credential.
+    pub fn unauthenticated(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Unauthenticated, message)
     }
 
     /// An internal failure; the message is logged, never shown.
     pub fn internal(message: impl Into<String>) -> Self {
-        Self::new(ErrorKind::Internal, message)
-    }
-
-    /// The stable code clients see, e.g. `VALIDATION_ERROR` or `USER_NOT_FOUND`.
-    pub fn code(&self) -> String {
-        match &self.kind {
-            ErrorKind::InvalidRequest => "INVALID_REQUEST".into(),
-            ErrorKind::InvalidQuery => "INVALID_QUERY".into(),
-            ErrorKind::Validation => "VALIDATION_ERROR".into(),
-            ErrorKind::Conflict => "CONFLICT".into(),
-            ErrorKind::NotFound(resource) => format!("{resource}_NOT_FOUND"),
-            ErrorKind::Unauthenticated => "UNAUTHENTICATED".into(),
-            ErrorKind::Forbidden => "FORBIDDEN".into(),
-            ErrorKind::PreconditionFailed => "PRECONDITION_FAILED".into(),
-            ErrorKind::OutOfStock => "OUT_OF_STOCK".into(),
-            ErrorKind::Internal => "INTERNAL_ERROR".into(),
-        }
+        Self::new(ErrorCode::InternalError, message)
     }
 }
 
 /// Result alias for domain operations.
 pub type DomainResult<T> = Result<T, DomainError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_upper_snake_case() {
+        let mut seen = std::collections::BTreeSet::new();
+        for c in ErrorCode::ALL {
+            let s = c.as_str();
+            assert!(s.bytes().all(|b| b.is_ascii_uppercase() || b == b'_'), "{s}");
+            assert!(seen.insert(s), "{s} twice");
+            assert!((400..600).contains(&c.http_status()), "{s}");
+            assert!(!c.default_message().is_empty() && !c.description().is_empty(), "{s}");
+        }
+    }
+
+    #[test]
+    fn framework_statuses_map_to_their_codes() {
+        assert_eq!(ErrorCode::for_status(405), ErrorCode::MethodNotAllowed);
+        assert_eq!(ErrorCode::for_status(502), ErrorCode::InternalError);
+        assert_eq!(ErrorCode::for_status(411), ErrorCode::InvalidRequest);
+        for c in [ErrorCode::NotFound, ErrorCode::PayloadTooLarge, ErrorCode::UnsupportedMediaType] {
+            assert_eq!(ErrorCode::for_status(c.http_status()), c);
+        }
+    }
+}

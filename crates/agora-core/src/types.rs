@@ -1,9 +1,18 @@
-//! Parse-don't-validate newtypes: once a value has one of these types it is known to be valid,
-//! so services and repositories never re-check it.
+//! Parse-don't-validate newtypes shared by several resources. Once a value has one of these
+//! types it is known to be valid, so services and repositories never re-check it.
+//!
+//! Each type states its limits once, as constants: the parser enforces them and the OpenAPI
+//! schema ([`utoipa::ToSchema`]) publishes them, so the two cannot disagree.
+
+use serde_json::Value;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaFormat, Type};
 
 use crate::error::FieldError;
+use crate::input::{FieldValue, json_i64, json_str, named};
 
-fn char_len_between(field: &str, value: &str, min: usize, max: usize) -> Result<(), FieldError> {
+/// Checks a length in characters against `min..=max`, naming `field`.
+pub(crate) fn char_len_between(field: &str, value: &str, min: usize, max: usize) -> Result<(), FieldError> {
     let len = value.chars().count();
     if len < min {
         let msg = if min == 1 { "must not be empty".to_string() } else { format!("must be at least {min} characters") };
@@ -15,19 +24,40 @@ fn char_len_between(field: &str, value: &str, min: usize, max: usize) -> Result<
     Ok(())
 }
 
+/// The schema of a string of `min..=max` characters.
+pub(crate) fn string_schema(min: usize, max: usize, description: &str) -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length((min > 0).then_some(min))
+        .max_length(Some(max))
+        .description(Some(description))
+        .into()
+}
+
+/// Declares a validated text type: its limits, whether it is trimmed, its parser, how it is
+/// read from JSON and its OpenAPI schema (all from the one declaration).
 macro_rules! text_newtype {
-    ($(#[$doc:meta])* $name:ident, $field:literal, $min:expr, $max:expr, trim = $trim:expr) => {
+    ($(#[$doc:meta])* $name:ident, $field:literal, $min:expr, $max:expr, trim = $trim:expr, $description:literal) => {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq)]
         pub struct $name(String);
 
         impl $name {
+            /// Fewest characters accepted.
+            pub const MIN: usize = $min;
+            /// Most characters accepted.
+            pub const MAX: usize = $max;
+
             /// Validates and wraps the value, naming the field in the error.
-            pub fn parse(value: &str) -> Result<Self, FieldError> {
+            pub fn parse(value: &str) -> Result<Self, $crate::error::FieldError> {
                 let value = if $trim { value.trim() } else { value };
-                char_len_between($field, value, $min, $max)?;
+                $crate::types::char_len_between($field, value, Self::MIN, Self::MAX)?;
                 if value.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
-                    return Err(FieldError::new($field, "invalid_characters", "must not contain control characters"));
+                    return Err($crate::error::FieldError::new(
+                        $field,
+                        "invalid_characters",
+                        "must not contain control characters",
+                    ));
                 }
                 Ok(Self(value.to_string()))
             }
@@ -42,41 +72,39 @@ macro_rules! text_newtype {
                 self.0
             }
         }
+
+        impl $crate::input::FieldValue for $name {
+            fn from_json(field: &str, value: &serde_json::Value) -> Result<Self, $crate::error::FieldError> {
+                let s = $crate::input::json_str(field, value)?;
+                Self::parse(s).map_err(|e| $crate::input::named(field, e))
+            }
+        }
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                $crate::types::string_schema(Self::MIN, Self::MAX, $description)
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
     };
 }
-
-text_newtype!(
-    /// A user's display name: 1–100 characters after trimming.
-    UserName, "name", 1, 100, trim = true
-);
-text_newtype!(
-    /// A post title: 1–200 characters after trimming.
-    PostTitle, "title", 1, 200, trim = true
-);
-text_newtype!(
-    /// A post body: 1–20,000 characters.
-    PostContent, "content", 1, 20_000, trim = false
-);
-text_newtype!(
-    /// A product name: 1–200 characters after trimming.
-    ProductName, "name", 1, 200, trim = true
-);
-text_newtype!(
-    /// A product description: up to 5,000 characters (may be empty).
-    ProductDescription, "description", 0, 5_000, trim = false
-);
+pub(crate) use text_newtype;
 
 /// An email address, normalised to lower case so uniqueness is case-insensitive.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email(String);
 
 impl Email {
+    /// Longest address accepted (RFC 5321's path limit).
+    pub const MAX: usize = 254;
+
     /// Accepts `local@domain.tld` shapes up to 254 characters; deliberately simple (the only
     /// real proof of an address is delivering to it) but rejects what is clearly not one.
     pub fn parse(value: &str) -> Result<Self, FieldError> {
         let v = value.trim();
         let bad = || FieldError::new("email", "invalid_format", "must be a valid email address");
-        if v.is_empty() || v.len() > 254 {
+        if v.is_empty() || v.len() > Self::MAX {
             return Err(bad());
         }
         let (local, domain) = v.split_once('@').ok_or_else(bad)?;
@@ -101,8 +129,28 @@ impl Email {
     }
 }
 
-/// A plaintext password on its way to being hashed: 8–128 characters. Not `Debug`-printable
-/// in clear so it cannot end up in a log line.
+impl FieldValue for Email {
+    fn from_json(field: &str, value: &Value) -> Result<Self, FieldError> {
+        Email::parse(json_str(field, value)?).map_err(|e| named(field, e))
+    }
+}
+
+impl utoipa::PartialSchema for Email {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::Custom("email".into())))
+            .max_length(Some(Self::MAX))
+            .description(Some("An email address; stored lower-cased, unique across users."))
+            .examples([serde_json::json!("ada@example.com")])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Email {}
+
+/// A plaintext password on its way to being hashed. Not `Debug`-printable in clear so it
+/// cannot end up in a log line.
 #[derive(Clone)]
 pub struct Password(String);
 
@@ -113,14 +161,19 @@ impl std::fmt::Debug for Password {
 }
 
 impl Password {
-    /// Validates length (8–128 characters; the upper bound caps hashing cost).
+    /// Shortest password accepted.
+    pub const MIN: usize = 8;
+    /// Longest password accepted (caps the hashing cost a client can cause).
+    pub const MAX: usize = 128;
+
+    /// Validates the length.
     pub fn parse(value: &str) -> Result<Self, FieldError> {
         let len = value.chars().count();
-        if len < 8 {
-            return Err(FieldError::new("password", "too_short", "must be at least 8 characters"));
+        if len < Self::MIN {
+            return Err(FieldError::new("password", "too_short", format!("must be at least {} characters", Self::MIN)));
         }
-        if len > 128 {
-            return Err(FieldError::new("password", "too_long", "must be at most 128 characters"));
+        if len > Self::MAX {
+            return Err(FieldError::new("password", "too_long", format!("must be at most {} characters", Self::MAX)));
         }
         Ok(Self(value.to_string()))
     }
@@ -131,35 +184,37 @@ impl Password {
     }
 }
 
-/// A product category slug: 1–50 lowercase letters, digits or dashes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Category(String);
-
-impl Category {
-    /// Validates the slug form.
-    pub fn parse(value: &str) -> Result<Self, FieldError> {
-        let v = value.trim().to_ascii_lowercase();
-        if v.is_empty() || v.len() > 50 || !v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-            return Err(FieldError::new(
-                "category",
-                "invalid_format",
-                "must be 1-50 characters of letters, digits, '-' or '_'",
-            ));
-        }
-        Ok(Self(v))
-    }
-
-    /// The slug.
-    pub fn as_str(&self) -> &str {
-        &self.0
+impl FieldValue for Password {
+    fn from_json(field: &str, value: &Value) -> Result<Self, FieldError> {
+        Password::parse(json_str(field, value)?).map_err(|e| named(field, e))
     }
 }
+
+impl utoipa::PartialSchema for Password {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Password)))
+            .min_length(Some(Self::MIN))
+            .max_length(Some(Self::MAX))
+            .write_only(true)
+            .description(Some("A password; stored as an Argon2id hash and never returned."))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Password {}
 
 /// An ISO 4217 currency code in lower case (`usd`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Currency(String);
 
 impl Currency {
+    /// The currency used when a client names none.
+    pub fn default_currency() -> Currency {
+        Currency("usd".into())
+    }
+
     /// Accepts three ASCII letters, any case.
     pub fn parse(value: &str) -> Result<Self, FieldError> {
         let v = value.trim().to_ascii_lowercase();
@@ -175,18 +230,78 @@ impl Currency {
     }
 }
 
-/// A non-negative amount in minor units, capped so sums cannot overflow.
-pub fn parse_amount(field: &str, value: i64) -> Result<i64, FieldError> {
-    const MAX: i64 = 1_000_000_000_000;
-    if !(0..=MAX).contains(&value) {
-        return Err(FieldError::new(field, "out_of_range", format!("must be between 0 and {MAX}")));
+impl FieldValue for Currency {
+    fn from_json(field: &str, value: &Value) -> Result<Self, FieldError> {
+        Currency::parse(json_str(field, value)?).map_err(|e| named(field, e))
     }
-    Ok(value)
 }
+
+impl utoipa::PartialSchema for Currency {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some("^[A-Za-z]{3}$"))
+            .description(Some("An ISO 4217 currency code, any case (stored lower-cased)."))
+            .examples([serde_json::json!("usd")])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Currency {}
+
+/// A non-negative quantity — an amount in minor units, or a count of items — capped so sums
+/// cannot overflow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Amount(i64);
+
+impl Amount {
+    /// The largest amount accepted.
+    pub const MAX: i64 = 1_000_000_000_000;
+    /// Zero.
+    pub const ZERO: Amount = Amount(0);
+
+    /// Validates the range, naming `field`.
+    pub fn parse(field: &str, value: i64) -> Result<Self, FieldError> {
+        if !(0..=Self::MAX).contains(&value) {
+            return Err(FieldError::new(field, "out_of_range", format!("must be between 0 and {}", Self::MAX)));
+        }
+        Ok(Self(value))
+    }
+
+    /// The number.
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
+
+impl FieldValue for Amount {
+    fn from_json(field: &str, value: &Value) -> Result<Self, FieldError> {
+        Amount::parse(field, json_i64(field, value)?)
+    }
+}
+
+impl utoipa::PartialSchema for Amount {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .format(Some(SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Int64)))
+            .minimum(Some(0))
+            .maximum(Some(Self::MAX))
+            .description(Some("A non-negative integer: an amount in minor units (`1999` = 19.99) or a count."))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Amount {}
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    text_newtype!(
+        /// A test name.
+        Name, "name", 1, 5, trim = true, "A name."
+    );
 
     #[test]
     fn email_rules() {
@@ -197,12 +312,14 @@ mod tests {
     }
 
     #[test]
-    fn name_bounds() {
-        assert!(UserName::parse("").is_err());
-        assert!(UserName::parse("   ").is_err());
-        assert!(UserName::parse(&"x".repeat(100)).is_ok());
-        assert!(UserName::parse(&"x".repeat(101)).is_err());
-        assert!(UserName::parse("é".repeat(100).as_str()).is_ok());
+    fn text_bounds() {
+        assert!(Name::parse("").is_err());
+        assert!(Name::parse("   ").is_err());
+        assert_eq!(Name::parse(" abc ").map(|n| n.as_str().to_string()), Ok("abc".into()));
+        assert_eq!(Name::parse("x").map(Name::into_inner), Ok("x".into()));
+        assert!(Name::parse(&"é".repeat(5)).is_ok());
+        assert!(Name::parse(&"x".repeat(6)).is_err());
+        assert!(Name::parse("a\u{0}b").is_err());
     }
 
     #[test]
@@ -210,5 +327,15 @@ mod tests {
         assert!(Password::parse("1234567").is_err());
         assert!(Password::parse("12345678").is_ok());
         assert_eq!(format!("{:?}", Password::parse("secret123").ok()), "Some(Password(***))");
+    }
+
+    #[test]
+    fn json_values_name_their_field() {
+        let e = Email::from_json("contact", &serde_json::json!("nope")).expect_err("bad");
+        assert_eq!((e.field.as_str(), e.code.as_str()), ("contact", "invalid_format"));
+        let e = Amount::from_json("price", &serde_json::json!(-1)).expect_err("bad");
+        assert_eq!((e.field.as_str(), e.code.as_str()), ("price", "out_of_range"));
+        let e = Name::from_json("title", &serde_json::json!(3)).expect_err("bad");
+        assert_eq!((e.field.as_str(), e.code.as_str()), ("title", "invalid_type"));
     }
 }

@@ -1,8 +1,9 @@
 use agora_core::DomainError;
-use agora_core::entities::Post;
 use agora_core::error::{DomainResult, FieldError};
 use agora_core::list::{Fetched, ListQuery, Value};
-use agora_core::repo::{NewPostRecord, PostChanges, PostRepo, Written};
+use agora_core::posts::Post;
+use agora_core::posts::{NewPostRecord, PostChanges, PostRepo};
+use agora_core::repo::Written;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 

@@ -1,7 +1,8 @@
-use agora_core::entities::Product;
 use agora_core::error::DomainResult;
 use agora_core::list::{Fetched, ListQuery, Value};
-use agora_core::repo::{ProductChanges, ProductRecord, ProductRepo, Written};
+use agora_core::products::Product;
+use agora_core::products::{ProductChanges, ProductRecord, ProductRepo};
+use agora_core::repo::Written;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 

@@ -78,7 +78,7 @@ fn words(seed: u64, n: usize) -> String {
 /// over those users, and products. Emails are `user{N}@example.com`, continuing after existing
 /// rows so the command can be run repeatedly.
 pub async fn seed(db: &Db, users: u64, posts: u64, products: u64, password_hash: &str) -> Result<Seeded, DbError> {
-    let now: DateTime<Utc> = agora_core::services::now();
+    let now: DateTime<Utc> = agora_core::now();
     let (_, max_user) = id_range(db, "users").await?;
     let base = max_user as u64;
     let rows: Vec<Vec<Value>> = (0..users)

@@ -1,9 +1,10 @@
 use agora_core::DomainError;
 use agora_core::actor::Role;
-use agora_core::entities::User;
 use agora_core::error::DomainResult;
 use agora_core::list::{Fetched, ListQuery, Value};
-use agora_core::repo::{NewUserRecord, UserChanges, UserRepo, Written};
+use agora_core::repo::Written;
+use agora_core::users::User;
+use agora_core::users::{NewUserRecord, UserChanges, UserRepo};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 

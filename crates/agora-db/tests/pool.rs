@@ -6,9 +6,7 @@ use std::time::Duration;
 
 use agora_db::{Db, PoolSettings, on_pool, pool};
 
-mod common;
-
-use common::pg_url;
+use agora_test_support::pg_url;
 
 async fn one_connection_pool(url: &str) -> Db {
     Db::connect(url, &PoolSettings { max_connections: 1, acquire_timeout: Duration::from_secs(5) }).await.unwrap()

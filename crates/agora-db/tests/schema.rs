@@ -5,9 +5,7 @@ use std::collections::BTreeSet;
 
 use agora_db::{Db, PoolSettings, on_pool};
 
-mod common;
-
-use common::pg_url;
+use agora_test_support::pg_url;
 
 async fn sqlite_shape() -> (BTreeSet<(String, String)>, BTreeSet<String>) {
     let dir = std::env::temp_dir().join(format!("agora-schema-{}", uuid::Uuid::new_v4().simple()));

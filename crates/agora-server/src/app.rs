@@ -4,13 +4,15 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use agora_core::auth::AuthSettings;
 use agora_core::cursor::CursorKey;
-use agora_core::services::Services;
+use agora_core::services::{Ports, Services};
+use agora_core::users::NewUser;
+use agora_core::{Actor, ErrorCode};
 use agora_db::{Db, PoolSettings, SqlStore};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::response::IntoResponse;
-use axum::routing::get;
 use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::Sha256;
@@ -23,11 +25,12 @@ use crate::http::around::AroundLayer;
 use crate::http::ctx::{RecordRoute, RequestContextLayer};
 use crate::http::error::ApiError;
 use crate::http::normalize::{NormalizeErrors, fallback};
+use crate::http::routes::RouteTable;
 use crate::http::versioning::SelectVersion;
 use crate::metrics::Metrics;
 use crate::password::Argon2Hasher;
-use crate::rest;
 use crate::state::AppState;
+use crate::tokens::TokenKeys;
 
 /// Start-up failures, each naming what to fix.
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +55,8 @@ pub enum StartError {
 pub struct App {
     /// Shared state.
     pub state: AppState,
+    /// What the layers in front of the router know about routes.
+    pub routes: Arc<RouteTable>,
     router: Router,
 }
 
@@ -85,16 +90,16 @@ async fn server_secret(config: &Config, db: &Db) -> Result<Vec<u8>, StartError> 
 }
 
 /// Access-token keys: EdDSA from the configured PEM file, else HS256 with the server secret.
-fn token_keys(config: &Config, secret: &[u8]) -> Result<crate::auth::tokens::TokenKeys, StartError> {
+fn token_keys(config: &Config, secret: &[u8]) -> Result<TokenKeys, StartError> {
     let a = &config.auth;
     if a.jwt_private_key_file.is_empty() {
         let key = derive_key(secret, "agora jwt hs256 v1");
-        return Ok(crate::auth::tokens::TokenKeys::hs256(&key, &a.issuer, &a.audience, a.access_token_ttl));
+        return Ok(TokenKeys::hs256(&key, &a.issuer, &a.audience, a.access_token_ttl));
     }
     let pem = std::fs::read_to_string(&a.jwt_private_key_file).map_err(|e| {
         StartError::Config(format!("`auth.jwt_private_key_file`: cannot read {}: {e}", a.jwt_private_key_file))
     })?;
-    crate::auth::tokens::TokenKeys::eddsa_pem(&pem, &a.issuer, &a.audience, a.access_token_ttl)
+    TokenKeys::eddsa_pem(&pem, &a.issuer, &a.audience, a.access_token_ttl)
         .map_err(|e| StartError::Config(format!("`auth.jwt_private_key_file`: {e}")))
 }
 
@@ -106,15 +111,19 @@ async fn bootstrap_admin(state: &AppState) -> Result<(), StartError> {
     if a.bootstrap_admin_email.is_empty() || a.bootstrap_admin_password.is_empty() {
         return Ok(());
     }
-    let (email, password) = (a.bootstrap_admin_email.clone(), a.bootstrap_admin_password.clone());
-    let body = serde_json::json!({"email": email, "name": "Administrator", "password": password, "role": "admin"});
-    let body = body.as_object().cloned().unwrap_or_default();
-    match state.services.users.create(&crate::auth::routes::admin_actor(), &body).await {
+    let body = serde_json::json!({
+        "email": a.bootstrap_admin_email, "name": "Administrator", "password": a.bootstrap_admin_password, "role": "admin"
+    });
+    let created = match NewUser::try_from(body.as_object().unwrap_or(&serde_json::Map::new())) {
+        Ok(input) => state.services.users.create(&Actor::operator(), input).await,
+        Err(e) => Err(e),
+    };
+    match created {
         Ok(u) => {
             tracing::info!(user_id = u.id, "bootstrap administrator created");
             Ok(())
         }
-        Err(e) if e.code() == "CONFLICT" => Ok(()),
+        Err(e) if e.code == ErrorCode::Conflict => Ok(()),
         Err(e) => Err(StartError::Config(format!("bootstrap admin: {} {:?}", e.message, e.details))),
     }
 }
@@ -130,7 +139,7 @@ impl App {
         let redis = if config.redis_url.is_empty() {
             None
         } else {
-            let repo = crate::auth::redis_store::RedisAuthRepo::connect_lazy(&config.redis_url, store.clone())
+            let repo = agora_redis::RedisAuthRepo::connect_lazy(&config.redis_url, store.clone())
                 .map_err(StartError::Config)?;
             // Start either way; say so when Redis is not there yet.
             if !repo.ping().await {
@@ -145,28 +154,35 @@ impl App {
             Some(r) => Arc::new(r.clone()),
             None => store.clone(),
         };
-        let services = Services::new(
-            store.clone(),
-            store.clone(),
-            store,
-            auth_repo,
-            Arc::new(hasher),
-            CursorKey::new(derive_key(&secret, "agora cursor v1")),
-        );
-        let config_ref = config.clone();
+        let tokens = token_keys(&config, &secret)?;
+        let refresh_token_ttl = chrono::Duration::from_std(config.auth.refresh_token_ttl)
+            .map_err(|_| StartError::Config("`auth.refresh_token_ttl` is too long".into()))?;
+        let services = Services::new(Ports {
+            users: store.clone(),
+            posts: store.clone(),
+            products: store,
+            auth: auth_repo,
+            hasher: Arc::new(hasher),
+            signer: Arc::new(tokens.clone()),
+            cursor_key: CursorKey::new(derive_key(&secret, "agora cursor v1")),
+            auth_settings: AuthSettings { refresh_token_ttl },
+        });
+        // The routes are declared once: the router, its document and the table the layers in
+        // front of it read all come from this.
+        let (routes, api, table) = crate::rest::all().split();
+        let table = Arc::new(table);
         let state = AppState::new(crate::state::Shared {
             services,
             db,
             metrics: Metrics::install(),
             config: Arc::new(config),
-            openapi: Arc::new(crate::openapi::build()),
-            tokens: token_keys(&config_ref, &secret)?,
+            docs: Arc::new(crate::openapi::documents(api, &table)),
+            tokens,
             redis,
-            routes: Arc::new(crate::http::routes::RouteTemplates::of_server()),
         });
         bootstrap_admin(&state).await?;
-        let router = router(state.clone()).map_err(StartError::Config)?;
-        Ok(App { state, router })
+        let router = router(state.clone(), routes, table.clone()).map_err(StartError::Config)?;
+        Ok(App { state, routes: table, router })
     }
 
     /// The complete service (for tests: drive it with `tower::ServiceExt::oneshot`).
@@ -214,17 +230,9 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> axum::response:
 /// Order matters: the request context is outermost (every response gets a request id and a
 /// log line); version selection rewrites the URI before the inner router matches it, which is
 /// why the routes sit behind a fallback service instead of directly in this router.
-pub fn router(state: AppState) -> Result<Router, String> {
+fn router(state: AppState, routes: Router<AppState>, table: Arc<RouteTable>) -> Result<Router, String> {
     let body_limit = state.config.body_limit_bytes;
-    let api = Router::new()
-        .merge(rest::versioned("/v1"))
-        .merge(rest::versioned("/v2"))
-        .merge(crate::auth::routes::operational())
-        .route("/healthz", get(rest::ops::healthz))
-        .route("/readyz", get(rest::ops::readyz))
-        .route("/metrics", get(rest::ops::metrics))
-        .route("/openapi.json", get(rest::ops::openapi))
-        .merge(crate::openapi::docs_router())
+    let api = routes
         .fallback(fallback)
         .route_layer(AroundLayer(RecordRoute))
         .layer(DefaultBodyLimit::max(body_limit))
@@ -240,10 +248,10 @@ pub fn router(state: AppState) -> Result<Router, String> {
     // resolved principal, and answers inside the request context (so a 429 carries the
     // request id).
     let outer = tower::ServiceBuilder::new()
-        .layer(RequestContextLayer(state.clone()))
-        .layer(AroundLayer(SelectVersion))
-        .layer(crate::auth::AuthenticateLayer(state.clone()))
-        .option_layer(crate::ratelimit::layer(&state.config, state.routes.clone())?)
+        .layer(RequestContextLayer(state.metrics.clone()))
+        .layer(AroundLayer(SelectVersion(table.clone())))
+        .layer(crate::auth::AuthenticateLayer(state.clone(), table.clone()))
+        .option_layer(crate::ratelimit::layer(&state.config, table)?)
         .service(inner);
     Ok(Router::new().fallback_service(outer))
 }

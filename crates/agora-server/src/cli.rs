@@ -3,8 +3,9 @@
 use std::io::BufRead;
 use std::path::PathBuf;
 
-use agora_core::Actor;
-use agora_core::actor::Role;
+use agora_core::auth::NewOAuthClient;
+use agora_core::users::NewUser;
+use agora_core::{Actor, DomainError};
 use clap::{Parser, Subcommand};
 use serde_json::json;
 
@@ -156,7 +157,8 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Openapi => {
-            println!("{}", crate::openapi::build().all);
+            let (_, api, table) = crate::rest::all().split();
+            println!("{}", crate::openapi::documents(api, &table).all);
             Ok(())
         }
         Command::Apikey { action: ApiKeyCommand::Create { user, scopes, name } } => {
@@ -175,18 +177,20 @@ pub async fn run(cli: Cli) -> Result<(), String> {
                     line.trim_end_matches(['\r', '\n']).to_string()
                 }
             };
-            let app = App::build(config).await.map_err(|e| e.to_string())?;
-            let system = Actor::user(0, Role::Admin);
             let body = json!({"email": email, "name": name, "password": password, "role": if admin { "admin" } else { "user" }});
-            let body = body.as_object().cloned().unwrap_or_default();
-            let u = app.state.services.users.create(&system, &body).await.map_err(|e| {
-                let details: Vec<String> = e.details.iter().map(|d| format!("{}: {}", d.field, d.message)).collect();
-                format!("{} {}", e.message, details.join("; "))
-            })?;
+            let input = NewUser::try_from(body.as_object().unwrap_or(&serde_json::Map::new())).map_err(describe)?;
+            let app = App::build(config).await.map_err(|e| e.to_string())?;
+            let u = app.state.services.users.create(&Actor::operator(), input).await.map_err(describe)?;
             println!("created user {} <{}> ({})", u.id, u.email, u.role.as_str());
             Ok(())
         }
     }
+}
+
+/// A domain error for a terminal: the message and each field's problem.
+fn describe(e: DomainError) -> String {
+    let details: Vec<String> = e.details.iter().map(|d| format!("{}: {}", d.field, d.message)).collect();
+    format!("{} {}", e.message, details.join("; "))
 }
 
 async fn create_api_key(config: Config, user: &str, scopes: &str, name: &str) -> Result<(), String> {
@@ -216,12 +220,10 @@ async fn create_oauth_client(
 ) -> Result<(), String> {
     let scopes = agora_core::actor::Scopes::parse(scopes)?;
     let grants: Vec<String> = grants.split(',').map(str::trim).filter(|g| !g.is_empty()).map(str::to_string).collect();
+    let body = json!({"name": name, "redirect_uris": redirect_uris, "grant_types": grants, "scopes": scopes.names()});
+    let input = NewOAuthClient::try_from(body.as_object().unwrap_or(&serde_json::Map::new())).map_err(describe)?;
     let app = App::build(config).await.map_err(|e| e.to_string())?;
-    let minted =
-        app.state.services.auth.register_client(None, name, redirect_uris, grants, scopes).await.map_err(|e| {
-            let details: Vec<String> = e.details.iter().map(|d| format!("{}: {}", d.field, d.message)).collect();
-            format!("{} {}", e.message, details.join("; "))
-        })?;
+    let minted = app.state.services.auth.register_client(None, input).await.map_err(describe)?;
     println!("client_id={}\nclient_secret={}", minted.record.client_id, minted.secret);
     Ok(())
 }

@@ -12,6 +12,7 @@ pub mod password;
 pub mod ratelimit;
 pub mod rest;
 pub mod state;
+pub mod tokens;
 
 pub use app::App;
 pub use config::Config;

@@ -1,61 +1,44 @@
-//! The OpenAPI 3.1 document, generated from the code.
+//! The OpenAPI 3.1 document, generated from the router's own declaration.
 //!
-//! How it is put together:
+//! Every handler carries `#[utoipa::path]` with its path (without a version prefix), its
+//! parameters ([`params`]), the very types it reads and writes as request and response
+//! bodies, and the error codes it can answer with ([`errors`]). `rest::all` registers the
+//! handlers with utoipa-axum, so the router and the document come from the same declaration
+//! and cannot drift. What no handler knows is added here:
 //!
-//! 1. Every handler carries `#[utoipa::path]` with its path *without* a version prefix, its
-//!    parameters ([`params`]), request body and response schemas ([`schemas`]), and its
-//!    responses, naming shared error responses ([`responses`]).
-//! 2. [`crate::rest::api`] registers the handlers with utoipa-axum's `OpenApiRouter`, once per
-//!    prefix; the router that serves `/v1` and `/v2` and the paths documented here come from
-//!    the same call, so they cannot drift.
-//! 3. [`ApiDoc`] adds what is global: `info`, `servers`, tags, the operational endpoints and
-//!    the components, including the security schemes ([`security`]). The unversioned auth
-//!    endpoints come from [`crate::auth::routes::operational_api`], registered the same way.
-//! 4. Every operation declares its `security` (a test checks it against the authorization
-//!    rules) and its 401/403 responses.
-//! 5. [`document_for`] decorates each version's copy: unique `operationId`s (`v1_list_users`),
-//!    `deprecated` on v1 with its `Deprecation`/`Sunset`/`Link` headers, the `X-Request-ID` and
-//!    `API-Version` headers every response carries and every request may send, and
-//!    `X-CSRF-Token` on unsafe methods; then it drops components the document no longer
-//!    references.
+//! - `info`, servers, tags and the security schemes ([`security`]);
+//! - per version, unique `operationId`s (`v1_list_users`) and, on v1, `deprecated` with the
+//!   `Deprecation`/`Sunset`/`Link` headers;
+//! - what the middleware stack answers on every operation: the `X-Request-ID`, `API-Version`
+//!   and `X-CSRF-Token` parameters, the `X-Request-ID` and `API-Version` response headers, and
+//!   the stack's error codes (401, 405, 429, 500, 503; 404 for an unknown version; 403 CSRF on
+//!   unsafe methods; 400/413/415 where there is a body or a path id) merged into the
+//!   handler's.
 //!
-//! The documents are rendered once at start-up ([`build`]) and served from memory.
+//! The documents are rendered once at start-up ([`documents`]) and served from memory.
 
 pub mod docs_page;
+pub mod errors;
+pub mod headers;
 pub mod params;
-pub mod responses;
-pub mod schemas;
 pub mod security;
 
 use std::collections::BTreeSet;
 
+use agora_core::{ErrorCode, FieldError};
+use axum::http::Method;
 use utoipa::OpenApi;
 use utoipa::openapi::path::{Operation, PathItem};
 use utoipa::openapi::response::Response;
+use utoipa::openapi::security::SecurityRequirement;
 use utoipa::openapi::{Components, Deprecated, License, Ref, RefOr};
 
 use crate::http::envelope::Meta;
-use crate::http::error::{ErrorBody, ErrorEnvelope};
+use crate::http::error::{ErrorEnvelope, ProblemDetails};
+use crate::http::routes::RouteTable;
 use crate::http::versioning::{ApiVersion, V1_SUNSET};
-use crate::rest::ops;
-use responses::names;
-use schemas::{
-    CursorPagination, FieldErrorDoc, HealthResponse, OffsetPagination, PagePagination, Pagination, ProblemDetails,
-    ReadyResponse,
-};
-
-pub use docs_page::docs_router;
-
-/// Rendered documents, built once at start-up.
-#[derive(Debug, Clone)]
-pub struct Documents {
-    /// Both versions.
-    pub all: String,
-    /// `/v1` only.
-    pub v1: String,
-    /// `/v2` only.
-    pub v2: String,
-}
+use crate::state::Documents;
+use headers::names;
 
 const DESCRIPTION: &str = "\
 Agora: users, posts and products over REST.
@@ -70,15 +53,16 @@ v1 lists default to page pagination, v2 lists to cursor pagination. `/v1/openapi
 **Envelope.** JSON bodies are `{success, data, meta}`; lists add `pagination`; errors are \
 `{success: false, error: {code, message, details}, meta}` with a stable `code`. Send \
 `Accept: application/problem+json` for RFC 9457 problem details instead. `X-Request-ID` is on every \
-response and equals `meta.request_id`.
+response and equals `meta.request_id`. Each error response lists the codes it can carry in \
+`x-error-codes`.
 
 **Lists** accept page (`page`, `per_page`), offset (`offset`, `limit`) or cursor (`cursor` or \
 `after_id`, `limit`) pagination — one style per request — plus `sort`, `fields`, `q`/`search` and \
 per-collection filters, and return an RFC 8288 `Link` header.
 
-**Writes.** `PUT` replaces, `PATCH` is a JSON merge patch (unknown fields are 422), `POST` answers \
-201 with `Location`, `DELETE` 204. Single-resource GETs return a strong `ETag` (`If-None-Match` → 304); \
-`PUT`/`PATCH` honour `If-Match` (412 on mismatch). `POST` and `PATCH` accept an `Idempotency-Key`.
+**Writes.** `PUT` replaces, `PATCH` is a JSON merge patch, `POST` answers 201 with `Location`, \
+`DELETE` 204. Unknown or read-only fields in a JSON body are 422. Single-resource GETs return a \
+strong `ETag` (`If-None-Match` → 304); `PUT`/`PATCH` honour `If-Match` (412 on mismatch).
 
 **Authentication.** Sign-up (`POST /users`) and reads are public; every write needs a credential \
 with the `write` scope, and product writes and OAuth client registration need an administrator \
@@ -92,26 +76,12 @@ cookie from `POST /v2/auth/session`. Cookie-authenticated unsafe requests must s
 403 `FORBIDDEN`. Each operation's `security` lists what it accepts; `{}` among them means a \
 credential is optional.";
 
-/// The global parts of the document: info, servers, tags, operational endpoints, schemas that
-/// no operation names directly.
+/// The global parts of the document.
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Agora API", version = "2.0.0", description = DESCRIPTION),
     servers((url = "/", description = "This server")),
-    paths(ops::healthz, ops::readyz, ops::metrics, ops::openapi),
-    components(schemas(
-        ErrorEnvelope,
-        ErrorBody,
-        Meta,
-        ProblemDetails,
-        FieldErrorDoc,
-        Pagination,
-        PagePagination,
-        OffsetPagination,
-        CursorPagination,
-        HealthResponse,
-        ReadyResponse,
-    )),
+    components(schemas(ErrorEnvelope, ProblemDetails, FieldError, ErrorCode, Meta)),
     tags(
         (name = "users", description = "Accounts: public sign-up, profiles, deletion."),
         (name = "posts", description = "Posts, their authors and likes."),
@@ -122,86 +92,40 @@ credential is optional.";
         (name = "operations", description = "Health, readiness, metrics and this document. Unversioned."),
     )
 )]
-pub struct ApiDoc;
+struct ApiDoc;
 
-/// Which document to build.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
-    /// Both versions plus the operational endpoints (`/openapi.json`).
-    All,
-    /// One version's paths only (`/v1/openapi.json`, `/v2/openapi.json`).
-    Version(ApiVersion),
-}
-
-/// Name of the v1 copy of a response component (the copy carries the v1 headers).
-fn v1_component(name: &str) -> String {
-    format!("{name}.v1")
+/// The operations of a path item with their methods, mutably.
+fn operations_mut(item: &mut PathItem) -> impl Iterator<Item = (&'static str, &mut Operation)> {
+    [
+        ("get", &mut item.get),
+        ("put", &mut item.put),
+        ("post", &mut item.post),
+        ("delete", &mut item.delete),
+        ("patch", &mut item.patch),
+    ]
+    .into_iter()
+    .filter_map(|(m, op)| op.as_mut().map(|op| (m, op)))
 }
 
 fn parameter_ref(name: &str) -> RefOr<utoipa::openapi::path::Parameter> {
     RefOr::Ref(Ref::new(format!("#/components/parameters/{name}")))
 }
 
-/// The operations of a path item, mutably.
-pub fn operations_mut(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
-    [
-        &mut item.get,
-        &mut item.put,
-        &mut item.post,
-        &mut item.delete,
-        &mut item.options,
-        &mut item.head,
-        &mut item.patch,
-        &mut item.trace,
-    ]
-    .into_iter()
-    .filter_map(Option::as_mut)
-}
-
-/// The operations of a path item with their methods, mutably.
-fn operations_with_methods_mut(item: &mut PathItem) -> impl Iterator<Item = (&'static str, &mut Operation)> {
-    [
-        ("get", &mut item.get),
-        ("put", &mut item.put),
-        ("post", &mut item.post),
-        ("delete", &mut item.delete),
-        ("options", &mut item.options),
-        ("head", &mut item.head),
-        ("patch", &mut item.patch),
-        ("trace", &mut item.trace),
-    ]
-    .into_iter()
-    .filter_map(|(m, op)| op.as_mut().map(|op| (m, op)))
-}
-
-/// The operations of a path item with their methods.
-pub fn operations(item: &PathItem) -> impl Iterator<Item = (&'static str, &Operation)> {
-    [
-        ("get", &item.get),
-        ("put", &item.put),
-        ("post", &item.post),
-        ("delete", &item.delete),
-        ("options", &item.options),
-        ("head", &item.head),
-        ("patch", &item.patch),
-        ("trace", &item.trace),
-    ]
-    .into_iter()
-    .filter_map(|(m, op)| op.as_ref().map(|op| (m, op)))
+/// Whether the authentication middleware checks `X-CSRF-Token` on this method.
+fn is_unsafe(method: &str) -> bool {
+    !matches!(method, "get" | "head" | "options" | "trace")
 }
 
 /// Adds the headers every response carries, turns headers declared by name into references,
 /// and for v1 adds `Deprecation`, `Sunset` and the successor `Link`.
 fn decorate_response(response: &mut Response, v1: bool) {
     for (name, header) in response.headers.iter_mut() {
-        if let RefOr::T(_) = header
-            && let Some((_, component)) = responses::DECLARED_HEADERS.iter().find(|(n, _)| n == name)
-        {
-            *header = RefOr::Ref(responses::header_ref(component));
+        if let Some((_, component)) = headers::DECLARED_HEADERS.iter().find(|(n, _)| n == name) {
+            *header = RefOr::Ref(headers::header_ref(component));
         }
     }
     let mut add = |name: &str, component: &str| {
-        response.headers.insert(name.to_string(), RefOr::Ref(responses::header_ref(component)));
+        response.headers.insert(name.to_string(), RefOr::Ref(headers::header_ref(component)));
     };
     add("X-Request-ID", names::REQUEST_ID);
     add("API-Version", names::API_VERSION);
@@ -210,18 +134,85 @@ fn decorate_response(response: &mut Response, v1: bool) {
         add("Sunset", names::SUNSET);
         let link =
             if response.headers.contains_key("Link") { names::LINK_PAGINATION_V1 } else { names::LINK_SUCCESSOR };
-        response.headers.insert("Link".to_string(), RefOr::Ref(responses::header_ref(link)));
+        response.headers.insert("Link".to_string(), RefOr::Ref(headers::header_ref(link)));
     }
 }
 
-/// Whether the authentication middleware checks `X-CSRF-Token` on this method (when the
-/// request carries the session cookie).
-pub fn is_unsafe(method: &str) -> bool {
-    !matches!(method, "get" | "head" | "options" | "trace")
+/// The error codes the middleware stack can answer with on this operation.
+fn stack_codes(method: &str, path: &str, op: &Operation, versioned: bool, table: &RouteTable) -> Vec<ErrorCode> {
+    let mut codes = vec![
+        ErrorCode::MethodNotAllowed,
+        ErrorCode::RateLimitExceeded,
+        ErrorCode::InternalError,
+        ErrorCode::RateLimiterUnavailable,
+    ];
+    let concrete = path.replace("{id}", "1");
+    let http_method = Method::from_bytes(method.to_ascii_uppercase().as_bytes()).unwrap_or(Method::GET);
+    // Credentials sent with the request are checked everywhere except where the body carries
+    // them: an invalid one is refused, and a cookie without its CSRF token on an unsafe method.
+    if !table.credentials_in_body(&http_method, &concrete) {
+        codes.push(ErrorCode::Unauthenticated);
+        if is_unsafe(method) {
+            codes.push(ErrorCode::CsrfFailed);
+        }
+    }
+    if versioned {
+        codes.push(ErrorCode::UnsupportedApiVersion);
+    }
+    if op.request_body.is_some() {
+        codes.extend([ErrorCode::InvalidRequest, ErrorCode::PayloadTooLarge, ErrorCode::UnsupportedMediaType]);
+    }
+    if path.contains('{') {
+        codes.push(ErrorCode::InvalidRequest);
+    }
+    codes
 }
 
-/// Decorates one operation; `version` is `None` for the operational endpoints.
-fn decorate_operation(method: &str, op: &mut Operation, version: Option<ApiVersion>) {
+/// Merges `codes` into the operation's error responses, re-rendering each from the union of
+/// the handler's codes and the stack's. A status the handler documents with a response of its
+/// own (an HTML page) is left as it is.
+fn merge_errors(op: &mut Operation, codes: Vec<ErrorCode>) {
+    let mut all: BTreeSet<ErrorCode> = codes.into_iter().collect();
+    let mut custom = BTreeSet::new();
+    for (status, r) in &op.responses.responses {
+        if let RefOr::T(r) = r {
+            let declared = errors::codes_of(r);
+            if declared.is_empty() {
+                custom.insert(status.clone());
+            }
+            all.extend(declared);
+        }
+    }
+    for (status, r) in errors::render(&all) {
+        if !custom.contains(&status) {
+            op.responses.responses.insert(status, r);
+        }
+    }
+}
+
+/// Expands the `user` requirement handlers declare into every scheme a user credential can
+/// be presented with (bearer token, API key, session cookie, OAuth 2.0), with its scopes.
+fn expand_security(op: &mut Operation) {
+    let Some(reqs) = op.security.take() else { return };
+    let mut out = Vec::new();
+    for req in reqs {
+        let value = serde_json::to_value(&req).unwrap_or_default();
+        match value.get(security::USER).and_then(|s| s.as_array()) {
+            Some(scopes) => {
+                let scopes: Vec<String> = scopes.iter().filter_map(|s| s.as_str().map(str::to_string)).collect();
+                for scheme in security::USER_SCHEMES {
+                    out.push(SecurityRequirement::new(scheme, scopes.clone()));
+                }
+            }
+            None => out.push(req),
+        }
+    }
+    op.security = Some(out);
+}
+
+/// Decorates one operation at `path`.
+fn decorate_operation(method: &str, path: &str, op: &mut Operation, table: &RouteTable) {
+    let version = [ApiVersion::V1, ApiVersion::V2].into_iter().find(|v| path.starts_with(&format!("{}/", v.prefix())));
     let params = op.parameters.get_or_insert_with(Vec::new);
     params.push(parameter_ref(names::REQUEST_ID));
     if version.is_some() {
@@ -230,6 +221,8 @@ fn decorate_operation(method: &str, op: &mut Operation, version: Option<ApiVersi
     if is_unsafe(method) {
         params.push(parameter_ref(names::CSRF_TOKEN));
     }
+    expand_security(op);
+    merge_errors(op, stack_codes(method, path, op, version.is_some(), table));
     let v1 = version == Some(ApiVersion::V1);
     if let Some(v) = version {
         let id = op.operation_id.take().unwrap_or_default();
@@ -247,93 +240,48 @@ fn decorate_operation(method: &str, op: &mut Operation, version: Option<ApiVersi
         });
     }
     for response in op.responses.responses.values_mut() {
-        match response {
-            RefOr::T(r) => decorate_response(r, v1),
-            RefOr::Ref(r) if v1 => {
-                if let Some(name) = r.ref_location.strip_prefix("#/components/responses/") {
-                    *r = Ref::from_response_name(v1_component(name));
-                }
-            }
-            RefOr::Ref(_) => {}
+        if let RefOr::T(r) = response {
+            decorate_response(r, v1);
         }
     }
 }
 
-/// The components: schemas from [`ApiDoc`] and the handlers, shared responses (plain and v1
-/// copies), headers, the header parameters every operation accepts and the security schemes.
-fn components(mut base: Components, handler_schemas: Components) -> Components {
-    base.schemas.extend(handler_schemas.schemas);
-    // `ErrorBody.details` is typed as a free-form object in the server; it holds FieldErrors.
-    if let Some(RefOr::T(utoipa::openapi::schema::Schema::Object(body))) = base.schemas.get_mut("ErrorBody")
-        && let Some(RefOr::T(utoipa::openapi::schema::Schema::Array(details))) = body.properties.get_mut("details")
-    {
-        details.items =
-            utoipa::openapi::schema::ArrayItems::RefOrSchema(Box::new(RefOr::Ref(Ref::from_schema_name("FieldError"))));
-    }
-    for (name, response) in responses::response_components() {
-        let RefOr::T(mut plain) = response else { continue };
-        let mut v1 = plain.clone();
-        decorate_response(&mut plain, false);
-        decorate_response(&mut v1, true);
-        base.responses.insert(name.clone(), RefOr::T(plain));
-        base.responses.insert(v1_component(&name), RefOr::T(v1));
-    }
-    base.headers.extend(responses::header_components());
-    base.parameters.insert(names::REQUEST_ID.to_string(), RefOr::T(params::request_id_param()));
-    base.parameters.insert(names::API_VERSION.to_string(), RefOr::T(params::api_version_param()));
-    base.parameters.insert(names::CSRF_TOKEN.to_string(), RefOr::T(params::csrf_token_param()));
-    base.security_schemes.extend(security::security_schemes());
-    base
-}
-
-/// Every path template the server documents (`/v2/users/{id}`, ...), both versions and the
-/// operational endpoints: what per-route rate limits count by.
-pub fn path_templates() -> Vec<String> {
-    document_for(Scope::All).paths.paths.into_keys().collect()
-}
-
-/// The document for `scope`, as a value.
-pub fn document_for(scope: Scope) -> utoipa::openapi::OpenApi {
+/// The full document: the router's paths, decorated, with the global parts.
+pub fn document(routes: utoipa::openapi::OpenApi, table: &RouteTable) -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     let mut license = License::new("MIT OR Apache-2.0");
     license.identifier = Some("MIT OR Apache-2.0".to_string());
     doc.info.license = Some(license);
-
-    let mut handler_components = Components::new();
-    let mut paths = utoipa::openapi::path::Paths::new();
-    if scope == Scope::All {
-        let mut auth = crate::auth::routes::operational_api().into_openapi();
-        doc.paths.paths.append(&mut auth.paths.paths);
-        if let Some(c) = auth.components {
-            handler_components.schemas.extend(c.schemas);
-        }
-        for item in doc.paths.paths.values_mut() {
-            operations_with_methods_mut(item).for_each(|(m, op)| decorate_operation(m, op, None));
-        }
-        paths.paths.append(&mut doc.paths.paths);
-    }
-    for v in [ApiVersion::V1, ApiVersion::V2] {
-        if scope != Scope::All && scope != Scope::Version(v) {
-            continue;
-        }
-        let mut api = crate::rest::api(v.prefix()).into_openapi();
-        for (path, mut item) in std::mem::take(&mut api.paths.paths) {
-            operations_with_methods_mut(&mut item).for_each(|(m, op)| decorate_operation(m, op, Some(v)));
-            paths.paths.insert(path, item);
-        }
-        if let Some(c) = api.components {
-            handler_components.schemas.extend(c.schemas);
-        }
+    let mut paths = routes.paths;
+    for (path, item) in paths.paths.iter_mut() {
+        operations_mut(item).for_each(|(m, op)| decorate_operation(m, path, op, table));
     }
     doc.paths = paths;
-    doc.components = Some(components(doc.components.take().unwrap_or_default(), handler_components));
+    let mut components = doc.components.take().unwrap_or_default();
+    components.schemas.extend(routes.components.map(|c| c.schemas).unwrap_or_default());
+    components.headers.extend(headers::header_components());
+    components.parameters.insert(names::REQUEST_ID.to_string(), RefOr::T(params::request_id_param()));
+    components.parameters.insert(names::API_VERSION.to_string(), RefOr::T(params::api_version_param()));
+    components.parameters.insert(names::CSRF_TOKEN.to_string(), RefOr::T(params::csrf_token_param()));
+    components.security_schemes.extend(security::security_schemes());
+    doc.components = Some(components);
     prune(&mut doc);
     doc
 }
 
-/// The full document (both versions and the operational endpoints).
-pub fn document() -> utoipa::openapi::OpenApi {
-    document_for(Scope::All)
+/// `doc` restricted to the paths under `prefix`.
+fn only(doc: &utoipa::openapi::OpenApi, prefix: &str) -> utoipa::openapi::OpenApi {
+    let mut one = doc.clone();
+    one.paths.paths.retain(|p, _| p.starts_with(prefix));
+    prune(&mut one);
+    one
+}
+
+/// Renders the three documents served: all, v1 only, v2 only.
+pub fn documents(routes: utoipa::openapi::OpenApi, table: &RouteTable) -> Documents {
+    let all = document(routes, table);
+    let render = |d: &utoipa::openapi::OpenApi| d.to_pretty_json().unwrap_or_default();
+    Documents { v1: render(&only(&all, "/v1/")), v2: render(&only(&all, "/v2/")), all: render(&all) }
 }
 
 /// Every `#/components/...` reference in a JSON text.
@@ -385,30 +333,13 @@ fn prune(doc: &mut utoipa::openapi::OpenApi) {
     c.responses.retain(|n, _| keep("responses", n));
     c.headers.retain(|n, _| keep("headers", n));
     c.parameters.retain(|n, _| keep("parameters", n));
-
     let used: BTreeSet<String> = doc
         .paths
         .paths
-        .values()
-        .flat_map(|item| operations(item).flat_map(|(_, op)| op.tags.clone().unwrap_or_default()))
+        .values_mut()
+        .flat_map(|item| operations_mut(item).flat_map(|(_, op)| op.tags.clone().unwrap_or_default()))
         .collect();
     if let Some(tags) = doc.tags.as_mut() {
         tags.retain(|t| used.contains(&t.name));
     }
 }
-
-fn render(doc: &utoipa::openapi::OpenApi) -> String {
-    doc.to_pretty_json().unwrap_or_default()
-}
-
-/// Renders the documents.
-pub fn build() -> Documents {
-    Documents {
-        all: render(&document_for(Scope::All)),
-        v1: render(&document_for(Scope::Version(ApiVersion::V1))),
-        v2: render(&document_for(Scope::Version(ApiVersion::V2))),
-    }
-}
-
-#[cfg(test)]
-mod tests;

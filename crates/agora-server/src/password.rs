@@ -1,8 +1,8 @@
 //! Argon2id password hashing, off the async executor.
 
 use agora_core::DomainError;
+use agora_core::auth::PasswordHasher;
 use agora_core::error::DomainResult;
-use agora_core::repo::PasswordHasher;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, PasswordVerifier, Version};

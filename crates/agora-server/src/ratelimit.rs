@@ -5,7 +5,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use agora_core::Actor;
+use agora_core::auth::Principal as Credential;
+use agora_core::{Actor, ErrorCode};
 use agora_ratelimit::compact_str::{CompactString, format_compact};
 use agora_ratelimit::{
     Algorithm, Check, Checks, FallbackLimiter, LimitError, MemoryStore, OnBackendError, Policy, RateLimitLayer,
@@ -13,13 +14,13 @@ use agora_ratelimit::{
 };
 use axum::body::Body;
 use axum::extract::ConnectInfo;
-use axum::http::{Request, StatusCode};
+use axum::http::Request;
 use axum::response::{IntoResponse, Response};
 use ipnet::IpNet;
 
 use crate::config::{Config, PolicyConfig};
 use crate::http::ApiError;
-use crate::http::routes::RouteTemplates;
+use crate::http::routes::RouteTable;
 
 /// Which part of the request a policy counts by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,8 +38,6 @@ enum Principals {
     Authenticated,
     Any,
 }
-
-pub use crate::auth::Credential;
 
 #[derive(Debug, Clone)]
 struct RuntimePolicy {
@@ -213,17 +212,6 @@ fn ipv4_key(ip: Ipv4Addr) -> CompactString {
     std::str::from_utf8(&buf[..n]).map_or_else(|_| format_compact!("ip:{ip}"), CompactString::new)
 }
 
-/// The operational endpoints that load balancers, orchestrators and metrics scrapers call.
-///
-/// A wildcard pattern never covers them. Behind a proxy that is not listed in
-/// `trusted_proxies`, every request arrives from the proxy's address. If `"*"` covered the
-/// probes, API traffic from that address would use up the quota of the proxy's own health
-/// checks, and the instance would be taken out of rotation for being busy. A policy limits one
-/// of these paths only if one of its patterns names the path itself (see [`names_path`]).
-fn is_operational(path: &str) -> bool {
-    matches!(path, "/healthz" | "/readyz" | "/metrics")
-}
-
 /// Whether a route pattern names `path` literally: its path part (after the method and a
 /// space) is exactly `path`, as in `"GET /metrics"` or `"* /readyz"`.
 fn names_path(pattern: &str, path: &str) -> bool {
@@ -242,11 +230,11 @@ struct KeyRules {
     trusted: Vec<IpNet>,
     needs_principal: bool,
     /// For per-route counters.
-    routes: Arc<RouteTemplates>,
+    routes: Arc<RouteTable>,
 }
 
 impl KeyRules {
-    fn new(policies: Vec<RuntimePolicy>, trusted: Vec<IpNet>, routes: Arc<RouteTemplates>) -> KeyRules {
+    fn new(policies: Vec<RuntimePolicy>, trusted: Vec<IpNet>, routes: Arc<RouteTable>) -> KeyRules {
         let needs_principal = policies.iter().any(|p| p.principals != Principals::Any || p.key != KeyKind::Ip);
         KeyRules { policies, trusted, needs_principal, routes }
     }
@@ -265,7 +253,12 @@ impl KeyRules {
         };
         let method = req.method().as_str();
         let path = req.uri().path();
-        let operational = is_operational(path);
+        // A wildcard pattern never covers a probe. Behind a proxy that is not listed in
+        // `trusted_proxies`, every request arrives from the proxy's address; if `"*"` covered
+        // the probes, API traffic from that address would use up the quota of the proxy's own
+        // health checks, and the instance would be taken out of rotation for being busy. A
+        // policy limits a probe only if one of its patterns names the path itself.
+        let operational = !path.starts_with("/v") && self.routes.is_probe(path);
         let covers =
             |pattern: &String| route_matches(pattern, method, path) && (!operational || names_path(pattern, path));
         let client = client(req, trusted);
@@ -316,8 +309,7 @@ impl KeyRules {
 fn limited(policy: &str, retry_after: Duration) -> Response {
     let secs = retry_after.as_secs_f64().ceil().max(1.0) as u64;
     let mut e = ApiError::new(
-        StatusCode::TOO_MANY_REQUESTS,
-        "RATE_LIMIT_EXCEEDED",
+        ErrorCode::RateLimitExceeded,
         format!("Rate limit exceeded (policy `{policy}`); retry in {secs} s."),
     );
     e.retry_after = Some(secs);
@@ -332,11 +324,7 @@ fn limited(policy: &str, retry_after: Duration) -> Response {
 /// request would flood the logs exactly when they are needed. `Retry-After: 1` matches the
 /// fallback's probe interval: Redis is tried again within a second.
 fn unavailable(_err: &LimitError) -> Response {
-    let mut e = ApiError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "RATE_LIMITER_UNAVAILABLE",
-        "Rate limiting is temporarily unavailable.",
-    );
+    let mut e = ApiError::from(ErrorCode::RateLimiterUnavailable);
     e.retry_after = Some(1);
     e.into_response()
 }
@@ -349,7 +337,7 @@ fn unavailable(_err: &LimitError) -> Response {
 #[allow(clippy::type_complexity)]
 pub fn layer(
     config: &Config,
-    routes: Arc<RouteTemplates>,
+    routes: Arc<RouteTable>,
 ) -> Result<
     Option<
         RateLimitLayer<
@@ -406,7 +394,7 @@ mod tests {
     use super::*;
 
     fn key_rules(policies: Vec<RuntimePolicy>, trusted: Vec<IpNet>) -> KeyRules {
-        KeyRules::new(policies, trusted, Arc::new(RouteTemplates::of_server()))
+        KeyRules::new(policies, trusted, Arc::new(crate::rest::all().split().2))
     }
 
     #[test]

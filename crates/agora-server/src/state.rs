@@ -7,6 +7,7 @@ use agora_db::Db;
 
 use crate::config::Config;
 use crate::metrics::Metrics;
+use crate::tokens::TokenKeys;
 
 /// Cheap to clone: one reference count, because every middleware layer and handler on the
 /// request path takes its own copy.
@@ -27,6 +28,17 @@ impl std::ops::Deref for AppState {
     }
 }
 
+/// The rendered OpenAPI documents, built once at start-up from the router's declaration.
+#[derive(Debug, Clone, Default)]
+pub struct Documents {
+    /// Both versions and the unversioned endpoints (`/openapi.json`).
+    pub all: String,
+    /// `/v1` only.
+    pub v1: String,
+    /// `/v2` only.
+    pub v2: String,
+}
+
 /// What the state holds; reached through `AppState`'s `Deref`.
 pub struct Shared {
     /// Domain services.
@@ -37,12 +49,10 @@ pub struct Shared {
     pub metrics: Metrics,
     /// Effective configuration.
     pub config: Arc<Config>,
-    /// The rendered OpenAPI documents: (all versions, v1 only, v2 only).
-    pub openapi: Arc<crate::openapi::Documents>,
-    /// Access-token keys.
-    pub tokens: crate::auth::tokens::TokenKeys,
+    /// The OpenAPI documents.
+    pub docs: Arc<Documents>,
+    /// Access-token keys (the JWKS document).
+    pub tokens: TokenKeys,
     /// The Redis connection when `redis_url` is set (readiness pings it).
-    pub redis: Option<crate::auth::redis_store::RedisAuthRepo>,
-    /// The route templates, for layers that answer before routing.
-    pub routes: Arc<crate::http::routes::RouteTemplates>,
+    pub redis: Option<agora_redis::RedisAuthRepo>,
 }

@@ -3,12 +3,8 @@
 //! duplicated or reset by restarts.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[macro_use]
-#[path = "common/mod.rs"]
-mod common;
-
 use agora_server::Config;
-use common::{Engine, PASSWORD, TestApp, unique_email};
+use agora_test_support::{Engine, PASSWORD, TestApp, unique_email};
 use serde_json::json;
 
 fn with_bootstrap(email: String) -> impl FnOnce(&mut Config) {

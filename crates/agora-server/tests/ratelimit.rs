@@ -25,6 +25,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use agora_server::config::{PolicyConfig, RateLimitConfig};
 use agora_server::{App, Config};
+use agora_test_support::{redis_url, skip_or_fail, unique};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
@@ -58,29 +59,6 @@ const LONG: Duration = Duration::from_secs(1_000_000);
 // ---------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------
-
-/// A random suffix, so concurrent or repeated runs never share Redis counters.
-fn unique(prefix: &str) -> String {
-    format!("{prefix}-{:016x}", rand::random::<u64>())
-}
-
-fn skip_or_fail(why: &str) {
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("{why} (required when CI=true)");
-    }
-    println!("skipped: {why}");
-}
-
-/// `AGORA_TEST_REDIS_URL`, or `None` after printing why the test is skipped (panics in CI).
-fn redis_url() -> Option<String> {
-    match std::env::var("AGORA_TEST_REDIS_URL") {
-        Ok(url) if !url.trim().is_empty() => Some(url),
-        _ => {
-            skip_or_fail("AGORA_TEST_REDIS_URL not set");
-            None
-        }
-    }
-}
 
 fn policy(name: &str, algorithm: &str, limit: u64, window: Duration, routes: &[&str]) -> PolicyConfig {
     PolicyConfig {

@@ -2,9 +2,6 @@
 //! nodes): rate limits hold, and the Redis-backed session store works across slots.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "../../agora-ratelimit/tests/common/mod.rs"]
-mod rlcommon;
-
 use std::time::Duration;
 
 use agora_server::config::{PolicyConfig, RateLimitConfig};
@@ -29,13 +26,13 @@ fn post(path: &str, body: Value) -> Request<Body> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_on_a_redis_cluster() {
-    if !rlcommon::can_spawn_redis() {
+    if !agora_test_support::redis::can_spawn_redis() {
         return;
     }
-    let cluster = tokio::task::spawn_blocking(rlcommon::RedisCluster::start).await.unwrap();
-    let dir = std::env::temp_dir().join(rlcommon::unique("agora-cluster"));
+    let cluster = tokio::task::spawn_blocking(agora_test_support::redis::RedisCluster::start).await.unwrap();
+    let dir = std::env::temp_dir().join(agora_test_support::unique("agora-cluster"));
     std::fs::create_dir_all(&dir).unwrap();
-    let name = rlcommon::unique("cl").replace('-', "_");
+    let name = agora_test_support::unique("cl").replace('-', "_");
     let mut cfg = Config {
         database_url: format!("sqlite://{}", dir.join("agora.db").display()),
         redis_url: cluster.url(),

@@ -11,7 +11,12 @@ static SPEC: ResourceSpec = ResourceSpec {
         ("created_at", ValueKind::Time),
     ],
     default_sort: &[SortKey { column: "id", dir: SortDir::Asc }],
-    filters: &[FilterSpec { param: "price_min", parse: |r| filters::int("price", FilterOp::Gte, r) }],
+    filters: &[FilterSpec {
+        param: "price_min",
+        kind: filters::Kind::Int,
+        description: "",
+        parse: |r| filters::int("price", FilterOp::Gte, r),
+    }],
 };
 
 fn key() -> CursorKey {
@@ -24,7 +29,7 @@ fn q(pairs: &[(&str, &str)], style: DefaultStyle) -> DomainResult<ListQuery> {
 }
 
 fn param_of(e: DomainError) -> String {
-    assert_eq!(e.code(), "INVALID_QUERY");
+    assert_eq!(e.code, crate::ErrorCode::InvalidQuery);
     e.details[0].field.clone()
 }
 

@@ -18,7 +18,7 @@ use tokio::task::futures::TaskLocalFuture;
 use tower::{Layer, Service};
 
 use super::around::{Around, Before};
-use crate::state::AppState;
+use crate::metrics::Metrics;
 
 /// What every response of one request needs to know.
 #[derive(Debug, Clone)]
@@ -50,6 +50,11 @@ pub fn new_request_id() -> String {
 fn valid_client_id(v: &str) -> bool {
     (1..=128).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-')
 }
+
+/// The principal's label for the log line (`anonymous`, `user:42`), set on the response by
+/// authentication.
+#[derive(Debug, Clone)]
+pub struct PrincipalLabel(pub String);
 
 /// Route template copied onto the response so the outer layer can label logs and metrics.
 #[derive(Debug, Clone)]
@@ -95,13 +100,13 @@ impl Around for RecordRoute {
 /// the inner service is called synchronously inside the context (anything it answers on the
 /// spot, such as a 429, already sees the request id) and its future is polled inside it too.
 #[derive(Clone)]
-pub struct RequestContextLayer(pub AppState);
+pub struct RequestContextLayer(pub Metrics);
 
 impl<S> Layer<S> for RequestContextLayer {
     type Service = RequestContext<S>;
 
     fn layer(&self, inner: S) -> RequestContext<S> {
-        RequestContext { inner, state: self.0.clone() }
+        RequestContext { inner, metrics: self.0.clone() }
     }
 }
 
@@ -109,7 +114,7 @@ impl<S> Layer<S> for RequestContextLayer {
 #[derive(Clone)]
 pub struct RequestContext<S> {
     inner: S,
-    state: AppState,
+    metrics: Metrics,
 }
 
 impl<S> Service<Request> for RequestContext<S>
@@ -143,7 +148,7 @@ where
         let inner = CTX.sync_scope(ctx.clone(), || self.inner.call(req));
         RequestContextFuture {
             inner: CTX.scope(ctx, inner),
-            done: Some(Done { started, request_id, method, state: self.state.clone() }),
+            done: Some(Done { started, request_id, method, metrics: self.metrics.clone() }),
         }
     }
 }
@@ -153,7 +158,7 @@ struct Done {
     started: Instant,
     request_id: Arc<str>,
     method: Method,
-    state: AppState,
+    metrics: Metrics,
 }
 
 pin_project_lite::pin_project! {
@@ -182,16 +187,16 @@ where
 }
 
 fn finish(done: Done, res: &mut Response) {
-    let Done { started, request_id, method, state } = done;
+    let Done { started, request_id, method, metrics } = done;
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         res.headers_mut().insert(X_REQUEST_ID.clone(), v);
     }
     let route = res.extensions().get::<RouteLabel>().map_or("unmatched", RouteLabel::as_str);
     let status = res.status().as_u16();
     let elapsed = started.elapsed();
-    state.metrics.record_request(method.as_str(), route, status, elapsed);
+    metrics.record_request(method.as_str(), route, status, elapsed);
     if tracing::enabled!(target: "agora::request", tracing::Level::INFO) {
-        let principal = res.extensions().get::<crate::auth::PrincipalLabel>().map_or("anonymous", |p| p.0.as_str());
+        let principal = res.extensions().get::<PrincipalLabel>().map_or("anonymous", |p| p.0.as_str());
         tracing::info!(
             target: "agora::request",
             request_id = %request_id,

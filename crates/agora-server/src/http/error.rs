@@ -1,9 +1,10 @@
 //! The one error path: every failure — domain errors, extractor rejections, unknown routes,
 //! panics — becomes an [`ApiError`] and is rendered as the envelope or, when the client asked
-//! for it, as RFC 9457 problem details.
+//! for it, as RFC 9457 problem details. Codes come from the vocabulary in
+//! [`agora_core::ErrorCode`]; nothing here spells one.
 
-use agora_core::{DomainError, ErrorKind, FieldError};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use agora_core::{DomainError, ErrorCode, FieldError};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -32,17 +33,17 @@ impl std::ops::DerefMut for ApiError {
 /// The parts of an [`ApiError`].
 #[derive(Debug, Clone)]
 pub struct ApiErrorParts {
-    /// HTTP status.
+    /// HTTP status (the code's, unless a framework rejection had another).
     pub status: StatusCode,
-    /// Stable code, e.g. `USER_NOT_FOUND`.
-    pub code: String,
+    /// Stable code.
+    pub code: ErrorCode,
     /// Client-safe message.
     pub message: String,
     /// Per-field details.
     pub details: Vec<FieldError>,
     /// Extra headers (`Allow`, `Retry-After`, `WWW-Authenticate`…).
     pub headers: Vec<(HeaderName, HeaderValue)>,
-    /// Seconds to wait, for 429/409-in-progress.
+    /// Seconds to wait, for 429.
     pub retry_after: Option<u64>,
     /// The rate-limit policy that refused the request.
     pub policy: Option<String>,
@@ -50,58 +51,94 @@ pub struct ApiErrorParts {
 
 /// The error object inside the envelope.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct ErrorBody {
+pub struct ErrorBody<'a> {
     /// Stable machine-readable code.
-    pub code: String,
+    pub code: ErrorCode,
     /// Human-readable message.
-    pub message: String,
+    pub message: &'a str,
     /// Field-level problems.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    #[schema(value_type = Vec<Object>)]
-    pub details: Vec<FieldError>,
-    /// Seconds to wait before retrying.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    #[schema(value_type = Vec<FieldError>)]
+    pub details: &'a [FieldError],
+    /// Seconds to wait before retrying (429).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub retry_after: Option<u64>,
-    /// The rate-limit policy that refused the request.
+    /// The rate-limit policy that refused the request (429).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub policy: Option<String>,
+    #[schema(nullable = false)]
+    pub policy: Option<&'a str>,
 }
 
 /// `{"success": false, "error": {...}, "meta": {...}}`.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct ErrorEnvelope {
+pub struct ErrorEnvelope<'a> {
     /// Always false.
     pub success: bool,
     /// What went wrong.
-    pub error: ErrorBody,
+    pub error: ErrorBody<'a>,
     /// Request metadata.
     pub meta: Meta,
 }
 
-#[derive(Serialize)]
-struct Problem<'a> {
+/// RFC 9457 problem details, sent instead of the envelope when the request's `Accept` asks
+/// for `application/problem+json`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProblemDetails<'a> {
+    /// A URI naming the problem type, derived from `code`.
     #[serde(rename = "type")]
-    kind: String,
-    title: &'a str,
-    status: u16,
-    detail: &'a str,
-    instance: String,
-    code: &'a str,
-    request_id: String,
+    #[schema(format = "uri", example = "https://agora.dev/problems/user-not-found")]
+    pub kind: String,
+    /// The HTTP reason phrase.
+    #[schema(example = "Not Found")]
+    pub title: &'a str,
+    /// The HTTP status.
+    #[schema(example = 404)]
+    pub status: u16,
+    /// Human-readable explanation (the envelope's `error.message`).
+    pub detail: &'a str,
+    /// `urn:agora:request:<request id>`.
+    #[schema(example = "urn:agora:request:req_0123456789abcdef")]
+    pub instance: String,
+    /// Stable machine-readable code (the envelope's `error.code`).
+    pub code: ErrorCode,
+    /// Equals the `X-Request-ID` header.
+    pub request_id: &'a str,
+    /// Field-level problems, when there are any.
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    errors: &'a [FieldError],
+    #[schema(value_type = Vec<FieldError>)]
+    pub errors: &'a [FieldError],
+    /// Seconds to wait before retrying (429).
     #[serde(skip_serializing_if = "Option::is_none")]
-    retry_after: Option<u64>,
+    #[schema(nullable = false)]
+    pub retry_after: Option<u64>,
+    /// The rate-limit policy that refused the request (429).
     #[serde(skip_serializing_if = "Option::is_none")]
-    policy: Option<&'a str>,
+    #[schema(nullable = false)]
+    pub policy: Option<&'a str>,
+}
+
+/// Marks a response whose body is already final: rendered by [`ApiError`], or a deliberate
+/// non-JSON page. The error normaliser leaves it alone.
+#[derive(Debug, Clone, Copy)]
+pub struct AlreadyEnveloped;
+
+/// Credentials the authentication layer turned away, with the answer owed to the client. The
+/// answer is given by the first layer after rate limiting (see `auth::Authenticate`), so that
+/// requests with bad credentials are counted against the anonymous quota.
+#[derive(Debug, Clone)]
+pub struct Rejected(pub ApiError);
+
+fn status_of(code: ErrorCode) -> StatusCode {
+    StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 impl ApiError {
-    /// An error with no details.
-    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
+    /// An error with `code` and a message.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self(Box::new(ApiErrorParts {
-            status,
-            code: code.into(),
+            status: status_of(code),
+            code,
             message: message.into(),
             details: Vec::new(),
             headers: Vec::new(),
@@ -124,64 +161,54 @@ impl ApiError {
 
     /// 400 `INVALID_REQUEST`.
     pub fn invalid_request(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "INVALID_REQUEST", message)
-    }
-
-    /// 404 `NOT_FOUND` for paths that match no route.
-    pub fn no_route() -> Self {
-        Self::new(StatusCode::NOT_FOUND, "NOT_FOUND", "No resource exists at this path.")
+        Self::new(ErrorCode::InvalidRequest, message)
     }
 
     /// 500 `INTERNAL_ERROR`: opaque by design.
     pub fn internal() -> Self {
         let id = ctx::current().request_id;
         Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "INTERNAL_ERROR",
-            format!("An internal error occurred. Quote request id {id} when reporting it."),
+            ErrorCode::InternalError,
+            format!("{} Quote request id {id} when reporting it.", ErrorCode::InternalError.default_message()),
         )
+    }
+}
+
+impl From<ErrorCode> for ApiError {
+    fn from(code: ErrorCode) -> Self {
+        ApiError::new(code, code.default_message())
     }
 }
 
 impl From<DomainError> for ApiError {
     fn from(e: DomainError) -> Self {
-        let status = match &e.kind {
-            ErrorKind::InvalidRequest | ErrorKind::InvalidQuery => StatusCode::BAD_REQUEST,
-            ErrorKind::Validation => StatusCode::UNPROCESSABLE_ENTITY,
-            ErrorKind::Conflict | ErrorKind::OutOfStock => StatusCode::CONFLICT,
-            ErrorKind::NotFound(_) => StatusCode::NOT_FOUND,
-            ErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,
-            ErrorKind::Forbidden => StatusCode::FORBIDDEN,
-            ErrorKind::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
-            ErrorKind::Internal => {
-                tracing::error!(request_id = %ctx::current().request_id, error = %e.message, "internal error");
-                return ApiError::internal();
-            }
-        };
-        let mut out = ApiError::new(status, &e.code(), e.message.clone()).with_details(e.details);
-        if status == StatusCode::UNAUTHORIZED {
-            out = out.with_header(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"agora\""));
+        if e.code == ErrorCode::InternalError {
+            tracing::error!(request_id = %ctx::current().request_id, error = %e.message, "internal error");
+            return ApiError::internal();
+        }
+        let out = ApiError::new(e.code, e.message).with_details(e.details);
+        if e.code == ErrorCode::Unauthenticated {
+            return out.with_header(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"agora\""));
         }
         out
     }
-}
-
-fn title(status: StatusCode) -> &'static str {
-    status.canonical_reason().unwrap_or("Error")
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let c = ctx::current();
         let (content_type, body) = if c.problem_json {
-            let p = Problem {
-                kind: format!("https://agora.dev/problems/{}", self.code.to_ascii_lowercase().replace('_', "-")),
-                title: title(self.status),
+            let p = ProblemDetails {
+                kind: format!(
+                    "https://agora.dev/problems/{}",
+                    self.code.as_str().to_ascii_lowercase().replace('_', "-")
+                ),
+                title: self.status.canonical_reason().unwrap_or("Error"),
                 status: self.status.as_u16(),
                 detail: &self.message,
                 instance: format!("urn:agora:request:{}", c.request_id),
-                code: &self.code,
-                request_id: c.request_id.to_string(),
+                code: self.code,
+                request_id: &c.request_id,
                 errors: &self.details,
                 retry_after: self.retry_after,
                 policy: self.policy.as_deref(),
@@ -191,18 +218,18 @@ impl IntoResponse for ApiError {
             let env = ErrorEnvelope {
                 success: false,
                 error: ErrorBody {
-                    code: self.code.clone(),
-                    message: self.message.clone(),
-                    details: self.details.clone(),
+                    code: self.code,
+                    message: &self.message,
+                    details: &self.details,
                     retry_after: self.retry_after,
-                    policy: self.policy.clone(),
+                    policy: self.policy.as_deref(),
                 },
                 meta: Meta::now(),
             };
             ("application/json", serde_json::to_vec(&env))
         };
         let mut res = (self.status, body.unwrap_or_default()).into_response();
-        let headers: &mut HeaderMap = res.headers_mut();
+        let headers = res.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
         for (k, v) in self.headers.iter() {
             headers.insert(k.clone(), v.clone());
@@ -210,7 +237,7 @@ impl IntoResponse for ApiError {
         if let Some(s) = self.retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(s));
         }
-        res.extensions_mut().insert(super::normalize::AlreadyEnveloped);
+        res.extensions_mut().insert(AlreadyEnveloped);
         res
     }
 }

@@ -6,6 +6,7 @@
 //! caller would GET, and the write itself is conditional on the row version, so a concurrent
 //! change between the check and the write still answers 412 instead of being overwritten.
 
+use agora_core::ErrorCode;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
@@ -48,8 +49,7 @@ pub fn check_if_match(headers: &HeaderMap, current: &str) -> Result<bool, ApiErr
         return Ok(true);
     }
     Err(ApiError::new(
-        StatusCode::PRECONDITION_FAILED,
-        "PRECONDITION_FAILED",
+        ErrorCode::PreconditionFailed,
         "The resource has changed since you fetched it (If-Match does not match its ETag).",
     ))
 }

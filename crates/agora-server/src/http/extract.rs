@@ -3,11 +3,12 @@
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
-use serde_json::{Map, Value};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
 
-use agora_core::FieldError;
-use agora_core::list::DefaultStyle;
+use agora_core::list::{DefaultStyle, ListRequest};
+use agora_core::{Actor, DomainError, ErrorCode, FieldError};
 
 use super::error::ApiError;
 use super::versioning::ApiVersion;
@@ -52,9 +53,9 @@ pub struct PathId(pub i64);
 impl<S: Send + Sync> FromRequestParts<S> for PathId {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        let params =
-            axum::extract::RawPathParams::from_request_parts(parts, state).await.map_err(|_| ApiError::no_route())?;
-        let (name, raw) = params.iter().next().ok_or_else(ApiError::no_route)?;
+        let no_route = || ApiError::from(ErrorCode::NotFound);
+        let params = axum::extract::RawPathParams::from_request_parts(parts, state).await.map_err(|_| no_route())?;
+        let (name, raw) = params.iter().next().ok_or_else(no_route)?;
         Ok(PathId(parse_id(name, raw)?))
     }
 }
@@ -67,9 +68,9 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
         let q = parts.uri.query().unwrap_or("");
-        serde_urlencoded::from_str::<Vec<(String, String)>>(q).map(QueryPairs).map_err(|_| {
-            ApiError::new(StatusCode::BAD_REQUEST, "INVALID_QUERY", "The query string is not valid URL encoding.")
-        })
+        serde_urlencoded::from_str::<Vec<(String, String)>>(q)
+            .map(QueryPairs)
+            .map_err(|_| ApiError::new(ErrorCode::InvalidQuery, "The query string is not valid URL encoding."))
     }
 }
 
@@ -78,36 +79,44 @@ impl QueryPairs {
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
-}
 
-/// A JSON object body. Wrong content type → 415, unreadable JSON or a non-object → 400,
-/// too large → 413; all in the envelope.
-#[derive(Debug, Clone)]
-pub struct JsonObject(pub Map<String, Value>);
+    /// The collection request these parameters make under version `v`.
+    pub fn list(self, v: Version) -> ListRequest {
+        ListRequest { params: self.0, style: v.default_style() }
+    }
+}
 
 fn is_json(ct: &str) -> bool {
     let media = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     media == "application/json" || (media.starts_with("application/") && media.ends_with("+json"))
 }
 
+fn content_type(headers: &HeaderMap) -> &str {
+    headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("")
+}
+
+async fn body_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
+    Bytes::from_request(req, state).await.map_err(|rej| {
+        if rej.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ErrorCode::PayloadTooLarge.into()
+        } else {
+            ApiError::invalid_request("The request body could not be read.")
+        }
+    })
+}
+
+/// A JSON object body. Wrong content type → 415, unreadable JSON or a non-object → 400,
+/// too large → 413; all in the envelope.
+#[derive(Debug, Clone)]
+pub struct JsonObject(pub agora_core::input::JsonObject);
+
 impl<S: Send + Sync> FromRequest<S> for JsonObject {
     type Rejection = ApiError;
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let ct = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-        if !is_json(ct) {
-            return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "UNSUPPORTED_MEDIA_TYPE",
-                "Send the request body as application/json.",
-            ));
+        if !is_json(content_type(req.headers())) {
+            return Err(ErrorCode::UnsupportedMediaType.into());
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|rej| {
-            if rej.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE", "The request body is too large.")
-            } else {
-                ApiError::invalid_request("The request body could not be read.")
-            }
-        })?;
+        let bytes = body_bytes(req, state).await?;
         match serde_json::from_slice::<Value>(&bytes) {
             Ok(Value::Object(m)) => Ok(JsonObject(m)),
             Ok(_) => Err(ApiError::invalid_request("The request body must be a JSON object.")),
@@ -117,5 +126,122 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
                 e.column()
             ))),
         }
+    }
+}
+
+/// A typed input read from a JSON object body: the body's syntax is checked as for
+/// [`JsonObject`], then every field at once (422 `VALIDATION_ERROR` naming each bad one).
+#[derive(Debug, Clone)]
+pub struct Body<T>(pub T);
+
+impl<S, T> FromRequest<S> for Body<T>
+where
+    S: Send + Sync,
+    T: for<'a> TryFrom<&'a agora_core::input::JsonObject, Error = DomainError>,
+{
+    type Rejection = ApiError;
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let JsonObject(obj) = JsonObject::from_request(req, state).await?;
+        Ok(Body(T::try_from(&obj)?))
+    }
+}
+
+/// The parameters of an OAuth-style endpoint, as a form or a JSON object (RFC 6749 clients
+/// send forms), read into `T`. Every parameter is a string: JSON arrays become
+/// space-separated lists (`["read", "write"]` is the scope `read write`), other values their
+/// JSON text. Unknown parameters are ignored, as OAuth asks.
+#[derive(Debug, Clone)]
+pub struct Params<T>(pub T);
+
+impl<S, T> FromRequest<S> for Params<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let ct = content_type(req.headers()).to_ascii_lowercase();
+        let form = ct.starts_with("application/x-www-form-urlencoded");
+        if !form && !is_json(&ct) {
+            return Err(ApiError::new(
+                ErrorCode::UnsupportedMediaType,
+                "Send application/json or application/x-www-form-urlencoded.",
+            ));
+        }
+        let bytes = body_bytes(req, state).await?;
+        let pairs: Vec<(String, String)> = if form {
+            serde_urlencoded::from_bytes(&bytes)
+                .map_err(|_| ApiError::invalid_request("The form body is not valid URL encoding."))?
+        } else {
+            let Ok(Value::Object(m)) = serde_json::from_slice::<Value>(&bytes) else {
+                return Err(ApiError::invalid_request("The request body must be a JSON object."));
+            };
+            m.into_iter()
+                .map(|(k, v)| {
+                    let s = match v {
+                        Value::String(s) => s,
+                        Value::Array(a) => a.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(" "),
+                        other => other.to_string(),
+                    };
+                    (k, s)
+                })
+                .collect()
+        };
+        // Later duplicates win, as in a map.
+        let map: std::collections::HashMap<String, String> = pairs.into_iter().collect();
+        let de = serde::de::value::MapDeserializer::<_, serde::de::value::Error>::new(map.into_iter());
+        T::deserialize(de)
+            .map(Params)
+            .map_err(|e| ApiError::invalid_request(format!("The parameters could not be read: {e}.")))
+    }
+}
+
+/// The calling [`Actor`] (anonymous when no credential was presented).
+#[derive(Debug, Clone)]
+pub struct CurrentActor(pub Actor);
+
+impl<S: Send + Sync> FromRequestParts<S> for CurrentActor {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        Ok(CurrentActor(parts.extensions.get::<Actor>().cloned().unwrap_or(Actor::Anonymous)))
+    }
+}
+
+/// A write: the calling [`Actor`], who must be authenticated with the `write` scope, and its
+/// typed input. Checked in the order a client fixes things in: the body's syntax (400, 413,
+/// 415), then the credential (401, or 403 without `write`), then every field (422). The
+/// service checks the credential again, for every transport.
+#[derive(Debug, Clone)]
+pub struct Write<T>(pub Actor, pub T);
+
+impl<S, T> FromRequest<S> for Write<T>
+where
+    S: Send + Sync,
+    T: for<'a> TryFrom<&'a agora_core::input::JsonObject, Error = DomainError>,
+{
+    type Rejection = ApiError;
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let actor = req.extensions().get::<Actor>().cloned().unwrap_or(Actor::Anonymous);
+        let JsonObject(obj) = JsonObject::from_request(req, state).await?;
+        actor.require_write()?;
+        Ok(Write(actor, T::try_from(&obj)?))
+    }
+}
+
+/// The request's URI as the client addressed the resource, version prefix included: a
+/// versioned route sits in a router nested under `/v1` or `/v2`, whose handlers see the URI
+/// without the prefix. Links to other pages of a list are built from it.
+#[derive(Debug, Clone)]
+pub struct RequestUri(pub Uri);
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestUri {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let Some(prefix) = parts.extensions.get::<axum::extract::NestedPath>() else {
+            return Ok(RequestUri(parts.uri.clone()));
+        };
+        let pq = parts.uri.path_and_query().map_or("", |pq| pq.as_str());
+        let full = format!("{}{pq}", prefix.as_str().trim_end_matches('/'));
+        Ok(RequestUri(full.parse().unwrap_or_else(|_| parts.uri.clone())))
     }
 }

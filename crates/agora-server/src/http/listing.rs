@@ -1,13 +1,13 @@
 //! Rendering lists and single resources: field selection, pagination metadata, the RFC 8288
 //! `Link` header, and ETags on single GETs.
 
-use agora_core::list::PageInfo;
+use agora_core::list::{Page, PageInfo};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::Response;
 use serde::Serialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
-use super::envelope::{json_bytes, json_response};
+use super::envelope::{Envelope, ListEnvelope, Meta, Pagination, json_response, to_bytes};
 use super::etag;
 
 /// Keeps only the selected fields of a serialised object.
@@ -23,25 +23,6 @@ pub fn project(v: Value, fields: Option<&[String]>) -> Value {
             Value::Object(out)
         }
         (v, _) => v,
-    }
-}
-
-/// The `pagination` object for a page.
-pub fn pagination_json(info: &PageInfo) -> Value {
-    match info {
-        PageInfo::Page { page, per_page, total, total_pages, next_cursor, prev_cursor } => json!({
-            "page": page, "per_page": per_page, "total": total, "total_pages": total_pages,
-            "next_cursor": next_cursor, "prev_cursor": prev_cursor,
-        }),
-        PageInfo::Offset { offset, limit, total } => json!({"offset": offset, "limit": limit, "total": total}),
-        PageInfo::Cursor { limit, next_cursor, prev_cursor, has_more, total } => {
-            let mut v =
-                json!({"limit": limit, "next_cursor": next_cursor, "prev_cursor": prev_cursor, "has_more": has_more});
-            if let (Some(t), Value::Object(m)) = (total, &mut v) {
-                m.insert("total".into(), json!(t));
-            }
-            v
-        }
     }
 }
 
@@ -114,19 +95,28 @@ pub fn link_header(uri: &Uri, info: &PageInfo) -> Option<String> {
     Some(links.iter().map(|(u, rel)| format!("<{u}>; rel=\"{rel}\"")).collect::<Vec<_>>().join(", "))
 }
 
-/// A list response: items (projected), pagination, `Link`.
-pub fn list_response<T: Serialize>(items: &[T], info: &PageInfo, fields: Option<&[String]>, uri: &Uri) -> Response {
-    let pagination = pagination_json(info);
-    let bytes = match fields {
-        None => json_bytes(&items, Some(&pagination)),
+/// A list response: the page's items as `T` (projected to the selected fields), its
+/// pagination, and the `Link` header.
+pub fn list_response<E, T: Serialize>(page: &Page<E>, item: impl Fn(&E) -> T, uri: &Uri) -> Response {
+    let pagination = Pagination::from(&page.info);
+    let bytes = match page.fields.as_deref() {
+        None => to_bytes(&ListEnvelope {
+            success: true,
+            data: page.items.iter().map(item).collect(),
+            pagination,
+            meta: Meta::now(),
+        }),
         Some(f) => {
-            let projected: Vec<Value> =
-                items.iter().map(|i| project(serde_json::to_value(i).unwrap_or(Value::Null), Some(f))).collect();
-            json_bytes(&projected, Some(&pagination))
+            let data = page
+                .items
+                .iter()
+                .map(|e| project(serde_json::to_value(item(e)).unwrap_or(Value::Null), Some(f)))
+                .collect();
+            to_bytes(&ListEnvelope::<Value> { success: true, data, pagination, meta: Meta::now() })
         }
     };
     let mut res = json_response(StatusCode::OK, bytes);
-    if let Some(link) = link_header(uri, info).and_then(|l| HeaderValue::from_str(&l).ok()) {
+    if let Some(link) = link_header(uri, &page.info).and_then(|l| HeaderValue::from_str(&l).ok()) {
         res.headers_mut().append(header::LINK, link);
     }
     res
@@ -143,35 +133,31 @@ pub fn single_response<T: Serialize>(
         return etag::not_modified_response(&tag);
     }
     let bytes = match fields {
-        None => json_bytes::<T, ()>(data, None),
-        Some(f) => json_bytes::<Value, ()>(&project(serde_json::to_value(data).unwrap_or(Value::Null), Some(f)), None),
+        None => to_bytes(&Envelope::new(data)),
+        Some(f) => to_bytes(&Envelope::new(project(serde_json::to_value(data).unwrap_or(Value::Null), Some(f)))),
     };
-    let mut res = json_response(StatusCode::OK, bytes);
-    if let Ok(v) = HeaderValue::from_str(&tag) {
-        res.headers_mut().insert(header::ETAG, v);
-    }
-    res
+    with_etag(json_response(StatusCode::OK, bytes), &tag)
 }
 
-/// `201 Created` with `Location` and the new resource (and its ETag).
-pub fn created_response<T: Serialize>(data: &T, location: String, tag: String) -> Response {
-    let mut res = json_response(StatusCode::CREATED, json_bytes::<T, ()>(data, None));
+/// `201 Created` with `Location` and the new resource (and its ETag, when it has one).
+pub fn created_response<T: Serialize>(data: &T, location: String, tag: Option<String>) -> Response {
+    let mut res = json_response(StatusCode::CREATED, to_bytes(&Envelope::new(data)));
     if let Ok(v) = HeaderValue::from_str(&location) {
         res.headers_mut().insert(header::LOCATION, v);
     }
-    if tag.is_empty() {
-        return res;
+    match tag {
+        Some(tag) => with_etag(res, &tag),
+        None => res,
     }
-    if let Ok(v) = HeaderValue::from_str(&tag) {
-        res.headers_mut().insert(header::ETAG, v);
-    }
-    res
 }
 
 /// `200 OK` after a write, with the new ETag.
 pub fn updated_response<T: Serialize>(data: &T, tag: String) -> Response {
-    let mut res = json_response(StatusCode::OK, json_bytes::<T, ()>(data, None));
-    if let Ok(v) = HeaderValue::from_str(&tag) {
+    with_etag(json_response(StatusCode::OK, to_bytes(&Envelope::new(data))), &tag)
+}
+
+fn with_etag(mut res: Response, tag: &str) -> Response {
+    if let Ok(v) = HeaderValue::from_str(tag) {
         res.headers_mut().insert(header::ETAG, v);
     }
     res

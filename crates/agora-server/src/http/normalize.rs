@@ -4,32 +4,15 @@
 //! plain text, whatever produced the error.
 //!
 //! Being the first middleware after rate limiting, it also gives the answer owed to requests
-//! whose credentials were turned away (`auth::Rejected`).
+//! whose credentials were turned away ([`Rejected`]).
 
+use agora_core::ErrorCode;
 use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::around::{Around, Before};
-use super::error::ApiError;
-
-/// Marker set on responses already rendered by [`ApiError`].
-#[derive(Debug, Clone, Copy)]
-pub struct AlreadyEnveloped;
-
-fn code_for(status: StatusCode) -> (&'static str, &'static str) {
-    match status {
-        StatusCode::NOT_FOUND => ("NOT_FOUND", "No resource exists at this path."),
-        StatusCode::METHOD_NOT_ALLOWED => ("METHOD_NOT_ALLOWED", "This method is not allowed on this resource."),
-        StatusCode::PAYLOAD_TOO_LARGE => ("PAYLOAD_TOO_LARGE", "The request body is too large."),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("UNSUPPORTED_MEDIA_TYPE", "Send the body as application/json."),
-        StatusCode::REQUEST_TIMEOUT => ("REQUEST_TIMEOUT", "The request took too long."),
-        StatusCode::BAD_REQUEST => ("INVALID_REQUEST", "The request could not be understood."),
-        StatusCode::UNPROCESSABLE_ENTITY => ("VALIDATION_ERROR", "The request has invalid fields."),
-        s if s.is_server_error() => ("INTERNAL_ERROR", "An internal error occurred."),
-        _ => ("ERROR", "The request failed."),
-    }
-}
+use super::error::{AlreadyEnveloped, ApiError, Rejected};
 
 /// Middleware: envelope any bare error response.
 #[derive(Debug, Clone, Copy)]
@@ -40,9 +23,9 @@ impl Around for NormalizeErrors {
 
     fn before(&self, req: &mut Request) -> Before<()> {
         // Credentials the authentication layer turned away are answered here, after rate
-        // limiting has counted the request (see `auth::Rejected`).
-        match crate::auth::answer_rejected(req) {
-            Some(answer) => Before::Answer(answer),
+        // limiting has counted the request.
+        match req.extensions_mut().remove::<Rejected>() {
+            Some(Rejected(e)) => Before::Answer(e.into_response()),
             None => Before::Continue(()),
         }
     }
@@ -54,9 +37,11 @@ impl Around for NormalizeErrors {
         {
             return;
         }
-        let (code, message) = code_for(status);
-        let mut err =
-            if status.is_server_error() { ApiError::internal() } else { ApiError::new(status, code, message) };
+        let mut err = if status.is_server_error() {
+            ApiError::internal()
+        } else {
+            ApiError::from(ErrorCode::for_status(status.as_u16()))
+        };
         err.status = status;
         for name in [header::ALLOW, header::RETRY_AFTER, header::WWW_AUTHENTICATE] {
             if let Some(v) = res.headers().get(&name) {
@@ -76,5 +61,5 @@ impl Around for NormalizeErrors {
 
 /// The router's fallback: 404 in the envelope.
 pub async fn fallback() -> Response {
-    ApiError::no_route().into_response()
+    ApiError::from(ErrorCode::NotFound).into_response()
 }

@@ -1,63 +1,240 @@
-//! The server's route templates, looked up by path outside the router.
+//! The route table: what the layers in front of the router know about routes.
 //!
-//! Two things need the route of a request that the router never sees: per-route rate-limit
-//! counters (which are decided before routing), and the route label in logs and metrics of
-//! a request answered before routing (refused by the rate limiter, or with credentials the
-//! authentication layer rejects). Without it, those responses would be counted as
-//! `unmatched`, and an operator could not tell which endpoint is being refused.
+//! Several layers act before the router has matched a request: version selection must know
+//! which paths belong to no version, authentication which endpoints carry their credentials in
+//! the body, rate limiting which paths are probes and which route template a path falls under
+//! (so that a client cannot mint per-route counters by inventing paths), and the log line of a
+//! request answered before routing needs its route label. All of it comes from the router's
+//! own declaration ([`RoutesBuilder`], used by `rest::api`), so a route is declared once.
 
 use std::sync::Arc;
 
+use axum::Router;
+use axum::http::Method;
 use axum::response::Response;
+use utoipa::openapi::OpenApi;
+use utoipa::openapi::path::PathItem;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 
 use super::ctx::RouteLabel;
 
 /// The label of a path that matches no route.
 pub const UNMATCHED: &str = "unmatched";
 
-/// The server's path templates (`/v2/users/{id}`), matched against concrete paths.
-///
-/// The templates come from the routes themselves (through the OpenAPI document), not from a
-/// guess at which path segments are ids: with a guess, a client could give every request a
-/// path of its own (`/v2/products/a1`, `/v2/products/a2`, ...) and so a fresh rate-limit
-/// counter, or a fresh metrics series.
-pub struct RouteTemplates(matchit::Router<Arc<str>>);
+/// What a route is, for the layers in front of the router.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A resource under `/v1` and `/v2`.
+    Versioned,
+    /// An endpoint outside the versions (`/openapi.json`, `/oauth/authorize`, `/docs`).
+    Unversioned,
+    /// An unversioned endpoint that load balancers and scrapers call (`/healthz`, `/readyz`,
+    /// `/metrics`): a wildcard rate-limit pattern never covers it (see `ratelimit`).
+    Probe,
+}
 
-impl std::fmt::Debug for RouteTemplates {
+/// One route template and what is known of it.
+#[derive(Debug, Clone)]
+struct Entry {
+    template: Arc<str>,
+    kind: Kind,
+    /// Methods whose request body carries the credentials being presented (a password, a
+    /// refresh token, a client secret): a cookie or bearer header on them is not.
+    credentials_in_body: Vec<Method>,
+}
+
+/// The declared routes, matched against concrete paths.
+#[derive(Clone)]
+pub struct RouteTable(matchit::Router<Entry>);
+
+impl std::fmt::Debug for RouteTable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RouteTemplates").finish_non_exhaustive()
+        f.debug_struct("RouteTable").finish_non_exhaustive()
     }
 }
 
-impl RouteTemplates {
-    /// The templates of every route the server serves.
-    pub fn of_server() -> RouteTemplates {
-        RouteTemplates::new(crate::openapi::path_templates())
+/// Collects the table while routes are declared.
+#[derive(Debug, Default, Clone)]
+pub struct RoutesBuilder {
+    entries: Vec<Entry>,
+}
+
+impl RoutesBuilder {
+    /// Records `template` (with `methods` carrying credentials in their body).
+    pub fn add(&mut self, template: &str, kind: Kind, credentials_in_body: &[Method]) {
+        match self.entries.iter_mut().find(|e| &*e.template == template) {
+            Some(e) => e.credentials_in_body.extend_from_slice(credentials_in_body),
+            None => self.entries.push(Entry {
+                template: Arc::from(template),
+                kind,
+                credentials_in_body: credentials_in_body.to_vec(),
+            }),
+        }
     }
 
-    /// A lookup over `templates`.
-    pub fn new<S: AsRef<str>>(templates: impl IntoIterator<Item = S>) -> RouteTemplates {
-        let mut router = matchit::Router::new();
-        for t in templates {
-            let t = t.as_ref();
-            // Every template is one the router accepted already; a conflict cannot happen, and
-            // would only make those paths count as `unmatched`.
-            let _ = router.insert(t, Arc::from(t));
+    /// The same routes under `prefix` (a version), as versioned routes.
+    pub fn prefixed(&self, prefix: &str) -> RoutesBuilder {
+        let entries = self
+            .entries
+            .iter()
+            .map(|e| Entry {
+                template: Arc::from(format!("{prefix}{}", e.template)),
+                kind: Kind::Versioned,
+                ..e.clone()
+            })
+            .collect();
+        RoutesBuilder { entries }
+    }
+
+    /// Adds every route of `other`.
+    pub fn merge(&mut self, other: RoutesBuilder) {
+        for e in other.entries {
+            self.add(&e.template, e.kind, &e.credentials_in_body);
         }
-        RouteTemplates(router)
+    }
+
+    /// Every template recorded.
+    pub fn templates(&self) -> impl Iterator<Item = &str> {
+        self.entries.iter().map(|e| &*e.template)
+    }
+
+    /// The finished table. Templates the router accepted cannot conflict; one that did would
+    /// only be left out of the table (its requests counted as `unmatched`).
+    pub fn build(self) -> RouteTable {
+        let mut router = matchit::Router::new();
+        for e in self.entries {
+            let template = e.template.clone();
+            let _ = router.insert(&*template, e);
+        }
+        RouteTable(router)
+    }
+}
+
+/// Routes being declared: the router with each route's documentation (utoipa-axum's
+/// `routes!` registers a handler and its `#[utoipa::path]` operation together) and the
+/// [`RouteTable`] entries for them.
+pub struct Routes<S> {
+    api: OpenApiRouter<S>,
+    table: RoutesBuilder,
+    kind: Kind,
+}
+
+fn methods(item: &PathItem) -> Vec<Method> {
+    [
+        (Method::GET, item.get.is_some()),
+        (Method::PUT, item.put.is_some()),
+        (Method::POST, item.post.is_some()),
+        (Method::DELETE, item.delete.is_some()),
+        (Method::PATCH, item.patch.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(m, present)| present.then_some(m))
+    .collect()
+}
+
+impl<S: Clone + Send + Sync + 'static> Routes<S> {
+    /// Routes of `kind` (the versioned API is declared without its prefix and nested).
+    pub fn new(kind: Kind) -> Self {
+        Routes { api: OpenApiRouter::default(), table: RoutesBuilder::default(), kind }
+    }
+
+    fn record(&mut self, r: &UtoipaMethodRouter<S>, kind: Kind, credentials_in_body: bool) {
+        for (path, item) in &r.1.paths {
+            let methods = if credentials_in_body { methods(item) } else { Vec::new() };
+            self.table.add(path, kind, &methods);
+        }
+    }
+
+    /// Adds handlers (one path) with their documentation.
+    pub fn route(mut self, r: UtoipaMethodRouter<S>) -> Self {
+        self.record(&r, self.kind, false);
+        self.api = self.api.routes(r);
+        self
+    }
+
+    /// Adds handlers whose request body carries the credentials being presented (a password,
+    /// a refresh token, a client secret): authentication leaves their other credentials alone,
+    /// so a browser holding a session cookie can still sign in again.
+    pub fn credentials_in_body(mut self, r: UtoipaMethodRouter<S>) -> Self {
+        self.record(&r, self.kind, true);
+        self.api = self.api.routes(r);
+        self
+    }
+
+    /// Adds a probe (health, readiness, metrics).
+    pub fn probe(mut self, r: UtoipaMethodRouter<S>) -> Self {
+        self.record(&r, Kind::Probe, false);
+        self.api = self.api.routes(r);
+        self
+    }
+
+    /// Adds routes that are not part of the API document (the docs page's assets).
+    pub fn undocumented(mut self, router: Router<S>, templates: &[&str]) -> Self {
+        for t in templates {
+            self.table.add(t, self.kind, &[]);
+        }
+        self.api = self.api.merge(OpenApiRouter::from(router));
+        self
+    }
+
+    /// Adds `versioned` under `prefix` (`/v1`, `/v2`).
+    pub fn nest(mut self, prefix: &str, versioned: Routes<S>) -> Self {
+        self.table.merge(versioned.table.prefixed(prefix));
+        self.api = self.api.nest(prefix, versioned.api);
+        self
+    }
+
+    /// Adds every route of `other`.
+    pub fn merge(mut self, other: Routes<S>) -> Self {
+        self.table.merge(other.table);
+        self.api = self.api.merge(other.api);
+        self
+    }
+
+    /// The router, its document and its table.
+    pub fn split(self) -> (Router<S>, OpenApi, RouteTable) {
+        let (router, doc) = self.api.split_for_parts();
+        (router, doc, self.table.build())
+    }
+}
+
+impl<S: Clone> Clone for Routes<S> {
+    fn clone(&self) -> Self {
+        Routes { api: self.api.clone(), table: self.table.clone(), kind: self.kind }
+    }
+}
+
+impl RouteTable {
+    fn entry(&self, path: &str) -> Option<&Entry> {
+        self.0.at(path).ok().map(|m| m.value)
     }
 
     /// The template `path` matches, or [`UNMATCHED`].
     pub fn template(&self, path: &str) -> &str {
-        self.0.at(path).map_or(UNMATCHED, |m| &**m.value)
+        self.entry(path).map_or(UNMATCHED, |e| &*e.template)
+    }
+
+    /// Whether `path` is an unversioned route (probes included).
+    pub fn is_unversioned(&self, path: &str) -> bool {
+        self.entry(path).is_some_and(|e| e.kind != Kind::Versioned)
+    }
+
+    /// Whether `path` is a probe.
+    pub fn is_probe(&self, path: &str) -> bool {
+        self.entry(path).is_some_and(|e| e.kind == Kind::Probe)
+    }
+
+    /// Whether the body of `method path` carries the credentials being presented.
+    pub fn credentials_in_body(&self, method: &Method, path: &str) -> bool {
+        self.entry(path).is_some_and(|e| e.credentials_in_body.contains(method))
     }
 
     /// Labels `res`, answered to a request for `path` before routing, with the route `path`
     /// matches (as the router labels the responses it produces). A path that matches no route
     /// is left unlabelled, and so is counted as `unmatched`.
     pub fn label(&self, path: &str, mut res: Response) -> Response {
-        if let Ok(m) = self.0.at(path) {
-            res.extensions_mut().insert(RouteLabel::Template(m.value.clone()));
+        if let Some(e) = self.entry(path) {
+            res.extensions_mut().insert(RouteLabel::Template(e.template.clone()));
         }
         res
     }
@@ -67,26 +244,47 @@ impl RouteTemplates {
 mod tests {
     use super::*;
 
+    fn table() -> RouteTable {
+        let mut api = RoutesBuilder::default();
+        api.add("/users", Kind::Versioned, &[]);
+        api.add("/users/{id}", Kind::Versioned, &[]);
+        api.add("/users/me", Kind::Versioned, &[]);
+        api.add("/auth/session", Kind::Versioned, &[Method::POST]);
+        let mut all = api.prefixed("/v1");
+        all.merge(api.prefixed("/v2"));
+        all.add("/healthz", Kind::Probe, &[]);
+        all.add("/openapi.json", Kind::Unversioned, &[]);
+        all.build()
+    }
+
     #[test]
     fn paths_match_the_templates_of_their_routes() {
-        let routes = RouteTemplates::of_server();
-        assert_eq!(routes.template("/v2/users/42/posts"), "/v2/users/{id}/posts");
-        assert_eq!(routes.template("/v2/users/alice/posts"), "/v2/users/{id}/posts");
-        assert_eq!(routes.template("/v2/users/me"), "/v2/users/me");
-        assert_eq!(routes.template("/v2/users"), "/v2/users");
-        assert_eq!(routes.template("/v1/products/7"), "/v1/products/{id}");
-        // Paths the server does not serve share one label, however many there are.
-        for path in ["/v2/nope", "/v2/products/1/2/3", "/v2/users/", "/x/9"] {
-            assert_eq!(routes.template(path), UNMATCHED, "{path}");
+        let t = table();
+        assert_eq!(t.template("/v2/users/42"), "/v2/users/{id}");
+        assert_eq!(t.template("/v2/users/alice"), "/v2/users/{id}");
+        assert_eq!(t.template("/v2/users/me"), "/v2/users/me");
+        assert_eq!(t.template("/v1/users"), "/v1/users");
+        for path in ["/v2/nope", "/v2/users/1/2/3", "/v2/users/", "/x/9", "/users"] {
+            assert_eq!(t.template(path), UNMATCHED, "{path}");
         }
     }
 
     #[test]
+    fn kinds_and_credentials() {
+        let t = table();
+        assert!(t.is_unversioned("/healthz") && t.is_probe("/healthz"));
+        assert!(t.is_unversioned("/openapi.json") && !t.is_probe("/openapi.json"));
+        assert!(!t.is_unversioned("/v2/users") && !t.is_unversioned("/nope"));
+        assert!(t.credentials_in_body(&Method::POST, "/v1/auth/session"));
+        assert!(!t.credentials_in_body(&Method::DELETE, "/v2/auth/session"));
+        assert!(!t.credentials_in_body(&Method::POST, "/v2/users"));
+    }
+
+    #[test]
     fn responses_are_labelled_only_for_served_paths() {
-        let routes = RouteTemplates::of_server();
-        let res = routes.label("/v2/posts/9", Response::default());
-        assert_eq!(res.extensions().get::<RouteLabel>().map(RouteLabel::as_str), Some("/v2/posts/{id}"));
-        let res = routes.label("/v2/nope", Response::default());
-        assert!(res.extensions().get::<RouteLabel>().is_none());
+        let t = table();
+        let res = t.label("/v2/users/9", Response::default());
+        assert_eq!(res.extensions().get::<RouteLabel>().map(RouteLabel::as_str), Some("/v2/users/{id}"));
+        assert!(t.label("/v2/nope", Response::default()).extensions().get::<RouteLabel>().is_none());
     }
 }

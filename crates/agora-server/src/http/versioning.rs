@@ -6,12 +6,16 @@
 //! one router serves all four; the chosen version rides in the request extensions, and the
 //! response says which version served it. v1 responses carry the deprecation headers.
 
+use std::sync::Arc;
+
+use agora_core::ErrorCode;
 use axum::extract::Request;
-use axum::http::{HeaderName, HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderName, HeaderValue, Uri, header};
 use axum::response::{IntoResponse, Response};
 
 use super::around::{Around, Before};
 use super::error::ApiError;
+use super::routes::RouteTable;
 
 /// A served API version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -56,15 +60,6 @@ pub const V1_DEPRECATION: &str = "@1767225600";
 /// When v1 stops being served (RFC 8594 HTTP-date).
 pub const V1_SUNSET: &str = "Wed, 30 Jun 2027 23:59:59 GMT";
 
-/// Paths that belong to no version.
-fn is_operational(path: &str) -> bool {
-    matches!(path, "/healthz" | "/readyz" | "/metrics" | "/openapi.json" | "/graphql" | "/docs")
-        || path.starts_with("/docs/")
-        || path.starts_with("/.well-known/")
-        // Only the authorize page: `/oauth/clients` is a versioned endpoint like any other.
-        || path == "/oauth/authorize"
-}
-
 /// Splits `/v12/rest` into `("12", "/rest")`.
 fn version_prefix(path: &str) -> Option<(&str, &str)> {
     let rest = path.strip_prefix("/v")?;
@@ -78,8 +73,7 @@ fn version_prefix(path: &str) -> Option<(&str, &str)> {
 
 fn unsupported(requested: &str) -> Response {
     ApiError::new(
-        StatusCode::NOT_FOUND,
-        "UNSUPPORTED_API_VERSION",
+        ErrorCode::UnsupportedApiVersion,
         format!("API version `{requested}` is not supported; supported versions are 1 and 2."),
     )
     .into_response()
@@ -119,9 +113,10 @@ fn rewrite(uri: &Uri, new_path: &str) -> Option<Uri> {
     Uri::from_parts(parts).ok()
 }
 
-/// Middleware: resolve the version, rewrite unprefixed paths, stamp the response.
-#[derive(Debug, Clone, Copy)]
-pub struct SelectVersion;
+/// Middleware: resolve the version, rewrite unprefixed paths, stamp the response. The route
+/// table says which paths belong to no version.
+#[derive(Debug, Clone)]
+pub struct SelectVersion(pub Arc<RouteTable>);
 
 /// What the response needs: the version, and for v1 the path after the prefix (its
 /// successor link).
@@ -135,7 +130,8 @@ impl Around for SelectVersion {
 
     fn before(&self, req: &mut Request) -> Before<Selected> {
         let path = req.uri().path();
-        if is_operational(path) {
+        // A prefixed path is versioned: no lookup on the common path.
+        if version_prefix(path).is_none() && self.0.is_unversioned(path) {
             return Before::Continue(Selected { version: ApiVersion::CURRENT, v1_tail: None });
         }
         let (version, tail) = if let Some((num, tail)) = version_prefix(path) {
@@ -156,7 +152,7 @@ impl Around for SelectVersion {
             let tail = (version == ApiVersion::V1).then(|| path.to_string());
             match rewrite(req.uri(), &new_path) {
                 Some(uri) => *req.uri_mut() = uri,
-                None => return Before::Answer(ApiError::no_route().into_response()),
+                None => return Before::Answer(ApiError::from(ErrorCode::NotFound).into_response()),
             }
             (version, tail)
         };

@@ -7,6 +7,9 @@ use utoipa_swagger_ui::{Config, SwaggerUi, Url, oauth};
 /// Where the page lives. `/docs` redirects to `/docs/`; assets are under `/docs/`.
 pub const DOCS_PATH: &str = "/docs";
 
+/// The route templates [`docs_router`] serves.
+pub const TEMPLATES: [&str; 3] = ["/docs", "/docs/", "/docs/{*rest}"];
+
 /// The docs routes: `/docs`, `/docs/` and `/docs/{*rest}`. They fetch the documents the
 /// server already serves (`/openapi.json`, `/v2/openapi.json`, `/v1/openapi.json`). "Authorize"
 /// uses PKCE for the authorization-code flow (the server requires it); a client used from the

@@ -1,74 +1,18 @@
 //! Request parameters: the path id, the list query (built from each collection's
-//! [`ResourceSpec`], so allowed sort and field names cannot drift from the parser), and the
-//! conditional and idempotency headers. Each is an [`IntoParams`] type named in the handlers'
+//! [`ResourceSpec`], so allowed sort, field and filter names cannot drift from the parser), and
+//! the conditional headers. Each is an [`IntoParams`] type named in the handlers'
 //! `#[utoipa::path(params(...))]`.
 
-use agora_core::list::{DEFAULT_PAGE_SIZE, MAX_OFFSET, MAX_PAGE_SIZE, MAX_SEARCH_LEN, ResourceSpec, SortDir};
-use agora_core::services::{POSTS, PRODUCTS, USERS};
+use std::marker::PhantomData;
+
+use agora_core::list::{
+    Collection, DEFAULT_PAGE_SIZE, MAX_OFFSET, MAX_PAGE_SIZE, MAX_SEARCH_LEN, ResourceSpec, SortDir, filters,
+};
 use serde_json::json;
 use utoipa::IntoParams;
+use utoipa::openapi::Required;
 use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
-use utoipa::openapi::{Object, Required};
-
-/// The scalar type of a documented filter parameter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FilterKind {
-    /// A 64-bit integer.
-    Int,
-    /// `true`/`false` (also `1`/`0`).
-    Bool,
-    /// A category slug.
-    Slug,
-}
-
-/// Documentation of one filter parameter. Every [`agora_core::list::FilterSpec`] of every
-/// collection must have one (a unit test checks), because the parser knows only how to parse.
-#[derive(Debug, Clone, Copy)]
-pub struct FilterDoc {
-    /// Collection name ([`ResourceSpec::name`]).
-    pub resource: &'static str,
-    /// Query parameter.
-    pub param: &'static str,
-    /// Value type.
-    pub kind: FilterKind,
-    /// What it selects.
-    pub description: &'static str,
-}
-
-/// Every filter of every collection.
-pub const FILTER_DOCS: &[FilterDoc] = &[
-    FilterDoc {
-        resource: "posts",
-        param: "author_id",
-        kind: FilterKind::Int,
-        description: "Only posts written by this user id.",
-    },
-    FilterDoc {
-        resource: "products",
-        param: "category",
-        kind: FilterKind::Slug,
-        description: "Only products in this category (case-insensitive slug).",
-    },
-    FilterDoc {
-        resource: "products",
-        param: "price_min",
-        kind: FilterKind::Int,
-        description: "Only products whose price (minor units) is at least this.",
-    },
-    FilterDoc {
-        resource: "products",
-        param: "price_max",
-        kind: FilterKind::Int,
-        description: "Only products whose price (minor units) is at most this.",
-    },
-    FilterDoc {
-        resource: "products",
-        param: "in_stock",
-        kind: FilterKind::Bool,
-        description: "`true`: only products with stock > 0; `false`: only those out of stock. `1`/`0` are accepted too.",
-    },
-];
 
 fn int64() -> ObjectBuilder {
     ObjectBuilder::new().schema_type(Type::Integer).format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
@@ -150,19 +94,14 @@ pub fn filter_params(spec: &ResourceSpec) -> Vec<Parameter> {
     spec.filters
         .iter()
         .map(|f| {
-            let doc = FILTER_DOCS.iter().find(|d| d.resource == spec.name && d.param == f.param);
-            let (schema, description) = match doc {
-                Some(d) => (
-                    match d.kind {
-                        FilterKind::Int => int64(),
-                        FilterKind::Bool => ObjectBuilder::new().schema_type(Type::Boolean),
-                        FilterKind::Slug => string().pattern(Some("^[A-Za-z0-9_-]{1,50}$")),
-                    },
-                    d.description,
-                ),
-                None => (string(), "Filter."),
+            let schema = match f.kind {
+                filters::Kind::Int => int64(),
+                filters::Kind::Bool => ObjectBuilder::new().schema_type(Type::Boolean),
+                filters::Kind::Slug => string().pattern(Some("^[A-Za-z0-9_-]{1,50}$")),
+                filters::Kind::Time => string().format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime))),
+                filters::Kind::Text => string(),
             };
-            query(f.param, format!("Filter. {description} A bad value is 400 `INVALID_QUERY`."), schema)
+            query(f.param, format!("Filter. {} A bad value is 400 `INVALID_QUERY`.", f.description), schema)
         })
         .collect()
 }
@@ -261,30 +200,25 @@ macro_rules! params_type {
     };
 }
 
-params_type!(
-    /// `GET /users` query.
-    UserListParams => list_params(&USERS)
-);
-params_type!(
-    /// `GET /posts`, `GET /users/{id}/posts` query.
-    PostListParams => list_params(&POSTS)
-);
-params_type!(
-    /// `GET /products` query.
-    ProductListParams => list_params(&PRODUCTS)
-);
-params_type!(
-    /// `fields` on `GET /users/{id}`.
-    UserFieldsParam => vec![fields_param(&USERS)]
-);
-params_type!(
-    /// `fields` on `GET /posts/{id}`.
-    PostFieldsParam => vec![fields_param(&POSTS)]
-);
-params_type!(
-    /// `fields` on `GET /products/{id}`.
-    ProductFieldsParam => vec![fields_param(&PRODUCTS)]
-);
+/// The query of a collection of `T`: pagination, sort, fields, search and its filters.
+#[derive(Debug)]
+pub struct ListParams<T>(PhantomData<T>);
+
+impl<T: Collection> IntoParams for ListParams<T> {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        list_params(T::SPEC)
+    }
+}
+
+/// `fields` on a single-resource GET of a `T`.
+#[derive(Debug)]
+pub struct FieldsParam<T>(PhantomData<T>);
+
+impl<T: Collection> IntoParams for FieldsParam<T> {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![fields_param(T::SPEC)]
+    }
+}
 
 params_type!(
     /// `{id}` in the path.
@@ -320,23 +254,6 @@ params_type!(
     )]
 );
 
-params_type!(
-    /// `Idempotency-Key` on POST and PATCH.
-    IdempotencyKey => vec![header(
-        "Idempotency-Key",
-        "Optional here. 1–255 printable ASCII characters chosen by the client (a UUID is a good \
-         choice), scoped to the caller. A retry with the same key and the same request replays \
-         the stored response (with `Idempotency-Replay: true`) instead of executing again; the \
-         same key while the first request is still running is 409 `REQUEST_IN_PROGRESS`; the \
-         same key with a different request is 422 `IDEMPOTENCY_KEY_REUSED`. Records last 24 h.",
-        string()
-            .min_length(Some(1))
-            .max_length(Some(255))
-            .pattern(Some("^[\\x20-\\x7E]+$"))
-            .examples([json!("6f1c0b8e-8f5e-4c1e-9a57-2f0d1b7c9e42")]),
-    )]
-);
-
 /// `X-Request-ID`, accepted by every operation (a component parameter).
 pub fn request_id_param() -> Parameter {
     header(
@@ -358,11 +275,6 @@ pub fn api_version_param() -> Parameter {
          (2) serves the request.",
         string().enum_values(Some(["1", "2"])),
     )
-}
-
-/// A free-form JSON object schema.
-pub fn any_object() -> Schema {
-    Schema::Object(Object::with_type(Type::Object))
 }
 
 /// `X-CSRF-Token`, accepted by every unsafe operation (a component parameter).

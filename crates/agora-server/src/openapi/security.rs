@@ -1,9 +1,6 @@
-//! Security schemes (`components.securitySchemes`) and the security policies operations declare.
-//!
-//! Credentials are resolved once, in [`crate::auth::authenticate`]; the schemes here describe
-//! the ways to present one. Handlers declare which they accept in
-//! `#[utoipa::path(security(...))]`, following one of the [`Policy`] shapes; a test checks
-//! every operation against the authorization rules.
+//! Security schemes (`components.securitySchemes`): the ways to present a credential.
+//! Credentials are resolved once, in [`crate::auth`]; handlers declare which they accept in
+//! `#[utoipa::path(security(...))]`.
 
 use std::collections::BTreeMap;
 
@@ -112,53 +109,11 @@ pub fn security_schemes() -> BTreeMap<String, RefOr<SecurityScheme>> {
     .collect()
 }
 
-/// The security shapes operations use, as the `security` arrays they render to. Used by the
-/// tests to check each operation against the authorization rules.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Policy {
-    /// No credential is needed or used: `[{}]` (operational endpoints, the sign-in endpoints).
-    None,
-    /// Public, but a credential changes the view or what is allowed: `[{}, bearer, key,
-    /// session, oauth2]` (reads, sign-up).
-    Optional,
-    /// Any user credential (`GET /users/me`, `GET /api-keys`).
-    Authenticated,
-    /// A credential with these scopes (writes: `write`; admin writes: `write` and `admin`).
-    Scoped(&'static [&'static str]),
-    /// Optional OAuth client authentication (the token endpoint): `[{}, clientBasic]`.
-    OptionalClient,
-    /// Required OAuth client authentication (introspection): `[clientBasic]`.
-    Client,
-    /// The session cookie only (sign-out).
-    Session,
-}
+/// The name handlers use in `security(...)` for "a user credential": the document expands it
+/// into every scheme in [`USER_SCHEMES`], with the same scopes. Handlers write
+/// `security((), ("user" = []))` for an optional credential, `security(("user" = ["write"]))`
+/// for a writer.
+pub const USER: &str = "user";
 
-/// The user-credential schemes, in the order operations list them.
+/// The schemes a user credential can be presented with, in the order operations list them.
 pub const USER_SCHEMES: [&str; 4] = [names::BEARER, names::API_KEY, names::SESSION, names::OAUTH2];
-
-impl Policy {
-    /// The `security` array this policy renders to.
-    pub fn requirements(self) -> serde_json::Value {
-        use serde_json::{Value, json};
-        let user = |scopes: &[&str]| -> Vec<Value> {
-            USER_SCHEMES.iter().map(|name| json!({ *name: scopes })).collect::<Vec<_>>()
-        };
-        let mut out = Vec::new();
-        match self {
-            Policy::None => out.push(json!({})),
-            Policy::Optional => {
-                out.push(json!({}));
-                out.extend(user(&[]));
-            }
-            Policy::Authenticated => out.extend(user(&[])),
-            Policy::Scoped(scopes) => out.extend(user(scopes)),
-            Policy::OptionalClient => {
-                out.push(json!({}));
-                out.push(json!({ names::CLIENT_BASIC: [] }));
-            }
-            Policy::Client => out.push(json!({ names::CLIENT_BASIC: [] })),
-            Policy::Session => out.push(json!({ names::SESSION: [] })),
-        }
-        Value::Array(out)
-    }
-}

@@ -1,17 +1,64 @@
 //! Operational endpoints: health, readiness, metrics, OpenAPI and the docs page.
 
+use agora_core::{ErrorCode, FieldError};
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
-use crate::http::envelope::ok;
+use crate::errors;
+use crate::http::envelope::{Envelope, ok};
 use crate::http::error::ApiError;
 use crate::http::extract::Version;
+use crate::http::routes::{Kind, Routes};
 use crate::http::versioning::ApiVersion;
-use crate::openapi::responses::{NotReady, OperationalErrors, UnsupportedVersion, VersionedErrors};
-use crate::openapi::schemas::{HealthResponse, ReadyResponse};
+use crate::openapi::errors::Errors;
 use crate::state::AppState;
+
+/// The probes and the documents, outside the versions.
+pub fn unversioned_routes() -> Routes<AppState> {
+    Routes::new(Kind::Unversioned)
+        .probe(utoipa_axum::routes!(healthz))
+        .probe(utoipa_axum::routes!(readyz))
+        .probe(utoipa_axum::routes!(metrics))
+        .route(utoipa_axum::routes!(openapi))
+}
+
+/// Each version's own document.
+pub fn versioned_routes() -> Routes<AppState> {
+    Routes::new(Kind::Versioned).route(utoipa_axum::routes!(openapi_for_version))
+}
+
+/// `GET /healthz` data.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// Always `ok`.
+    #[schema(example = "ok")]
+    pub status: &'static str,
+}
+
+/// Per-dependency readiness.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReadyChecks {
+    /// `ok` when the database answered.
+    #[schema(example = "ok")]
+    pub database: &'static str,
+    /// `ok` when Redis answered; absent when `redis_url` is empty (Redis is not used).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, example = "ok")]
+    pub redis: Option<&'static str>,
+}
+
+/// `GET /readyz` data.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Ready {
+    /// `ready`.
+    #[schema(example = "ready")]
+    pub status: &'static str,
+    /// Each dependency's state.
+    pub checks: ReadyChecks,
+}
 
 /// Liveness
 ///
@@ -22,13 +69,10 @@ use crate::state::AppState;
     operation_id = "healthz",
     tag = "operations",
     security(()),
-    responses(
-        (status = 200, description = "The process is up.", body = HealthResponse),
-        OperationalErrors,
-    )
+    responses((status = 200, description = "The process is up.", body = Envelope<Health>))
 )]
 pub async fn healthz() -> Response {
-    ok(&json!({"status": "ok"}))
+    ok(Health { status: "ok" })
 }
 
 /// Readiness
@@ -42,9 +86,8 @@ pub async fn healthz() -> Response {
     tag = "operations",
     security(()),
     responses(
-        (status = 200, description = "Ready to serve.", body = ReadyResponse),
-        OperationalErrors,
-        (status = 503, response = NotReady),
+        (status = 200, description = "Ready to serve.", body = Envelope<Ready>),
+        Errors<{ errors![NotReady] }>,
     )
 )]
 pub async fn readyz(State(s): State<AppState>) -> Response {
@@ -59,11 +102,7 @@ pub async fn readyz(State(s): State<AppState>) -> Response {
     let (db_ok, redis_ok) = tokio::join!(db, redis);
     let redis_down = redis_ok == Some(false);
     if db_ok && !redis_down {
-        let mut checks = json!({"database": "ok"});
-        if redis_ok.is_some() {
-            checks["redis"] = json!("ok");
-        }
-        return ok(&json!({"status": "ready", "checks": checks}));
+        return ok(Ready { status: "ready", checks: ReadyChecks { database: "ok", redis: redis_ok.map(|_| "ok") } });
     }
     let message = match (db_ok, redis_down) {
         (false, true) => "The database and Redis are unreachable.",
@@ -75,12 +114,11 @@ pub async fn readyz(State(s): State<AppState>) -> Response {
         .filter_map(|(name, down)| down.then_some(name))
         .collect();
     tracing::warn!(unreachable = ?down, "readiness check failed");
-    let mut e = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "NOT_READY", message);
-    e.details = down
+    let details = down
         .iter()
-        .map(|name| agora_core::FieldError::new(*name, "unreachable", format!("{name} did not answer within 2 s")))
+        .map(|name| FieldError::new(*name, "unreachable", format!("{name} did not answer within 2 s")))
         .collect();
-    e.into_response()
+    ApiError::new(ErrorCode::NotReady, message).with_details(details).into_response()
 }
 
 /// Metrics
@@ -98,7 +136,6 @@ pub async fn readyz(State(s): State<AppState>) -> Response {
             status = 200, description = "Prometheus text format 0.0.4.", body = String,
             content_type = "text/plain; version=0.0.4; charset=utf-8"
         ),
-        OperationalErrors,
     )
 )]
 pub async fn metrics(State(s): State<AppState>) -> Response {
@@ -127,13 +164,10 @@ fn raw_json(body: &str) -> Response {
     operation_id = "openapi",
     tag = "operations",
     security(()),
-    responses(
-        (status = 200, description = "The OpenAPI 3.1 document.", body = Object, content_type = "application/json"),
-        OperationalErrors,
-    )
+    responses((status = 200, description = "The OpenAPI 3.1 document.", body = Object, content_type = "application/json"))
 )]
 pub async fn openapi(State(s): State<AppState>) -> Response {
-    raw_json(&s.openapi.all)
+    raw_json(&s.docs.all)
 }
 
 /// OpenAPI document (this version)
@@ -145,15 +179,11 @@ pub async fn openapi(State(s): State<AppState>) -> Response {
     operation_id = "openapi",
     tag = "operations",
     security(()),
-    responses(
-        (status = 200, description = "The OpenAPI 3.1 document of this version.", body = Object, content_type = "application/json"),
-        (status = 404, response = UnsupportedVersion),
-        VersionedErrors,
-    )
+    responses((status = 200, description = "The OpenAPI 3.1 document of this version.", body = Object, content_type = "application/json"))
 )]
 pub async fn openapi_for_version(State(s): State<AppState>, v: Version) -> Response {
     raw_json(match v.0 {
-        ApiVersion::V1 => &s.openapi.v1,
-        ApiVersion::V2 => &s.openapi.v2,
+        ApiVersion::V1 => &s.docs.v1,
+        ApiVersion::V2 => &s.docs.v2,
     })
 }

@@ -1,19 +1,76 @@
 //! `/posts` and `/users/{id}/posts`.
 
-use agora_core::list::{Filter, FilterOp, Value, parse_fields};
-use agora_core::services::POSTS;
+use agora_core::list::parse_fields;
+use agora_core::posts::{NewPost, POSTS, Post, PostPatch};
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
 
-use super::repr::PostOut;
-use crate::auth::CurrentActor;
+use super::variant;
+use crate::errors;
+use crate::http::envelope::{Envelope, ListEnvelope};
 use crate::http::error::ApiResult;
-use crate::http::etag::check_if_match;
-use crate::http::extract::{JsonObject, PathId, QueryPairs, Version};
+use crate::http::etag::{check_if_match, etag};
+use crate::http::extract::{CurrentActor, PathId, QueryPairs, RequestUri, Version, Write};
 use crate::http::listing::{created_response, list_response, single_response, updated_response};
-use crate::openapi::{params::*, responses::*, schemas::*};
+use crate::http::routes::{Kind, Routes};
+use crate::openapi::errors::Errors;
+use crate::openapi::params::{FieldsParam, IdPath, IfMatch, IfNoneMatch, ListParams};
 use crate::state::AppState;
+
+/// The posts routes.
+pub fn routes() -> Routes<AppState> {
+    Routes::new(Kind::Versioned)
+        .route(utoipa_axum::routes!(list_by_user))
+        .route(utoipa_axum::routes!(list, create))
+        .route(utoipa_axum::routes!(get, patch, delete))
+}
+
+/// A post as clients see it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PostOut {
+    /// Id.
+    pub id: i64,
+    /// Author's user id.
+    pub author_id: i64,
+    /// Title.
+    pub title: String,
+    /// Body.
+    pub content: String,
+    /// Likes.
+    pub likes: i64,
+    /// Comments.
+    pub comment_count: i64,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<&Post> for PostOut {
+    fn from(p: &Post) -> Self {
+        Self {
+            id: p.id,
+            author_id: p.author_id,
+            title: p.title.clone(),
+            content: p.content.clone(),
+            likes: p.likes,
+            comment_count: p.comment_count,
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+        }
+    }
+}
+
+impl PostOut {
+    /// The strong ETag of this representation.
+    pub fn etag(p: &Post, v: Version, fields: Option<&[String]>) -> String {
+        etag("post", p.id, p.version, &variant(v, false, fields))
+    }
+}
 
 /// List posts
 ///
@@ -24,13 +81,11 @@ use crate::state::AppState;
     path = "/posts",
     operation_id = "list_posts",
     tag = "posts",
-    security((), ("bearerAuth" = []), ("apiKeyHeader" = []), ("sessionCookie" = []), ("oauth2" = [])),
-    params(PostListParams),
+    security((), ("user" = [])),
+    params(ListParams<Post>),
     responses(
-        (status = 200, description = "A page of posts.", body = PostListResponse, headers(("Link" = String))),
-        (status = 400, response = InvalidQuery),
-        (status = 404, response = UnsupportedVersion),
-        VersionedErrors,
+        (status = 200, description = "A page of posts.", body = ListEnvelope<PostOut>, headers(("Link" = String))),
+        Errors<{ errors![InvalidQuery] }>,
     )
 )]
 pub async fn list(
@@ -38,12 +93,10 @@ pub async fn list(
     v: Version,
     CurrentActor(actor): CurrentActor,
     q: QueryPairs,
-    uri: Uri,
+    RequestUri(uri): RequestUri,
 ) -> ApiResult<Response> {
-    let lq = s.services.parse_list(&POSTS, &q.0, v.default_style(), vec![])?;
-    let page = s.services.posts.list(&actor, &lq).await?;
-    let items: Vec<PostOut> = page.items.iter().map(PostOut::from).collect();
-    Ok(list_response(&items, &page.info, lq.fields.as_deref(), &uri))
+    let page = s.services.posts.list(&actor, &q.list(v)).await?;
+    Ok(list_response(&page, |p| PostOut::from(p), &uri))
 }
 
 /// List a user's posts
@@ -54,13 +107,11 @@ pub async fn list(
     path = "/users/{id}/posts",
     operation_id = "list_user_posts",
     tag = "posts",
-    security((), ("bearerAuth" = []), ("apiKeyHeader" = []), ("sessionCookie" = []), ("oauth2" = [])),
-    params(IdPath, PostListParams),
+    security((), ("user" = [])),
+    params(IdPath, ListParams<Post>),
     responses(
-        (status = 200, description = "A page of the user's posts.", body = PostListResponse, headers(("Link" = String))),
-        (status = 400, response = InvalidIdOrQuery),
-        (status = 404, response = UserNotFound),
-        VersionedErrors,
+        (status = 200, description = "A page of the user's posts.", body = ListEnvelope<PostOut>, headers(("Link" = String))),
+        Errors<{ errors![InvalidQuery, UserNotFound] }>,
     )
 )]
 pub async fn list_by_user(
@@ -69,14 +120,10 @@ pub async fn list_by_user(
     CurrentActor(actor): CurrentActor,
     PathId(user_id): PathId,
     q: QueryPairs,
-    uri: Uri,
+    RequestUri(uri): RequestUri,
 ) -> ApiResult<Response> {
-    s.services.posts.ensure_author_exists(user_id).await?;
-    let scope = vec![Filter { column: "author_id", op: FilterOp::Eq, value: Value::Int(user_id) }];
-    let lq = s.services.parse_list(&POSTS, &q.0, v.default_style(), scope)?;
-    let page = s.services.posts.list(&actor, &lq).await?;
-    let items: Vec<PostOut> = page.items.iter().map(PostOut::from).collect();
-    Ok(list_response(&items, &page.info, lq.fields.as_deref(), &uri))
+    let page = s.services.posts.list_by_author(&actor, user_id, &q.list(v)).await?;
+    Ok(list_response(&page, |p| PostOut::from(p), &uri))
 }
 
 /// Create a post
@@ -88,33 +135,23 @@ pub async fn list_by_user(
     path = "/posts",
     operation_id = "create_post",
     tag = "posts",
-    security(
-        ("bearerAuth" = ["write"]), ("apiKeyHeader" = ["write"]), ("sessionCookie" = ["write"]), ("oauth2" = ["write"])
-    ),
-    params(IdempotencyKey),
-    request_body(content = PostCreate, description = "The new post."),
+    security(("user" = ["write"])),
+    request_body(content = NewPost, description = "The new post."),
     responses(
         (
-            status = 201, description = "Created. `Location` names the new post.", body = PostResponse,
-            headers(("Location" = String), ("ETag" = String), ("Idempotency-Replay" = String))
+            status = 201, description = "Created. `Location` names the new post.", body = Envelope<PostOut>,
+            headers(("Location" = String), ("ETag" = String))
         ),
-        (status = 400, response = InvalidBody),
-        (status = 403, response = Forbidden),
-        (status = 404, response = UnsupportedVersion),
-        (status = 409, response = RequestInProgress),
-        (status = 422, response = ValidationFailedOrKeyReused),
-        BodyErrors,
-        VersionedErrors,
+        Errors<{ errors![Forbidden, ValidationError] }>,
     )
 )]
-pub async fn create(
-    State(s): State<AppState>,
-    v: Version,
-    CurrentActor(actor): CurrentActor,
-    JsonObject(body): JsonObject,
-) -> ApiResult<Response> {
-    let p = s.services.posts.create(&actor, &body).await?;
-    Ok(created_response(&PostOut::from(&p), format!("{}/posts/{}", v.0.prefix(), p.id), PostOut::etag(&p, v, None)))
+pub async fn create(State(s): State<AppState>, v: Version, Write(actor, input): Write<NewPost>) -> ApiResult<Response> {
+    let p = s.services.posts.create(&actor, input).await?;
+    Ok(created_response(
+        &PostOut::from(&p),
+        format!("{}/posts/{}", v.0.prefix(), p.id),
+        Some(PostOut::etag(&p, v, None)),
+    ))
 }
 
 /// Get a post
@@ -125,14 +162,12 @@ pub async fn create(
     path = "/posts/{id}",
     operation_id = "get_post",
     tag = "posts",
-    security((), ("bearerAuth" = []), ("apiKeyHeader" = []), ("sessionCookie" = []), ("oauth2" = [])),
-    params(IdPath, PostFieldsParam, IfNoneMatch),
+    security((), ("user" = [])),
+    params(IdPath, FieldsParam<Post>, IfNoneMatch),
     responses(
-        (status = 200, description = "The post.", body = PostResponse, headers(("ETag" = String))),
-        (status = 304, response = NotModified),
-        (status = 400, response = InvalidIdOrQuery),
-        (status = 404, response = PostNotFound),
-        VersionedErrors,
+        (status = 200, description = "The post.", body = Envelope<PostOut>, headers(("ETag" = String))),
+        (status = 304, description = "Not Modified: `If-None-Match` matched the current ETag. No body.", headers(("ETag" = String))),
+        Errors<{ errors![InvalidQuery, PostNotFound] }>,
     )
 )]
 pub async fn get(
@@ -157,58 +192,43 @@ pub async fn get(
     path = "/posts/{id}",
     operation_id = "update_post",
     tag = "posts",
-    security(
-        ("bearerAuth" = ["write"]), ("apiKeyHeader" = ["write"]), ("sessionCookie" = ["write"]), ("oauth2" = ["write"])
-    ),
-    params(IdPath, IfMatch, IdempotencyKey),
+    security(("user" = ["write"])),
+    params(IdPath, IfMatch),
     request_body(
         description = "The fields to change.",
         content((PostPatch = "application/merge-patch+json"), (PostPatch = "application/json"))
     ),
     responses(
-        (status = 200, description = "Updated; the new representation.", body = PostResponse, headers(("ETag" = String), ("Idempotency-Replay" = String))),
-        (status = 400, response = InvalidIdOrBody),
-        (status = 403, response = Forbidden),
-        (status = 404, response = PostNotFound),
-        (status = 409, response = RequestInProgress),
-        (status = 412, response = PreconditionFailed),
-        (status = 422, response = ValidationFailedOrKeyReused),
-        BodyErrors,
-        VersionedErrors,
+        (status = 200, description = "Updated; the new representation.", body = Envelope<PostOut>, headers(("ETag" = String))),
+        Errors<{ errors![Forbidden, PostNotFound, PreconditionFailed, ValidationError] }>,
     )
 )]
 pub async fn patch(
     State(s): State<AppState>,
     v: Version,
-    CurrentActor(actor): CurrentActor,
     PathId(id): PathId,
     headers: HeaderMap,
-    JsonObject(body): JsonObject,
+    Write(actor, input): Write<PostPatch>,
 ) -> ApiResult<Response> {
     let current = s.services.posts.get(&actor, id).await?;
     let expected = check_if_match(&headers, &PostOut::etag(&current, v, None))?.then_some(current.version);
-    let p = s.services.posts.update(&actor, id, &body, expected).await?;
+    let p = s.services.posts.update(&actor, id, input, expected).await?;
     Ok(updated_response(&PostOut::from(&p), PostOut::etag(&p, v, None)))
 }
 
 /// Delete a post
 ///
-/// By its author or an administrator.
+/// Removes a post: its author or an administrator.
 #[utoipa::path(
     delete,
     path = "/posts/{id}",
     operation_id = "delete_post",
     tag = "posts",
-    security(
-        ("bearerAuth" = ["write"]), ("apiKeyHeader" = ["write"]), ("sessionCookie" = ["write"]), ("oauth2" = ["write"])
-    ),
+    security(("user" = ["write"])),
     params(IdPath),
     responses(
         (status = 204, description = "Deleted. No body."),
-        (status = 400, response = InvalidId),
-        (status = 403, response = Forbidden),
-        (status = 404, response = PostNotFound),
-        VersionedErrors,
+        Errors<{ errors![Forbidden, PostNotFound] }>,
     )
 )]
 pub async fn delete(

@@ -1,19 +1,82 @@
-//! `/products`: the catalogue (admin-written).
+//! `/products`: the catalogue.
 
+use agora_core::Actor;
 use agora_core::list::parse_fields;
-use agora_core::services::PRODUCTS;
+use agora_core::products::{NewProduct, PRODUCTS, Product, ProductPatch};
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
 
-use super::repr::ProductOut;
-use crate::auth::CurrentActor;
+use super::variant;
+use crate::errors;
+use crate::http::envelope::{Envelope, ListEnvelope};
 use crate::http::error::ApiResult;
-use crate::http::etag::check_if_match;
-use crate::http::extract::{JsonObject, PathId, QueryPairs, Version};
+use crate::http::etag::{check_if_match, etag};
+use crate::http::extract::{CurrentActor, PathId, QueryPairs, RequestUri, Version, Write};
 use crate::http::listing::{created_response, list_response, single_response, updated_response};
-use crate::openapi::{params::*, responses::*, schemas::*};
+use crate::http::routes::{Kind, Routes};
+use crate::openapi::errors::Errors;
+use crate::openapi::params::{FieldsParam, IdPath, IfMatch, IfNoneMatch, ListParams};
 use crate::state::AppState;
+
+/// The products routes.
+pub fn routes() -> Routes<AppState> {
+    Routes::new(Kind::Versioned)
+        .route(utoipa_axum::routes!(list, create))
+        .route(utoipa_axum::routes!(get, replace, patch, delete))
+}
+
+/// A product as clients see it. `in_stock` is derived from `stock`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProductOut {
+    /// Id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// Category slug.
+    pub category: String,
+    /// Price in minor units (`1999` = 19.99).
+    pub price: i64,
+    /// ISO 4217 code, lower case.
+    pub currency: String,
+    /// Units in stock.
+    pub stock: i64,
+    /// `stock > 0`.
+    pub in_stock: bool,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<&Product> for ProductOut {
+    fn from(p: &Product) -> Self {
+        Self {
+            id: p.id,
+            name: p.name.clone(),
+            description: p.description.clone(),
+            category: p.category.clone(),
+            price: p.price,
+            currency: p.currency.clone(),
+            stock: p.stock,
+            in_stock: p.stock > 0,
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+        }
+    }
+}
+
+impl ProductOut {
+    /// The strong ETag of this representation.
+    pub fn etag(p: &Product, v: Version, fields: Option<&[String]>) -> String {
+        etag("product", p.id, p.version, &variant(v, false, fields))
+    }
+}
 
 /// List products
 ///
@@ -25,13 +88,11 @@ use crate::state::AppState;
     path = "/products",
     operation_id = "list_products",
     tag = "products",
-    security((), ("bearerAuth" = []), ("apiKeyHeader" = []), ("sessionCookie" = []), ("oauth2" = [])),
-    params(ProductListParams),
+    security((), ("user" = [])),
+    params(ListParams<Product>),
     responses(
-        (status = 200, description = "A page of products.", body = ProductListResponse, headers(("Link" = String))),
-        (status = 400, response = InvalidQuery),
-        (status = 404, response = UnsupportedVersion),
-        VersionedErrors,
+        (status = 200, description = "A page of products.", body = ListEnvelope<ProductOut>, headers(("Link" = String))),
+        Errors<{ errors![InvalidQuery] }>,
     )
 )]
 pub async fn list(
@@ -39,12 +100,10 @@ pub async fn list(
     v: Version,
     CurrentActor(actor): CurrentActor,
     q: QueryPairs,
-    uri: Uri,
+    RequestUri(uri): RequestUri,
 ) -> ApiResult<Response> {
-    let lq = s.services.parse_list(&PRODUCTS, &q.0, v.default_style(), vec![])?;
-    let page = s.services.products.list(&actor, &lq).await?;
-    let items: Vec<ProductOut> = page.items.iter().map(ProductOut::from).collect();
-    Ok(list_response(&items, &page.info, lq.fields.as_deref(), &uri))
+    let page = s.services.products.list(&actor, &q.list(v)).await?;
+    Ok(list_response(&page, |p| ProductOut::from(p), &uri))
 }
 
 /// Create a product
@@ -56,40 +115,24 @@ pub async fn list(
     path = "/products",
     operation_id = "create_product",
     tag = "products",
-    security(
-        ("bearerAuth" = ["write", "admin"]),
-        ("apiKeyHeader" = ["write", "admin"]),
-        ("sessionCookie" = ["write", "admin"]),
-        ("oauth2" = ["write", "admin"])
-    ),
-    params(IdempotencyKey),
-    request_body(content = ProductWrite, description = "The new product."),
+    security(("user" = ["write", "admin"])),
+    request_body(content = NewProduct, description = "The new product."),
     responses(
         (
-            status = 201, description = "Created. `Location` names the new product.", body = ProductResponse,
-            headers(("Location" = String), ("ETag" = String), ("Idempotency-Replay" = String))
+            status = 201, description = "Created. `Location` names the new product.", body = Envelope<ProductOut>,
+            headers(("Location" = String), ("ETag" = String))
         ),
-        (status = 400, response = InvalidBody),
-        (status = 403, response = Forbidden),
-        (status = 404, response = UnsupportedVersion),
-        (status = 409, response = RequestInProgress),
-        (status = 422, response = ValidationFailedOrKeyReused),
-        BodyErrors,
-        VersionedErrors,
+        Errors<{ errors![Forbidden, ValidationError] }>,
     )
 )]
 pub async fn create(
     State(s): State<AppState>,
     v: Version,
-    CurrentActor(actor): CurrentActor,
-    JsonObject(body): JsonObject,
+    Write(actor, input): Write<NewProduct>,
 ) -> ApiResult<Response> {
-    let p = s.services.products.create(&actor, &body).await?;
-    Ok(created_response(
-        &ProductOut::from(&p),
-        format!("{}/products/{}", v.0.prefix(), p.id),
-        ProductOut::etag(&p, v, None),
-    ))
+    let p = s.services.products.create(&actor, input).await?;
+    let location = format!("{}/products/{}", v.0.prefix(), p.id);
+    Ok(created_response(&ProductOut::from(&p), location, Some(ProductOut::etag(&p, v, None))))
 }
 
 /// Get a product
@@ -100,14 +143,12 @@ pub async fn create(
     path = "/products/{id}",
     operation_id = "get_product",
     tag = "products",
-    security((), ("bearerAuth" = []), ("apiKeyHeader" = []), ("sessionCookie" = []), ("oauth2" = [])),
-    params(IdPath, ProductFieldsParam, IfNoneMatch),
+    security((), ("user" = [])),
+    params(IdPath, FieldsParam<Product>, IfNoneMatch),
     responses(
-        (status = 200, description = "The product.", body = ProductResponse, headers(("ETag" = String))),
-        (status = 304, response = NotModified),
-        (status = 400, response = InvalidIdOrQuery),
-        (status = 404, response = ProductNotFound),
-        VersionedErrors,
+        (status = 200, description = "The product.", body = Envelope<ProductOut>, headers(("ETag" = String))),
+        (status = 304, description = "Not Modified: `If-None-Match` matched the current ETag. No body.", headers(("ETag" = String))),
+        Errors<{ errors![InvalidQuery, ProductNotFound] }>,
     )
 )]
 pub async fn get(
@@ -124,19 +165,10 @@ pub async fn get(
     Ok(single_response(&headers, &ProductOut::from(&p), fields.as_deref(), tag))
 }
 
-async fn write(
-    s: AppState,
-    v: Version,
-    actor: agora_core::Actor,
-    id: i64,
-    headers: HeaderMap,
-    body: serde_json::Map<String, serde_json::Value>,
-    replace: bool,
-) -> ApiResult<Response> {
-    let current = s.services.products.get(&actor, id).await?;
-    let expected = check_if_match(&headers, &ProductOut::etag(&current, v, None))?.then_some(current.version);
-    let p = s.services.products.update(&actor, id, &body, replace, expected).await?;
-    Ok(updated_response(&ProductOut::from(&p), ProductOut::etag(&p, v, None)))
+/// The current version of product `id` when `If-Match` matches its ETag; 412 otherwise.
+async fn precondition(s: &AppState, v: Version, actor: &Actor, id: i64, headers: &HeaderMap) -> ApiResult<Option<i64>> {
+    let current = s.services.products.get(actor, id).await?;
+    Ok(check_if_match(headers, &ProductOut::etag(&current, v, None))?.then_some(current.version))
 }
 
 /// Replace a product
@@ -148,34 +180,24 @@ async fn write(
     path = "/products/{id}",
     operation_id = "replace_product",
     tag = "products",
-    security(
-        ("bearerAuth" = ["write", "admin"]),
-        ("apiKeyHeader" = ["write", "admin"]),
-        ("sessionCookie" = ["write", "admin"]),
-        ("oauth2" = ["write", "admin"])
-    ),
+    security(("user" = ["write", "admin"])),
     params(IdPath, IfMatch),
-    request_body(content = ProductWrite, description = "The product's new state."),
+    request_body(content = NewProduct, description = "The product's new state."),
     responses(
-        (status = 200, description = "Replaced; the new representation.", body = ProductResponse, headers(("ETag" = String))),
-        (status = 400, response = InvalidIdOrBody),
-        (status = 403, response = Forbidden),
-        (status = 404, response = ProductNotFound),
-        (status = 412, response = PreconditionFailed),
-        (status = 422, response = ValidationFailed),
-        BodyErrors,
-        VersionedErrors,
+        (status = 200, description = "Replaced; the new representation.", body = Envelope<ProductOut>, headers(("ETag" = String))),
+        Errors<{ errors![Forbidden, ProductNotFound, PreconditionFailed, ValidationError] }>,
     )
 )]
 pub async fn replace(
     State(s): State<AppState>,
     v: Version,
-    CurrentActor(actor): CurrentActor,
     PathId(id): PathId,
     headers: HeaderMap,
-    JsonObject(body): JsonObject,
+    Write(actor, input): Write<NewProduct>,
 ) -> ApiResult<Response> {
-    write(s, v, actor, id, headers, body, true).await
+    let expected = precondition(&s, v, &actor, id, &headers).await?;
+    let p = s.services.products.replace(&actor, id, input, expected).await?;
+    Ok(updated_response(&ProductOut::from(&p), ProductOut::etag(&p, v, None)))
 }
 
 /// Update a product
@@ -186,38 +208,27 @@ pub async fn replace(
     path = "/products/{id}",
     operation_id = "update_product",
     tag = "products",
-    security(
-        ("bearerAuth" = ["write", "admin"]),
-        ("apiKeyHeader" = ["write", "admin"]),
-        ("sessionCookie" = ["write", "admin"]),
-        ("oauth2" = ["write", "admin"])
-    ),
-    params(IdPath, IfMatch, IdempotencyKey),
+    security(("user" = ["write", "admin"])),
+    params(IdPath, IfMatch),
     request_body(
         description = "The fields to change.",
         content((ProductPatch = "application/merge-patch+json"), (ProductPatch = "application/json"))
     ),
     responses(
-        (status = 200, description = "Updated; the new representation.", body = ProductResponse, headers(("ETag" = String), ("Idempotency-Replay" = String))),
-        (status = 400, response = InvalidIdOrBody),
-        (status = 403, response = Forbidden),
-        (status = 404, response = ProductNotFound),
-        (status = 409, response = RequestInProgress),
-        (status = 412, response = PreconditionFailed),
-        (status = 422, response = ValidationFailedOrKeyReused),
-        BodyErrors,
-        VersionedErrors,
+        (status = 200, description = "Updated; the new representation.", body = Envelope<ProductOut>, headers(("ETag" = String))),
+        Errors<{ errors![Forbidden, ProductNotFound, PreconditionFailed, ValidationError] }>,
     )
 )]
 pub async fn patch(
     State(s): State<AppState>,
     v: Version,
-    CurrentActor(actor): CurrentActor,
     PathId(id): PathId,
     headers: HeaderMap,
-    JsonObject(body): JsonObject,
+    Write(actor, input): Write<ProductPatch>,
 ) -> ApiResult<Response> {
-    write(s, v, actor, id, headers, body, false).await
+    let expected = precondition(&s, v, &actor, id, &headers).await?;
+    let p = s.services.products.update(&actor, id, input, expected).await?;
+    Ok(updated_response(&ProductOut::from(&p), ProductOut::etag(&p, v, None)))
 }
 
 /// Delete a product
@@ -228,19 +239,11 @@ pub async fn patch(
     path = "/products/{id}",
     operation_id = "delete_product",
     tag = "products",
-    security(
-        ("bearerAuth" = ["write", "admin"]),
-        ("apiKeyHeader" = ["write", "admin"]),
-        ("sessionCookie" = ["write", "admin"]),
-        ("oauth2" = ["write", "admin"])
-    ),
+    security(("user" = ["write", "admin"])),
     params(IdPath),
     responses(
         (status = 204, description = "Deleted. No body."),
-        (status = 400, response = InvalidId),
-        (status = 403, response = Forbidden),
-        (status = 404, response = ProductNotFound),
-        VersionedErrors,
+        Errors<{ errors![Forbidden, ProductNotFound] }>,
     )
 )]
 pub async fn delete(

@@ -1,19 +1,78 @@
-//! `/users`: sign-up, profiles, deletion.
+//! `/users`: sign-up, profiles, deletion, and `/users/me`.
 
+use agora_core::Actor;
 use agora_core::list::parse_fields;
-use agora_core::services::USERS;
+use agora_core::users::{NewUser, USERS, User, UserPatch, UserReplace};
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
 
-use super::repr::UserOut;
-use crate::auth::CurrentActor;
+use super::variant;
+use crate::errors;
+use crate::http::envelope::{Envelope, ListEnvelope};
 use crate::http::error::ApiResult;
-use crate::http::etag::check_if_match;
-use crate::http::extract::{JsonObject, PathId, QueryPairs, Version};
+use crate::http::etag::{check_if_match, etag};
+use crate::http::extract::{Body, CurrentActor, PathId, QueryPairs, RequestUri, Version, Write};
 use crate::http::listing::{created_response, list_response, single_response, updated_response};
-use crate::openapi::{params::*, responses::*, schemas::*};
+use crate::http::routes::{Kind, Routes};
+use crate::openapi::errors::Errors;
+use crate::openapi::params::{FieldsParam, IdPath, IfMatch, IfNoneMatch, ListParams};
 use crate::state::AppState;
+
+/// The users routes.
+pub fn routes() -> Routes<AppState> {
+    Routes::new(Kind::Versioned)
+        .route(utoipa_axum::routes!(list, create))
+        .route(utoipa_axum::routes!(me))
+        .route(utoipa_axum::routes!(get, replace, patch, delete))
+}
+
+/// A user as clients see it. `email` appears only to the user themself and to admins.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserOut {
+    /// Id.
+    pub id: i64,
+    /// Display name.
+    pub name: String,
+    /// Email, shown only to the user and admins.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub email: Option<String>,
+    /// `user` or `admin`.
+    pub role: agora_core::actor::Role,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl UserOut {
+    /// The representation of `u` for `viewer`, who sees the email when it is theirs or they
+    /// administer.
+    pub fn new(u: &User, viewer: &Actor) -> Self {
+        Self::with_email(u, viewer.is_self_or_admin(u.id))
+    }
+
+    /// The representation, with the email or without.
+    pub fn with_email(u: &User, private: bool) -> Self {
+        Self {
+            id: u.id,
+            name: u.name.clone(),
+            email: private.then(|| u.email.clone()),
+            role: u.role,
+            created_at: u.created_at,
+            updated_at: u.updated_at,
+        }
+    }
+
+    /// The strong ETag of this representation.
+    pub fn etag(u: &User, viewer: &Actor, v: Version, fields: Option<&[String]>) -> String {
+        etag("user", u.id, u.version, &variant(v, viewer.is_self_or_admin(u.id), fields))
+    }
+}
 
 /// List users
 ///
@@ -25,13 +84,11 @@ use crate::state::AppState;
     path = "/users",
     operation_id = "list_users",
     tag = "users",
-    security((), ("bearerAuth" = []), ("apiKeyHeader" = []), ("sessionCookie" = []), ("oauth2" = [])),
-    params(UserListParams),
+    security((), ("user" = [])),
+    params(ListParams<User>),
     responses(
-        (status = 200, description = "A page of users.", body = UserListResponse, headers(("Link" = String))),
-        (status = 400, response = InvalidQuery),
-        (status = 404, response = UnsupportedVersion),
-        VersionedErrors,
+        (status = 200, description = "A page of users.", body = ListEnvelope<UserOut>, headers(("Link" = String))),
+        Errors<{ errors![InvalidQuery] }>,
     )
 )]
 pub async fn list(
@@ -39,12 +96,10 @@ pub async fn list(
     v: Version,
     CurrentActor(actor): CurrentActor,
     q: QueryPairs,
-    uri: Uri,
+    RequestUri(uri): RequestUri,
 ) -> ApiResult<Response> {
-    let lq = s.services.parse_list(&USERS, &q.0, v.default_style(), vec![])?;
-    let page = s.services.users.list(&actor, &lq).await?;
-    let items: Vec<UserOut> = page.items.iter().map(|u| UserOut::new(u, actor.is_self_or_admin(u.id))).collect();
-    Ok(list_response(&items, &page.info, lq.fields.as_deref(), &uri))
+    let page = s.services.users.list(&actor, &q.list(v)).await?;
+    Ok(list_response(&page, |u| UserOut::new(u, &actor), &uri))
 }
 
 /// Sign up
@@ -57,36 +112,26 @@ pub async fn list(
     path = "/users",
     operation_id = "create_user",
     tag = "users",
-    security((), ("bearerAuth" = []), ("apiKeyHeader" = []), ("sessionCookie" = []), ("oauth2" = [])),
-    params(IdempotencyKey),
-    request_body(content = UserCreate, description = "The new account."),
+    security((), ("user" = [])),
+    request_body(content = NewUser, description = "The new account."),
     responses(
         (
-            status = 201, description = "Created. `Location` names the new user.", body = UserResponse,
-            headers(("Location" = String), ("ETag" = String), ("Idempotency-Replay" = String))
+            status = 201, description = "Created. `Location` names the new user.", body = Envelope<UserOut>,
+            headers(("Location" = String), ("ETag" = String))
         ),
-        (status = 400, response = InvalidBody),
-        (status = 403, response = ForbiddenRole),
-        (status = 404, response = UnsupportedVersion),
-        (status = 409, response = EmailConflictOrInProgress),
-        (status = 422, response = ValidationFailedOrKeyReused),
-        BodyErrors,
-        VersionedErrors,
+        Errors<{ errors![Forbidden, Conflict, ValidationError] }>,
     )
 )]
 pub async fn create(
     State(s): State<AppState>,
     v: Version,
     CurrentActor(actor): CurrentActor,
-    JsonObject(body): JsonObject,
+    Body(input): Body<NewUser>,
 ) -> ApiResult<Response> {
-    let u = s.services.users.create(&actor, &body).await?;
+    let u = s.services.users.create(&actor, input).await?;
     // The caller just chose this email, so showing it back reveals nothing.
-    Ok(created_response(
-        &UserOut::new(&u, true),
-        format!("{}/users/{}", v.0.prefix(), u.id),
-        UserOut::etag(&u, true, v, None),
-    ))
+    let tag = etag("user", u.id, u.version, &variant(v, true, None));
+    Ok(created_response(&UserOut::with_email(&u, true), format!("{}/users/{}", v.0.prefix(), u.id), Some(tag)))
 }
 
 /// Get a user
@@ -98,14 +143,12 @@ pub async fn create(
     path = "/users/{id}",
     operation_id = "get_user",
     tag = "users",
-    security((), ("bearerAuth" = []), ("apiKeyHeader" = []), ("sessionCookie" = []), ("oauth2" = [])),
-    params(IdPath, UserFieldsParam, IfNoneMatch),
+    security((), ("user" = [])),
+    params(IdPath, FieldsParam<User>, IfNoneMatch),
     responses(
-        (status = 200, description = "The user.", body = UserResponse, headers(("ETag" = String))),
-        (status = 304, response = NotModified),
-        (status = 400, response = InvalidIdOrQuery),
-        (status = 404, response = UserNotFound),
-        VersionedErrors,
+        (status = 200, description = "The user.", body = Envelope<UserOut>, headers(("ETag" = String))),
+        (status = 304, description = "Not Modified: `If-None-Match` matched the current ETag. No body.", headers(("ETag" = String))),
+        Errors<{ errors![InvalidQuery, UserNotFound] }>,
     )
 )]
 pub async fn get(
@@ -118,63 +161,73 @@ pub async fn get(
 ) -> ApiResult<Response> {
     let fields = q.get("fields").map(|f| parse_fields(&USERS, f)).transpose()?;
     let u = s.services.users.get(&actor, id).await?;
-    let private = actor.is_self_or_admin(u.id);
-    let tag = UserOut::etag(&u, private, v, fields.as_deref());
-    Ok(single_response(&headers, &UserOut::new(&u, private), fields.as_deref(), tag))
+    let tag = UserOut::etag(&u, &actor, v, fields.as_deref());
+    Ok(single_response(&headers, &UserOut::new(&u, &actor), fields.as_deref(), tag))
 }
 
-async fn write(
-    s: AppState,
+/// Get the current user
+///
+/// The user the credential belongs to, with `email`, a strong `ETag` and `If-None-Match`
+/// support, like `GET /users/{id}`. OAuth client tokens (`client_credentials`) act for no user
+/// and get 401.
+#[utoipa::path(
+    get,
+    path = "/users/me",
+    operation_id = "get_current_user",
+    tag = "users",
+    params(IfNoneMatch),
+    security(("user" = [])),
+    responses(
+        (status = 200, description = "The current user.", body = Envelope<UserOut>, headers(("ETag" = String))),
+        (status = 304, description = "Not Modified: `If-None-Match` matched the current ETag. No body.", headers(("ETag" = String))),
+        Errors<{ errors![Unauthenticated] }>,
+    )
+)]
+pub async fn me(
+    State(s): State<AppState>,
     v: Version,
-    actor: agora_core::Actor,
-    id: i64,
+    CurrentActor(actor): CurrentActor,
     headers: HeaderMap,
-    body: serde_json::Map<String, serde_json::Value>,
-    replace: bool,
 ) -> ApiResult<Response> {
-    let current = s.services.users.get(&actor, id).await?;
-    let private = actor.is_self_or_admin(id);
-    let expected = check_if_match(&headers, &UserOut::etag(&current, private, v, None))?.then_some(current.version);
-    let u = s.services.users.update(&actor, id, &body, replace, expected).await?;
-    let private = actor.is_self_or_admin(u.id);
-    Ok(updated_response(&UserOut::new(&u, private), UserOut::etag(&u, private, v, None)))
+    let id = actor.user_id().ok_or_else(agora_core::actor::unauthenticated)?;
+    let u = s.services.users.get(&actor, id).await?;
+    let tag = UserOut::etag(&u, &actor, v, None);
+    Ok(single_response(&headers, &UserOut::new(&u, &actor), None, tag))
+}
+
+/// The current ETag of user `id` for `actor`, when `If-Match` matches it; 412 otherwise.
+async fn precondition(s: &AppState, v: Version, actor: &Actor, id: i64, headers: &HeaderMap) -> ApiResult<Option<i64>> {
+    let current = s.services.users.get(actor, id).await?;
+    Ok(check_if_match(headers, &UserOut::etag(&current, actor, v, None))?.then_some(current.version))
 }
 
 /// Replace a user
 ///
-/// Replaces name and email (both required); `password` and `role` are optional. The user
-/// themself or an administrator only. Honours `If-Match`.
+/// Replaces name and email (both required); `password` and `role` are changed when sent. The
+/// user themself or an administrator only. Honours `If-Match`.
 #[utoipa::path(
     put,
     path = "/users/{id}",
     operation_id = "replace_user",
     tag = "users",
-    security(
-        ("bearerAuth" = ["write"]), ("apiKeyHeader" = ["write"]), ("sessionCookie" = ["write"]), ("oauth2" = ["write"])
-    ),
+    security(("user" = ["write"])),
     params(IdPath, IfMatch),
     request_body(content = UserReplace, description = "The user's new state."),
     responses(
-        (status = 200, description = "Replaced; the new representation.", body = UserResponse, headers(("ETag" = String))),
-        (status = 400, response = InvalidIdOrBody),
-        (status = 403, response = ForbiddenUserWrite),
-        (status = 404, response = UserNotFound),
-        (status = 409, response = EmailConflict),
-        (status = 412, response = PreconditionFailed),
-        (status = 422, response = ValidationFailed),
-        BodyErrors,
-        VersionedErrors,
+        (status = 200, description = "Replaced; the new representation.", body = Envelope<UserOut>, headers(("ETag" = String))),
+        Errors<{ errors![Forbidden, UserNotFound, Conflict, PreconditionFailed, ValidationError] }>,
     )
 )]
 pub async fn replace(
     State(s): State<AppState>,
     v: Version,
-    CurrentActor(actor): CurrentActor,
     PathId(id): PathId,
     headers: HeaderMap,
-    JsonObject(body): JsonObject,
+    Write(actor, input): Write<UserReplace>,
 ) -> ApiResult<Response> {
-    write(s, v, actor, id, headers, body, true).await
+    let expected = precondition(&s, v, &actor, id, &headers).await?;
+    let u = s.services.users.replace(&actor, id, input, expected).await?;
+    Ok(updated_response(&UserOut::new(&u, &actor), UserOut::etag(&u, &actor, v, None)))
 }
 
 /// Update a user
@@ -186,35 +239,27 @@ pub async fn replace(
     path = "/users/{id}",
     operation_id = "update_user",
     tag = "users",
-    security(
-        ("bearerAuth" = ["write"]), ("apiKeyHeader" = ["write"]), ("sessionCookie" = ["write"]), ("oauth2" = ["write"])
-    ),
-    params(IdPath, IfMatch, IdempotencyKey),
+    security(("user" = ["write"])),
+    params(IdPath, IfMatch),
     request_body(
         description = "The fields to change.",
         content((UserPatch = "application/merge-patch+json"), (UserPatch = "application/json"))
     ),
     responses(
-        (status = 200, description = "Updated; the new representation.", body = UserResponse, headers(("ETag" = String), ("Idempotency-Replay" = String))),
-        (status = 400, response = InvalidIdOrBody),
-        (status = 403, response = ForbiddenUserWrite),
-        (status = 404, response = UserNotFound),
-        (status = 409, response = EmailConflictOrInProgress),
-        (status = 412, response = PreconditionFailed),
-        (status = 422, response = ValidationFailedOrKeyReused),
-        BodyErrors,
-        VersionedErrors,
+        (status = 200, description = "Updated; the new representation.", body = Envelope<UserOut>, headers(("ETag" = String))),
+        Errors<{ errors![Forbidden, UserNotFound, Conflict, PreconditionFailed, ValidationError] }>,
     )
 )]
 pub async fn patch(
     State(s): State<AppState>,
     v: Version,
-    CurrentActor(actor): CurrentActor,
     PathId(id): PathId,
     headers: HeaderMap,
-    JsonObject(body): JsonObject,
+    Write(actor, input): Write<UserPatch>,
 ) -> ApiResult<Response> {
-    write(s, v, actor, id, headers, body, false).await
+    let expected = precondition(&s, v, &actor, id, &headers).await?;
+    let u = s.services.users.update(&actor, id, input, expected).await?;
+    Ok(updated_response(&UserOut::new(&u, &actor), UserOut::etag(&u, &actor, v, None)))
 }
 
 /// Delete a user
@@ -225,16 +270,11 @@ pub async fn patch(
     path = "/users/{id}",
     operation_id = "delete_user",
     tag = "users",
-    security(
-        ("bearerAuth" = ["write"]), ("apiKeyHeader" = ["write"]), ("sessionCookie" = ["write"]), ("oauth2" = ["write"])
-    ),
+    security(("user" = ["write"])),
     params(IdPath),
     responses(
         (status = 204, description = "Deleted. No body."),
-        (status = 400, response = InvalidId),
-        (status = 403, response = Forbidden),
-        (status = 404, response = UserNotFound),
-        VersionedErrors,
+        Errors<{ errors![Forbidden, UserNotFound] }>,
     )
 )]
 pub async fn delete(

@@ -5,9 +5,10 @@
 //! parallel) split into modules by area.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[macro_use]
-#[path = "../common/mod.rs"]
-mod common;
+/// The test support crate, under the name every module imports it by.
+mod common {
+    pub use agora_test_support::*;
+}
 
 mod apikeys;
 mod auth;

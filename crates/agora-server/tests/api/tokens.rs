@@ -169,9 +169,9 @@ db_test!(revoked_refresh_token_no_longer_refreshes, |app| async move {
 });
 
 /// Connection to the test Redis (to observe what the app wrote there).
-async fn redis_conn() -> redis::aio::MultiplexedConnection {
+async fn redis_conn() -> ::redis::aio::MultiplexedConnection {
     let url = redis_url().expect("AGORA_TEST_REDIS_URL");
-    redis::Client::open(url).unwrap().get_multiplexed_async_connection().await.unwrap()
+    ::redis::Client::open(url).unwrap().get_multiplexed_async_connection().await.unwrap()
 }
 
 db_test!(revocation_is_shared_across_instances_through_redis, with = TestApp::redis, |a| async move {
@@ -193,9 +193,9 @@ db_test!(revocation_is_shared_across_instances_through_redis, with = TestApp::re
     // The denylist entry is in Redis (with a TTL: it expires with the token).
     let mut conn = redis_conn().await;
     let key = format!("agora:revoked:{}", jti(&access));
-    let exists: bool = redis::cmd("EXISTS").arg(&key).query_async(&mut conn).await.unwrap();
+    let exists: bool = ::redis::cmd("EXISTS").arg(&key).query_async(&mut conn).await.unwrap();
     assert!(exists, "{key} not in Redis");
-    let ttl: i64 = redis::cmd("PTTL").arg(&key).query_async(&mut conn).await.unwrap();
+    let ttl: i64 = ::redis::cmd("PTTL").arg(&key).query_async(&mut conn).await.unwrap();
     assert!(ttl > 0, "revocation without expiry: {ttl}");
 
     // And the other way round, for a token issued by B.

@@ -9,46 +9,51 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
+use agora_core::DomainError;
 use agora_core::actor::Scopes;
+use agora_core::auth::{Claims, TokenSigner};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::Utc;
 use ed25519_dalek::pkcs8::DecodePrivateKey;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
-
-/// The claims Agora puts in (and requires of) an access token.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Claims {
-    /// `user:<id>` for users, `client:<client_id>` for clients acting for themselves.
-    pub sub: String,
-    /// Issued at.
-    pub iat: i64,
-    /// Not before.
-    pub nbf: i64,
-    /// Expiry.
-    pub exp: i64,
-    /// Unique id, the handle for revocation.
-    pub jti: String,
-    /// Issuer.
-    pub iss: String,
-    /// Audience.
-    pub aud: String,
-    /// Space-separated scopes.
-    pub scope: String,
-    /// The user's role at issue time (informational; the current role is re-read).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub role: Option<String>,
-    /// The OAuth client the token was issued to, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub client_id: Option<String>,
-}
+use serde::Serialize;
+use utoipa::ToSchema;
 
 /// Why a token was refused (all map to 401 `invalid_token`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid token: {0}")]
 pub struct TokenError(pub String);
+
+/// A public signing key (RFC 7517), Ed25519.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Jwk {
+    /// `OKP`.
+    #[schema(example = "OKP")]
+    pub kty: String,
+    /// `Ed25519`.
+    #[schema(example = "Ed25519")]
+    pub crv: String,
+    /// The public key, base64url.
+    pub x: String,
+    /// Key id, named in tokens' `kid` header.
+    pub kid: String,
+    /// `EdDSA`.
+    #[schema(example = "EdDSA")]
+    pub alg: String,
+    /// `sig`.
+    #[serde(rename = "use")]
+    #[schema(example = "sig")]
+    pub key_use: String,
+}
+
+/// `GET /.well-known/jwks.json` (RFC 7517): the keys that verify access tokens. Empty when
+/// tokens are HS256 (a shared secret is never published).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Jwks {
+    /// The keys.
+    pub keys: Vec<Jwk>,
+}
 
 /// Signing and verification keys plus the claim expectations.
 #[derive(Clone)]
@@ -57,7 +62,7 @@ pub struct TokenKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     kid: String,
-    jwk: Option<Value>,
+    jwk: Option<Jwk>,
     issuer: String,
     audience: String,
     ttl: Duration,
@@ -94,7 +99,14 @@ impl TokenKeys {
         let kid = hex::encode(&sha2_256(&public)[..8]);
         let encoding = EncodingKey::from_ed_pem(pem.as_bytes()).map_err(|e| format!("cannot load signing key: {e}"))?;
         let decoding = DecodingKey::from_ed_components(&x).map_err(|e| format!("cannot derive public key: {e}"))?;
-        let jwk = json!({"kty": "OKP", "crv": "Ed25519", "x": x, "kid": kid, "alg": "EdDSA", "use": "sig"});
+        let jwk = Jwk {
+            kty: "OKP".into(),
+            crv: "Ed25519".into(),
+            x,
+            kid: kid.clone(),
+            alg: "EdDSA".into(),
+            key_use: "sig".into(),
+        };
         Ok(Self {
             alg: Algorithm::EdDSA,
             encoding,
@@ -113,8 +125,8 @@ impl TokenKeys {
     }
 
     /// The JWKS document (empty for HS256: a shared secret is never published).
-    pub fn jwks(&self) -> Value {
-        json!({"keys": self.jwk.iter().cloned().collect::<Vec<_>>()})
+    pub fn jwks(&self) -> Jwks {
+        Jwks { keys: self.jwk.iter().cloned().collect() }
     }
 
     /// Issues a token; returns it with its claims.
@@ -185,6 +197,30 @@ impl TokenKeys {
     }
 }
 
+impl TokenSigner for TokenKeys {
+    fn issue(
+        &self,
+        sub: String,
+        scopes: Scopes,
+        role: Option<&str>,
+        client_id: Option<&str>,
+    ) -> agora_core::DomainResult<(String, Claims)> {
+        TokenKeys::issue(self, sub, scopes, role, client_id).map_err(|e| DomainError::internal(e.to_string()))
+    }
+
+    fn verify(&self, token: &str, check_expiry: bool) -> Result<Claims, String> {
+        let r = if check_expiry { TokenKeys::verify(self, token) } else { self.verify_ignoring_expiry(token) };
+        r.map_err(|e| {
+            tracing::debug!(error = %e, "access token refused");
+            e.to_string()
+        })
+    }
+
+    fn ttl(&self) -> Duration {
+        self.ttl
+    }
+}
+
 fn sha2_256(b: &[u8]) -> Vec<u8> {
     use sha2::Digest;
     sha2::Sha256::digest(b).to_vec()
@@ -192,6 +228,8 @@ fn sha2_256(b: &[u8]) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::Value;
+
     use super::*;
 
     fn keys() -> TokenKeys {

@@ -1,4 +1,4 @@
-//! Test support for the black-box HTTP suite.
+//! Test support for Agora's crates.
 //!
 //! * [`TestApp`] builds the real application (`App::build`) on a fresh database: a temporary
 //!   SQLite file, or a fresh PostgreSQL schema on `AGORA_TEST_DATABASE_URL` that is dropped
@@ -8,15 +8,22 @@
 //!   it is JSON).
 //! * [`db_test!`] expands one behaviour test into a `sqlite` and a `postgres` test.
 //! * [`raw_http`] is a minimal HTTP/1.1 client for the few tests that need a real socket.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, dead_code)]
+//! * [`redis`] starts throw-away Redis servers and clusters.
+//! * [`pg_url`] and [`redis_url`] find the test servers: without them a test prints that it
+//!   skipped, and with `CI=true` it fails instead.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+pub mod raw_http;
+pub mod redis;
 
 use std::ops::Deref;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use agora_core::Actor;
-use agora_core::actor::{Role, Scopes};
-use agora_core::entities::Product;
+use agora_core::actor::Scopes;
+use agora_core::products::{NewProduct, Product};
+use agora_core::users::{NewUser, User};
 use agora_server::{App, Config};
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -42,7 +49,7 @@ use tower::ServiceExt;
 #[macro_export]
 macro_rules! db_test {
     ($name:ident, |$app:ident| $body:expr) => {
-        $crate::db_test!($name, with = $crate::common::TestApp::plain, |$app| $body);
+        $crate::db_test!($name, with = $crate::TestApp::plain, |$app| $body);
     };
     ($name:ident, with = $make:path, |$app:ident| $body:expr) => {
         mod $name {
@@ -51,7 +58,7 @@ macro_rules! db_test {
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                let Some($app) = $make($crate::common::Engine::Sqlite).await else {
+                let Some($app) = $make($crate::Engine::Sqlite).await else {
                     return;
                 };
                 $body.await;
@@ -59,7 +66,7 @@ macro_rules! db_test {
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                let Some($app) = $make($crate::common::Engine::Postgres).await else {
+                let Some($app) = $make($crate::Engine::Postgres).await else {
                     return;
                 };
                 $body.await;
@@ -159,19 +166,38 @@ pub fn hs256_key() -> Vec<u8> {
     mac.finalize().into_bytes().to_vec()
 }
 
-/// `AGORA_TEST_REDIS_URL`, or `None` (after printing why) when unset. With `CI=true` an unset
-/// variable is a failure, not a skip.
-pub fn redis_url() -> Option<String> {
-    match std::env::var("AGORA_TEST_REDIS_URL") {
+/// Says why a test does not run: a skip, or a failure with `CI=true` (where every backend is
+/// required).
+pub fn skip_or_fail(why: &str) {
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("{why} (required when CI=true)");
+    }
+    eprintln!("skipped: {why}");
+}
+
+fn env_url(name: &str) -> Option<String> {
+    match std::env::var(name) {
         Ok(u) if !u.trim().is_empty() => Some(u),
         _ => {
-            if std::env::var("CI").as_deref() == Ok("true") {
-                panic!("AGORA_TEST_REDIS_URL must be set when CI=true");
-            }
-            eprintln!("skipped: AGORA_TEST_REDIS_URL not set");
+            skip_or_fail(&format!("{name} not set"));
             None
         }
     }
+}
+
+/// `AGORA_TEST_REDIS_URL`, or `None` (after printing why) when unset.
+pub fn redis_url() -> Option<String> {
+    env_url("AGORA_TEST_REDIS_URL")
+}
+
+/// `AGORA_TEST_DATABASE_URL` (a PostgreSQL server), or `None` (after printing why) when unset.
+pub fn pg_url() -> Option<String> {
+    env_url("AGORA_TEST_DATABASE_URL")
+}
+
+/// A random identifier, to keep concurrently running tests' keys and files apart.
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}-{:016x}", rand::random::<u64>())
 }
 
 /// A fresh Ed25519 key: (PKCS#8 PEM of the private key, the 32 public key bytes).
@@ -236,16 +262,7 @@ impl TestApp {
 
     /// Like [`TestApp::postgres`], with a chance to adjust the configuration.
     pub async fn postgres_with(adjust: impl FnOnce(&mut Config)) -> Option<TestApp> {
-        let base_url = match std::env::var("AGORA_TEST_DATABASE_URL") {
-            Ok(u) if !u.trim().is_empty() => u,
-            _ => {
-                if std::env::var("CI").as_deref() == Ok("true") {
-                    panic!("AGORA_TEST_DATABASE_URL must be set when CI=true");
-                }
-                eprintln!("skipped: AGORA_TEST_DATABASE_URL not set");
-                return None;
-            }
-        };
+        let base_url = pg_url()?;
         let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
         let mut conn = PgConnection::connect(&base_url).await.expect("connect to AGORA_TEST_DATABASE_URL");
         sqlx::raw_sql(AssertSqlSafe(format!("CREATE SCHEMA \"{schema}\"")))
@@ -399,10 +416,11 @@ impl TestApp {
     }
 
     /// Creates an administrator through the user service (password [`PASSWORD`]); returns it.
-    pub async fn create_admin(&self, email: &str) -> agora_core::entities::User {
-        let body = json!({"name": "Admin", "email": email, "password": PASSWORD, "role": "admin"});
-        let body = body.as_object().cloned().unwrap_or_default();
-        self.state.services.users.create(&Actor::user(0, Role::Admin), &body).await.expect("create admin")
+    pub async fn create_admin(&self, email: &str) -> User {
+        let input =
+            NewUser::try_from(&object(json!({"name": "Admin", "email": email, "password": PASSWORD, "role": "admin"})))
+                .expect("valid admin");
+        self.state.services.users.create(&Actor::operator(), input).await.expect("create admin")
     }
 
     /// An administrator of this app (created once, on first use) and an access token for it
@@ -763,13 +781,17 @@ pub async fn seed_product(
     price: i64,
     stock: i64,
 ) -> Product {
-    let mut body = Map::new();
-    body.insert("name".into(), json!(name));
-    body.insert("description".into(), json!(description));
-    body.insert("category".into(), json!(category));
-    body.insert("price".into(), json!(price));
-    body.insert("stock".into(), json!(stock));
-    app.state.services.products.create(&Actor::user(0, Role::Admin), &body).await.expect("seed product")
+    let body = json!({"name": name, "description": description, "category": category, "price": price, "stock": stock});
+    let input = NewProduct::try_from(&object(body)).expect("valid product");
+    app.state.services.products.create(&Actor::operator(), input).await.expect("seed product")
+}
+
+/// The object inside `v` (empty for anything else).
+pub fn object(v: Value) -> Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
 }
 
 /// PKCE: a fresh `(code_verifier, S256 code_challenge)`.
@@ -791,99 +813,4 @@ pub fn query_params(url: &str) -> Vec<(String, String)> {
 /// One query parameter of a URL.
 pub fn query_param(url: &str, name: &str) -> Option<String> {
     query_params(url).into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
-}
-
-/// Minimal HTTP/1.1 over a real socket (for the `serve` tests).
-pub mod raw_http {
-    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-    use tokio::net::TcpStream;
-
-    /// A parsed response.
-    #[derive(Debug)]
-    pub struct RawResponse {
-        /// Status code.
-        pub status: u16,
-        /// Header names (lower case) and values.
-        pub headers: Vec<(String, String)>,
-        /// Body bytes.
-        pub body: Vec<u8>,
-    }
-
-    impl RawResponse {
-        /// One header.
-        pub fn header(&self, name: &str) -> Option<&str> {
-            self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
-        }
-
-        /// The body as JSON.
-        pub fn json(&self) -> serde_json::Value {
-            serde_json::from_slice(&self.body).unwrap_or(serde_json::Value::Null)
-        }
-    }
-
-    /// One connection.
-    pub struct Conn {
-        stream: BufReader<TcpStream>,
-    }
-
-    impl Conn {
-        /// Connects.
-        pub async fn connect(addr: std::net::SocketAddr) -> std::io::Result<Conn> {
-            Ok(Conn { stream: BufReader::new(TcpStream::connect(addr).await?) })
-        }
-
-        /// Writes raw bytes.
-        pub async fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-            self.stream.get_mut().write_all(bytes).await?;
-            self.stream.get_mut().flush().await
-        }
-
-        /// Reads one status line and header block; interim (1xx) responses are returned too.
-        pub async fn read_head(&mut self) -> std::io::Result<(u16, Vec<(String, String)>)> {
-            let mut line = String::new();
-            if self.stream.read_line(&mut line).await? == 0 {
-                return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "connection closed"));
-            }
-            let status: u16 = line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).ok_or_else(|| {
-                std::io::Error::new(std::io::ErrorKind::InvalidData, format!("bad status line {line:?}"))
-            })?;
-            let mut headers = Vec::new();
-            loop {
-                let mut h = String::new();
-                self.stream.read_line(&mut h).await?;
-                let h = h.trim_end_matches(['\r', '\n']);
-                if h.is_empty() {
-                    break;
-                }
-                if let Some((k, v)) = h.split_once(':') {
-                    headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
-                }
-            }
-            Ok((status, headers))
-        }
-
-        /// Reads a complete final response (skipping nothing: call after any interim one).
-        pub async fn read_response(&mut self) -> std::io::Result<RawResponse> {
-            let (status, headers) = self.read_head().await?;
-            let len = headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.parse::<usize>().ok());
-            let mut body = Vec::new();
-            match len {
-                Some(n) => {
-                    body.resize(n, 0);
-                    self.stream.read_exact(&mut body).await?;
-                }
-                None if status == 204 || status == 304 => {}
-                None => {
-                    self.stream.read_to_end(&mut body).await?;
-                }
-            }
-            Ok(RawResponse { status, headers, body })
-        }
-
-        /// Sends a request and reads the response.
-        pub async fn roundtrip(&mut self, request: &str) -> std::io::Result<RawResponse> {
-            self.write(request.as_bytes()).await?;
-            self.read_response().await
-        }
-    }
 }

@@ -134,10 +134,15 @@ pub struct Filter {
 }
 
 /// How a query parameter becomes a filter; the function returns a message on bad input.
+/// The kind and description document the parameter (the OpenAPI document reads them).
 #[derive(Debug, Clone, Copy)]
 pub struct FilterSpec {
     /// Query parameter name.
     pub param: &'static str,
+    /// What values it takes.
+    pub kind: filters::Kind,
+    /// What it selects.
+    pub description: &'static str,
     /// Parser from the raw value to a filter.
     pub parse: fn(&str) -> Result<Filter, String>,
 }
@@ -168,11 +173,12 @@ impl ResourceSpec {
 }
 
 /// Which pagination style a version uses when the client names none.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum DefaultStyle {
     /// `page`/`per_page` (v1).
     Page,
     /// `cursor`/`limit` (v2).
+    #[default]
     Cursor,
 }
 
@@ -255,6 +261,26 @@ pub struct Page<T> {
     pub items: Vec<T>,
     /// Pagination metadata.
     pub info: PageInfo,
+    /// The fields the client selected with `fields=`, if it narrowed them.
+    pub fields: Option<Vec<String>>,
+}
+
+/// A collection request as the client sent it: the decoded query pairs, in order, and the
+/// pagination style its API version defaults to. Services parse it against their
+/// collection's [`ResourceSpec`].
+#[derive(Debug, Clone, Default)]
+pub struct ListRequest {
+    /// Query parameters.
+    pub params: Vec<(String, String)>,
+    /// The default pagination style.
+    pub style: DefaultStyle,
+}
+
+impl ListRequest {
+    /// Parses the request for `spec`, with `scope` filters imposed by the route.
+    pub fn parse(&self, spec: &ResourceSpec, scope: Vec<Filter>, key: &CursorKey) -> DomainResult<ListQuery> {
+        parse_list_query(spec, &self.params, self.style, scope, key)
+    }
 }
 
 /// Pagination metadata for each style.
@@ -297,6 +323,13 @@ pub enum PageInfo {
         /// Rows in the collection, only when asked for.
         total: Option<i64>,
     },
+}
+
+/// An entity listed in a collection: the spec its lists are parsed against (transports read
+/// it too, to document the collection's parameters).
+pub trait Collection {
+    /// The collection's fields, sorts and filters.
+    const SPEC: &'static ResourceSpec;
 }
 
 /// Entities expose their sort-key values so the page builder can mint cursors.
@@ -655,7 +688,7 @@ impl ListQuery {
                 }
             }
         };
-        Page { items: rows, info }
+        Page { items: rows, info, fields: self.fields.clone() }
     }
 }
 
@@ -663,6 +696,21 @@ impl ListQuery {
 pub mod filters {
     use super::{Filter, FilterOp, Value};
     use chrono::{DateTime, Utc};
+
+    /// What values a filter parameter takes (for its documentation).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Kind {
+        /// A 64-bit integer.
+        Int,
+        /// `true`/`false` (also `1`/`0`).
+        Bool,
+        /// A slug: letters, digits, `-` and `_`.
+        Slug,
+        /// An RFC 3339 timestamp.
+        Time,
+        /// Free text.
+        Text,
+    }
 
     /// Parses a non-negative integer operand.
     pub fn int(column: &'static str, op: FilterOp, raw: &str) -> Result<Filter, String> {

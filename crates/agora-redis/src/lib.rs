@@ -1,3 +1,5 @@
+//! Agora's Redis adapters.
+//!
 //! Credentials state shared through Redis when `redis_url` is set: the access-token denylist
 //! and browser sessions, so every instance agrees at once.
 //!

@@ -1,0 +1,508 @@
+//! What the authentication endpoints read.
+//!
+//! Two kinds of input. The OAuth endpoints (token, revocation, introspection, sign-in) follow
+//! RFC 6749: their parameters arrive as a form or a JSON object, unknown parameters are
+//! ignored (OAuth clients send extras), and each parameter is a plain string — so their wire
+//! types are flat structs of strings, deserialised from the parameters and then checked into a
+//! domain input ([`Grant`], …). Key and client registration are ordinary JSON resources,
+//! declared with [`input!`](crate::input!) like every other write.
+
+use serde::Deserialize;
+use serde_json::Value;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, Type};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::actor::Scopes;
+use crate::error::{DomainError, DomainResult, FieldError};
+use crate::input::{FieldValue, invalid_type, json_str, named};
+use crate::types::text_newtype;
+
+/// A required OAuth parameter: present and not empty.
+fn required<'a>(name: &str, value: &'a str, missing: &mut Vec<FieldError>) -> &'a str {
+    if value.is_empty() {
+        missing.push(FieldError::new(name, "required", "is required"));
+    }
+    value
+}
+
+fn scope_param(raw: &str) -> DomainResult<Option<Scopes>> {
+    if raw.trim().is_empty() {
+        return Ok(None);
+    }
+    Scopes::parse(raw).map(Some).map_err(|m| DomainError::invalid_field("scope", "invalid_scope", m))
+}
+
+/// `POST /auth/token` (RFC 6749 §4): one of four grants, chosen by `grant_type`, as a form or
+/// a JSON object. Which parameters a grant needs is said on each; unknown parameters are
+/// ignored.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct TokenRequest {
+    /// `password`, `refresh_token`, `client_credentials` or `authorization_code`.
+    #[schema(example = "password")]
+    pub grant_type: String,
+    /// `password`: the account's email (or `username`).
+    #[schema(example = "ada@example.com")]
+    pub email: String,
+    /// `password`: the OAuth name for `email`.
+    pub username: String,
+    /// `password`: the password.
+    #[schema(format = Password, write_only)]
+    pub password: String,
+    /// `refresh_token`: the refresh token (`rt_…`); it works once.
+    pub refresh_token: String,
+    /// Space-separated scopes to narrow the token to (default: all the grant allows; more is
+    /// 403 `FORBIDDEN`).
+    #[schema(example = "read write")]
+    pub scope: String,
+    /// `client_credentials`, `authorization_code`: the client id, when not sent with HTTP Basic.
+    pub client_id: String,
+    /// `client_credentials`, `authorization_code`: the client secret, when not sent with HTTP Basic.
+    #[schema(format = Password, write_only)]
+    pub client_secret: String,
+    /// `authorization_code`: the code from the `/oauth/authorize` redirect (single use, 60 s).
+    pub code: String,
+    /// `authorization_code`: exactly the `redirect_uri` used at `/oauth/authorize`.
+    #[schema(format = "uri")]
+    pub redirect_uri: String,
+    /// `authorization_code`: the PKCE verifier whose S256 hash is the `code_challenge`.
+    pub code_verifier: String,
+}
+
+/// A grant the token endpoint understands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ToSchema)]
+#[schema(rename_all = "snake_case")]
+pub enum GrantType {
+    /// Resource owner password.
+    Password,
+    /// Refresh token rotation.
+    RefreshToken,
+    /// A client acting for itself.
+    ClientCredentials,
+    /// Authorization code with PKCE.
+    AuthorizationCode,
+}
+
+impl GrantType {
+    /// Every grant.
+    pub const ALL: [GrantType; 4] =
+        [GrantType::Password, GrantType::RefreshToken, GrantType::ClientCredentials, GrantType::AuthorizationCode];
+
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantType::Password => "password",
+            GrantType::RefreshToken => "refresh_token",
+            GrantType::ClientCredentials => "client_credentials",
+            GrantType::AuthorizationCode => "authorization_code",
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(s: &str) -> Option<GrantType> {
+        GrantType::ALL.into_iter().find(|g| g.as_str() == s)
+    }
+}
+
+impl FieldValue for GrantType {
+    fn from_json(field: &str, value: &Value) -> Result<Self, FieldError> {
+        let s = json_str(field, value)?;
+        GrantType::parse(s)
+            .filter(|g| *g != GrantType::Password)
+            .ok_or_else(|| FieldError::new(field, "invalid_value", format!("unsupported grant type `{s}`")))
+    }
+}
+
+/// A checked token request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Grant {
+    /// Email and password.
+    Password {
+        /// Email (not yet parsed: an unknown or malformed one fails like a wrong password).
+        email: String,
+        /// Password.
+        password: String,
+        /// Scopes asked for.
+        scope: Option<Scopes>,
+    },
+    /// Refresh token rotation.
+    RefreshToken {
+        /// The token.
+        refresh_token: String,
+        /// Scopes asked for.
+        scope: Option<Scopes>,
+    },
+    /// The client acting for itself.
+    ClientCredentials {
+        /// Scopes asked for.
+        scope: Option<Scopes>,
+    },
+    /// Code exchange.
+    AuthorizationCode {
+        /// The code.
+        code: String,
+        /// The redirect URI it was issued for.
+        redirect_uri: String,
+        /// The PKCE verifier.
+        code_verifier: String,
+        /// The client, when it does not authenticate.
+        client_id: String,
+    },
+}
+
+impl Grant {
+    /// Which grant this is.
+    pub fn grant_type(&self) -> GrantType {
+        match self {
+            Grant::Password { .. } => GrantType::Password,
+            Grant::RefreshToken { .. } => GrantType::RefreshToken,
+            Grant::ClientCredentials { .. } => GrantType::ClientCredentials,
+            Grant::AuthorizationCode { .. } => GrantType::AuthorizationCode,
+        }
+    }
+}
+
+impl TokenRequest {
+    /// Client credentials sent in the body (`client_secret_post`).
+    pub fn client_secret(&self) -> Option<ClientSecret> {
+        (!self.client_id.is_empty() && !self.client_secret.is_empty())
+            .then(|| ClientSecret { client_id: self.client_id.clone(), client_secret: self.client_secret.clone() })
+    }
+
+    /// Checks the request into a [`Grant`]: an unknown grant is 400 `UNSUPPORTED_GRANT_TYPE`,
+    /// missing parameters one 422 naming each. `authenticated_client` says whether the client
+    /// authenticated (then `client_id` is not needed for a code exchange).
+    pub fn grant(&self, authenticated_client: bool) -> DomainResult<Grant> {
+        let mut missing = Vec::new();
+        let grant_type = required("grant_type", &self.grant_type, &mut missing);
+        if !missing.is_empty() {
+            return Err(DomainError::validation(missing));
+        }
+        let grant = match GrantType::parse(grant_type) {
+            Some(GrantType::Password) => {
+                let email = if self.email.is_empty() { &self.username } else { &self.email };
+                let email = required("email", email, &mut missing).to_string();
+                let password = required("password", &self.password, &mut missing).to_string();
+                Grant::Password { email, password, scope: None }
+            }
+            Some(GrantType::RefreshToken) => Grant::RefreshToken {
+                refresh_token: required("refresh_token", &self.refresh_token, &mut missing).to_string(),
+                scope: None,
+            },
+            Some(GrantType::ClientCredentials) => Grant::ClientCredentials { scope: None },
+            Some(GrantType::AuthorizationCode) => Grant::AuthorizationCode {
+                code: required("code", &self.code, &mut missing).to_string(),
+                redirect_uri: required("redirect_uri", &self.redirect_uri, &mut missing).to_string(),
+                code_verifier: required("code_verifier", &self.code_verifier, &mut missing).to_string(),
+                client_id: if authenticated_client {
+                    self.client_id.clone()
+                } else {
+                    required("client_id", &self.client_id, &mut missing).to_string()
+                },
+            },
+            None => {
+                return Err(DomainError::new(
+                    crate::ErrorCode::UnsupportedGrantType,
+                    format!(
+                        "grant_type `{grant_type}` is not supported; use password, refresh_token, client_credentials or authorization_code."
+                    ),
+                ));
+            }
+        };
+        if !missing.is_empty() {
+            return Err(DomainError::validation(missing));
+        }
+        let scope = scope_param(&self.scope)?;
+        Ok(match grant {
+            Grant::Password { email, password, .. } => Grant::Password { email, password, scope },
+            Grant::RefreshToken { refresh_token, .. } => Grant::RefreshToken { refresh_token, scope },
+            Grant::ClientCredentials { .. } => Grant::ClientCredentials { scope },
+            code => code,
+        })
+    }
+}
+
+/// An OAuth client's id and secret, from HTTP Basic or the body.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClientSecret {
+    /// The client id.
+    pub client_id: String,
+    /// The secret.
+    pub client_secret: String,
+}
+
+impl std::fmt::Debug for ClientSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientSecret").field("client_id", &self.client_id).finish_non_exhaustive()
+    }
+}
+
+/// `POST /auth/revoke` (RFC 7009), as a form or a JSON object.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct RevokeRequest {
+    /// An access token (refused from now on, until it would have expired) or a refresh token
+    /// (its whole family is revoked).
+    pub token: String,
+    /// `access_token` or `refresh_token`; a hint, not needed.
+    pub token_type_hint: String,
+}
+
+impl RevokeRequest {
+    /// The token, required.
+    pub fn token(&self) -> DomainResult<&str> {
+        let mut missing = Vec::new();
+        let token = required("token", &self.token, &mut missing);
+        if missing.is_empty() { Ok(token) } else { Err(DomainError::validation(missing)) }
+    }
+}
+
+/// `POST /auth/introspect` (RFC 7662), as a form or a JSON object. The client authenticates
+/// with HTTP Basic or with `client_id` and `client_secret` here.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct IntrospectRequest {
+    /// The access token to inspect.
+    pub token: String,
+    /// `access_token`; a hint, not needed.
+    pub token_type_hint: String,
+    /// The client id, when not sent with HTTP Basic.
+    pub client_id: String,
+    /// The client secret, when not sent with HTTP Basic.
+    #[schema(format = Password, write_only)]
+    pub client_secret: String,
+}
+
+impl IntrospectRequest {
+    /// Client credentials sent in the body.
+    pub fn client_secret(&self) -> Option<ClientSecret> {
+        (!self.client_id.is_empty() && !self.client_secret.is_empty())
+            .then(|| ClientSecret { client_id: self.client_id.clone(), client_secret: self.client_secret.clone() })
+    }
+
+    /// The token, required.
+    pub fn token(&self) -> DomainResult<&str> {
+        let mut missing = Vec::new();
+        let token = required("token", &self.token, &mut missing);
+        if missing.is_empty() { Ok(token) } else { Err(DomainError::validation(missing)) }
+    }
+}
+
+/// `POST /auth/session`: password sign-in for browsers, as a form or a JSON object.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct SignIn {
+    /// The account's email.
+    #[schema(format = "email", example = "ada@example.com")]
+    pub email: String,
+    /// The password.
+    #[schema(format = Password, write_only)]
+    pub password: String,
+}
+
+impl SignIn {
+    /// Both fields, required.
+    pub fn checked(&self) -> DomainResult<(&str, &str)> {
+        let mut missing = Vec::new();
+        let email = required("email", &self.email, &mut missing);
+        let password = required("password", &self.password, &mut missing);
+        if missing.is_empty() { Ok((email, password)) } else { Err(DomainError::validation(missing)) }
+    }
+}
+
+impl FieldValue for Scopes {
+    /// A space- or comma-separated string, or an array of scope names.
+    fn from_json(field: &str, value: &Value) -> Result<Self, FieldError> {
+        let raw = match value {
+            Value::String(s) => s.clone(),
+            Value::Array(items) => {
+                let names: Result<Vec<&str>, FieldError> = items.iter().map(|v| json_str(field, v)).collect();
+                names?.join(" ")
+            }
+            _ => return Err(invalid_type(field, "an array of scope names")),
+        };
+        Scopes::parse(&raw).map_err(|m| FieldError::new(field, "invalid_scope", m))
+    }
+}
+
+impl utoipa::PartialSchema for Scopes {
+    fn schema() -> RefOr<Schema> {
+        ArrayBuilder::new()
+            .items(ObjectBuilder::new().schema_type(Type::String).enum_values(Some(["read", "write", "admin"])))
+            .description(Some("Scopes: `read`, `write`, `admin` (a space- or comma-separated string is accepted too)."))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Scopes {}
+
+/// A list: a JSON array, or one space- or comma-separated string.
+impl<T: FieldValue> FieldValue for Vec<T> {
+    fn from_json(field: &str, value: &Value) -> Result<Self, FieldError> {
+        match value {
+            Value::Array(items) => items.iter().map(|v| T::from_json(field, v)).collect(),
+            Value::String(s) => s
+                .split([' ', ','])
+                .filter(|p| !p.is_empty())
+                .map(|p| T::from_json(field, &Value::String(p.into())))
+                .collect(),
+            _ => Err(invalid_type(field, "an array of strings")),
+        }
+    }
+}
+
+text_newtype!(
+    /// An API key's label: 1–100 characters after trimming.
+    ApiKeyName, "name", 1, 100, trim = true, "A label, 1–100 characters after trimming."
+);
+text_newtype!(
+    /// An OAuth client's display name: 1–100 characters after trimming.
+    ClientName, "name", 1, 100, trim = true, "A display name (shown on the consent page), 1–100 characters."
+);
+
+/// A redirect URI: absolute `http(s)`, no fragment, at most 2,000 characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedirectUri(String);
+
+impl RedirectUri {
+    /// Validates the form.
+    pub fn parse(u: &str) -> Result<Self, FieldError> {
+        let ok = (u.starts_with("https://") || u.starts_with("http://")) && !u.contains('#') && u.len() <= 2000;
+        if !ok {
+            return Err(FieldError::new(
+                "redirect_uris",
+                "invalid_format",
+                format!("`{u}` must be an absolute http(s) URI without a fragment"),
+            ));
+        }
+        Ok(Self(u.to_string()))
+    }
+
+    /// The URI.
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+impl FieldValue for RedirectUri {
+    fn from_json(field: &str, value: &Value) -> Result<Self, FieldError> {
+        RedirectUri::parse(json_str(field, value)?).map_err(|e| named(field, e))
+    }
+}
+
+impl utoipa::PartialSchema for RedirectUri {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(utoipa::openapi::SchemaFormat::Custom("uri".into())))
+            .max_length(Some(2000))
+            .description(Some("An absolute http(s) URI without a fragment, matched exactly."))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for RedirectUri {}
+
+crate::input! {
+    /// `POST /api-keys`: a new key for the caller, with at most the scopes of the caller's
+    /// credential.
+    #[derive(Debug, Clone)]
+    pub struct NewApiKey {
+        /// A label.
+        pub name: ApiKeyName,
+        /// The key's scopes; default `["read"]`. At least one.
+        #[schema(nullable = false)]
+        pub scopes: Option<Scopes>,
+    }
+}
+
+crate::input! {
+    /// `POST /oauth/clients` (administrators): a client registration.
+    #[derive(Debug, Clone)]
+    pub struct NewOAuthClient {
+        /// Display name.
+        pub name: ClientName,
+        /// Redirect URIs, matched exactly at `/oauth/authorize`; required for
+        /// `authorization_code`.
+        #[schema(nullable = false)]
+        pub redirect_uris: Option<Vec<RedirectUri>>,
+        /// Grants the client may use; default `authorization_code` and `refresh_token`.
+        #[schema(nullable = false)]
+        pub grant_types: Option<Vec<GrantType>>,
+        /// The most the client's tokens may carry; default `["read"]`.
+        #[schema(nullable = false)]
+        pub scopes: Option<Scopes>,
+    }
+}
+
+/// The authorization request of `/oauth/authorize` (RFC 6749 §4.1.1 with PKCE, RFC 7636): the
+/// page's query string, and the hidden inputs of its form.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema, IntoParams)]
+#[serde(default)]
+#[into_params(parameter_in = Query)]
+pub struct AuthorizeParams {
+    /// `code` (the only response type); anything else is redirected back with
+    /// `error=unsupported_response_type`.
+    #[schema(required = true, example = "code")]
+    #[param(required = true, example = "code")]
+    pub response_type: String,
+    /// A registered client allowed the `authorization_code` grant; an unknown client gets an
+    /// error page, never a redirect.
+    #[schema(required = true)]
+    #[param(required = true, example = "cl_4V7Kq9Zr2Xb8Wd3Jh6Tn")]
+    pub client_id: String,
+    /// One of the client's registered redirect URIs, exactly; anything else gets an error
+    /// page, never a redirect.
+    #[schema(required = true, format = "uri")]
+    #[param(required = true, format = "uri", example = "https://app.example/cb")]
+    pub redirect_uri: String,
+    /// Space-separated scopes (default: the client's); more than the client may have is
+    /// redirected back with `error=invalid_scope`. The token gets at most what the user's role
+    /// allows.
+    #[param(example = "read write")]
+    pub scope: String,
+    /// Opaque value returned unchanged in the redirect (CSRF protection for the client).
+    pub state: String,
+    /// PKCE: base64url(SHA-256(code_verifier)), 43 characters; missing or short is redirected
+    /// back with `error=invalid_request`.
+    #[schema(required = true, min_length = 43)]
+    #[param(required = true, min_length = 43, example = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM")]
+    pub code_challenge: String,
+    /// `S256` (required; `plain` is refused with `error=invalid_request`).
+    #[schema(required = true, example = "S256")]
+    #[param(required = true, example = "S256")]
+    pub code_challenge_method: String,
+}
+
+impl AuthorizeParams {
+    /// The parameters with their names, to carry them through the sign-in form.
+    pub fn pairs(&self) -> [(&'static str, &str); 7] {
+        [
+            ("response_type", &self.response_type),
+            ("client_id", &self.client_id),
+            ("redirect_uri", &self.redirect_uri),
+            ("scope", &self.scope),
+            ("state", &self.state),
+            ("code_challenge", &self.code_challenge),
+            ("code_challenge_method", &self.code_challenge_method),
+        ]
+    }
+}
+
+/// `POST /oauth/authorize`: the sign-in form of the authorize page — the authorization
+/// request (carried as hidden inputs) and the user's email and password.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct AuthorizeForm {
+    /// The authorization request.
+    #[serde(flatten)]
+    pub request: AuthorizeParams,
+    /// The user's email.
+    #[serde(default)]
+    #[schema(format = "email")]
+    pub email: String,
+    /// The user's password.
+    #[serde(default)]
+    #[schema(format = Password, write_only)]
+    pub password: String,
+}

@@ -1,0 +1,90 @@
+//! The rules of posts: users write them, authors edit them, authors and admins delete them.
+
+use std::sync::Arc;
+
+use super::{NewPost, NewPostRecord, POSTS, Post, PostChanges, PostPatch, PostRepo};
+use crate::actor::{Actor, ensure_owner_or_admin};
+use crate::cursor::CursorKey;
+use crate::error::{DomainError, DomainResult, ErrorCode};
+use crate::list::{Filter, FilterOp, ListRequest, Page, Value};
+use crate::repo::Written;
+use crate::users::UserService;
+
+/// Posts: writing, editing and reading.
+#[derive(Clone)]
+pub struct PostService {
+    repo: Arc<dyn PostRepo>,
+    users: UserService,
+    cursor_key: CursorKey,
+}
+
+impl PostService {
+    pub(crate) fn new(repo: Arc<dyn PostRepo>, users: UserService, cursor_key: CursorKey) -> Self {
+        Self { repo, users, cursor_key }
+    }
+
+    /// Creates a post authored by the calling user.
+    pub async fn create(&self, actor: &Actor, input: NewPost) -> DomainResult<Post> {
+        actor.require_write()?;
+        let Some(author_id) = actor.user_id() else {
+            return Err(DomainError::forbidden("Only users can write posts."));
+        };
+        let record = NewPostRecord {
+            author_id,
+            title: input.title.into_inner(),
+            content: input.content.into_inner(),
+            now: crate::now(),
+        };
+        self.repo.create(record).await
+    }
+
+    /// One post.
+    pub async fn get(&self, _actor: &Actor, id: i64) -> DomainResult<Post> {
+        self.repo.get(id).await?.ok_or_else(|| ErrorCode::PostNotFound.into())
+    }
+
+    /// A page of posts.
+    pub async fn list(&self, _actor: &Actor, req: &ListRequest) -> DomainResult<Page<Post>> {
+        self.list_in(vec![], req).await
+    }
+
+    /// A page of one user's posts (404 if the user does not exist).
+    pub async fn list_by_author(&self, _actor: &Actor, author_id: i64, req: &ListRequest) -> DomainResult<Page<Post>> {
+        self.users.ensure_exists(author_id).await?;
+        self.list_in(vec![Filter { column: "author_id", op: FilterOp::Eq, value: Value::Int(author_id) }], req).await
+    }
+
+    async fn list_in(&self, scope: Vec<Filter>, req: &ListRequest) -> DomainResult<Page<Post>> {
+        let q = req.parse(&POSTS, scope, &self.cursor_key)?;
+        Ok(q.finish(self.repo.list(&q).await?, &self.cursor_key))
+    }
+
+    /// Edits a post: its author only.
+    pub async fn update(
+        &self,
+        actor: &Actor,
+        id: i64,
+        patch: PostPatch,
+        expected_version: Option<i64>,
+    ) -> DomainResult<Post> {
+        actor.require_write()?;
+        let current = self.get(actor, id).await?;
+        if actor.user_id() != Some(current.author_id) {
+            return Err(DomainError::forbidden("Only the author may edit a post."));
+        }
+        let changes =
+            PostChanges { title: patch.title.map(|t| t.into_inner()), content: patch.content.map(|c| c.into_inner()) };
+        match self.repo.update(id, expected_version, changes, crate::now()).await? {
+            Written::Done(p) => Ok(p),
+            Written::Missing => Err(ErrorCode::PostNotFound.into()),
+            Written::VersionMismatch => Err(ErrorCode::PreconditionFailed.into()),
+        }
+    }
+
+    /// Deletes a post: its author or an admin.
+    pub async fn delete(&self, actor: &Actor, id: i64) -> DomainResult<()> {
+        let current = self.get(actor, id).await?;
+        ensure_owner_or_admin(actor, current.author_id)?;
+        if self.repo.delete(id).await? { Ok(()) } else { Err(ErrorCode::PostNotFound.into()) }
+    }
+}

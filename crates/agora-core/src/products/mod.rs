@@ -1,0 +1,268 @@
+//! Products: the catalogue, its inputs, storage port and rules.
+
+mod repo;
+mod service;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value as Json;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+
+pub use repo::{ProductChanges, ProductRecord, ProductRepo};
+pub use service::ProductService;
+
+use crate::error::FieldError;
+use crate::input::{FieldValue, json_str, named};
+use crate::list::{
+    Collection, Filter, FilterOp, FilterSpec, ResourceSpec, SortDir, SortKey, Sortable, Value, ValueKind, filters,
+};
+use crate::types::{Amount, Currency, text_newtype};
+
+text_newtype!(
+    /// A product name: 1–200 characters after trimming.
+    ProductName, "name", 1, 200, trim = true, "A product name, 1–200 characters after trimming."
+);
+text_newtype!(
+    /// A product description: up to 5,000 characters (may be empty).
+    ProductDescription, "description", 0, 5_000, trim = false, "A product description, up to 5,000 characters."
+);
+
+/// A product category slug: 1–50 letters, digits, `-` or `_`, stored lower-cased.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Category(String);
+
+impl Category {
+    /// The accepted form.
+    pub const PATTERN: &'static str = "^[A-Za-z0-9_-]{1,50}$";
+
+    /// Validates the slug form.
+    pub fn parse(value: &str) -> Result<Self, FieldError> {
+        let v = value.trim().to_ascii_lowercase();
+        if v.is_empty() || v.len() > 50 || !v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            return Err(FieldError::new(
+                "category",
+                "invalid_format",
+                "must be 1-50 characters of letters, digits, '-' or '_'",
+            ));
+        }
+        Ok(Self(v))
+    }
+
+    /// The slug.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FieldValue for Category {
+    fn from_json(field: &str, value: &Json) -> Result<Self, FieldError> {
+        Category::parse(json_str(field, value)?).map_err(|e| named(field, e))
+    }
+}
+
+impl utoipa::PartialSchema for Category {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(Self::PATTERN))
+            .description(Some("A category slug: 1–50 letters, digits, `-` or `_` (stored lower-cased)."))
+            .examples([serde_json::json!("electronics")])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Category {}
+
+/// Something for sale.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Product {
+    /// Id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// Description (may be empty).
+    pub description: String,
+    /// Category slug.
+    pub category: String,
+    /// Price in minor units.
+    pub price: i64,
+    /// ISO 4217 code, lower case.
+    pub currency: String,
+    /// Units in stock.
+    pub stock: i64,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+    /// Row version.
+    pub version: i64,
+}
+
+crate::input! {
+    /// `POST /products` and `PUT /products/{id}` (administrators): every field of a product.
+    /// Absent optional fields take their defaults (also on `PUT`, which replaces).
+    #[derive(Debug, Clone)]
+    pub struct NewProduct {
+        /// Name.
+        pub name: ProductName,
+        /// Description; default empty.
+        #[schema(nullable = false)]
+        pub description: Option<ProductDescription>,
+        /// Category.
+        pub category: Category,
+        /// Price in minor units (`1999` = 19.99).
+        pub price: Amount,
+        /// Currency; default `usd`.
+        #[schema(nullable = false)]
+        pub currency: Option<Currency>,
+        /// Units in stock; default 0.
+        #[schema(nullable = false)]
+        pub stock: Option<Amount>,
+    }
+}
+
+crate::input! {
+    /// `PATCH /products/{id}` (administrators): a JSON merge patch.
+    #[derive(Debug, Clone, Default)]
+    pub struct ProductPatch {
+        /// Name.
+        #[schema(nullable = false)]
+        pub name: Option<ProductName>,
+        /// Description.
+        #[schema(nullable = false)]
+        pub description: Option<ProductDescription>,
+        /// Category.
+        #[schema(nullable = false)]
+        pub category: Option<Category>,
+        /// Price in minor units.
+        #[schema(nullable = false)]
+        pub price: Option<Amount>,
+        /// Currency.
+        #[schema(nullable = false)]
+        pub currency: Option<Currency>,
+        /// Units in stock.
+        #[schema(nullable = false)]
+        pub stock: Option<Amount>,
+    }
+}
+
+impl From<NewProduct> for ProductRecord {
+    fn from(p: NewProduct) -> Self {
+        ProductRecord {
+            name: p.name.into_inner(),
+            description: p.description.map(ProductDescription::into_inner).unwrap_or_default(),
+            category: p.category.as_str().to_string(),
+            price: p.price.get(),
+            currency: p.currency.unwrap_or_else(Currency::default_currency).as_str().to_string(),
+            stock: p.stock.unwrap_or(Amount::ZERO).get(),
+        }
+    }
+}
+
+impl From<ProductPatch> for ProductChanges {
+    fn from(p: ProductPatch) -> Self {
+        ProductChanges {
+            name: p.name.map(ProductName::into_inner),
+            description: p.description.map(ProductDescription::into_inner),
+            category: p.category.map(|c| c.as_str().to_string()),
+            price: p.price.map(Amount::get),
+            currency: p.currency.map(|c| c.as_str().to_string()),
+            stock: p.stock.map(Amount::get),
+        }
+    }
+}
+
+impl From<ProductRecord> for ProductChanges {
+    fn from(r: ProductRecord) -> Self {
+        ProductChanges {
+            name: Some(r.name),
+            description: Some(r.description),
+            category: Some(r.category),
+            price: Some(r.price),
+            currency: Some(r.currency),
+            stock: Some(r.stock),
+        }
+    }
+}
+
+fn in_stock(raw: &str) -> Result<Filter, String> {
+    match raw {
+        "true" | "1" => Ok(Filter { column: "stock", op: FilterOp::Gt, value: Value::Int(0) }),
+        "false" | "0" => Ok(Filter { column: "stock", op: FilterOp::Lte, value: Value::Int(0) }),
+        _ => Err("must be true or false".into()),
+    }
+}
+
+fn category(raw: &str) -> Result<Filter, String> {
+    let c = Category::parse(raw).map_err(|e| e.message)?;
+    Ok(Filter { column: "category", op: FilterOp::Eq, value: Value::Text(c.as_str().to_string()) })
+}
+
+/// The products collection.
+pub static PRODUCTS: ResourceSpec = ResourceSpec {
+    name: "products",
+    fields: &[
+        "id",
+        "name",
+        "description",
+        "category",
+        "price",
+        "currency",
+        "stock",
+        "in_stock",
+        "created_at",
+        "updated_at",
+    ],
+    sortable: &[
+        ("id", ValueKind::Int),
+        ("name", ValueKind::Text),
+        ("category", ValueKind::Text),
+        ("price", ValueKind::Int),
+        ("stock", ValueKind::Int),
+        ("created_at", ValueKind::Time),
+    ],
+    default_sort: &[SortKey { column: "id", dir: SortDir::Asc }],
+    filters: &[
+        FilterSpec {
+            param: "category",
+            kind: filters::Kind::Slug,
+            description: "Only products in this category (case-insensitive slug).",
+            parse: category,
+        },
+        FilterSpec {
+            param: "price_min",
+            kind: filters::Kind::Int,
+            description: "Only products whose price (minor units) is at least this.",
+            parse: |r| filters::int("price", FilterOp::Gte, r),
+        },
+        FilterSpec {
+            param: "price_max",
+            kind: filters::Kind::Int,
+            description: "Only products whose price (minor units) is at most this.",
+            parse: |r| filters::int("price", FilterOp::Lte, r),
+        },
+        FilterSpec {
+            param: "in_stock",
+            kind: filters::Kind::Bool,
+            description: "`true`: only products with stock > 0; `false`: only those out of stock. `1`/`0` are accepted too.",
+            parse: in_stock,
+        },
+    ],
+};
+
+impl Collection for Product {
+    const SPEC: &'static ResourceSpec = &PRODUCTS;
+}
+
+impl Sortable for Product {
+    fn sort_value(&self, column: &str) -> Value {
+        match column {
+            "name" => Value::Text(self.name.clone()),
+            "category" => Value::Text(self.category.clone()),
+            "price" => Value::Int(self.price),
+            "stock" => Value::Int(self.stock),
+            "created_at" => Value::Time(self.created_at),
+            _ => Value::Int(self.id),
+        }
+    }
+}

@@ -19,7 +19,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use http::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
 
 use crate::decision::{Decision, Outcome, most_restrictive, retry_after};
-use crate::policy::Policy;
 
 /// `X-RateLimit-Limit`.
 pub static X_RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
@@ -157,7 +156,6 @@ pub fn insert_rate_limit_headers(into: &mut HeaderMap, decisions: &[Decision], n
     into.reserve(7);
     let reset_after = ceil_secs(d.reset_after);
     let limit = if d.limit == d.policy.limit() { d.policy.limit_value().clone() } else { number(d.limit) };
-    // In the template's order (see `built_on_prepared`).
     let (state, remaining) = match decisions {
         [only] => state_and_remaining(only, reset_after),
         _ => (state_value(decisions), number(d.remaining)),
@@ -171,61 +169,6 @@ pub fn insert_rate_limit_headers(into: &mut HeaderMap, decisions: &[Decision], n
     if let Some(wait) = retry_after(decisions) {
         into.insert(RETRY_AFTER, number(retry_after_secs(wait)));
     }
-}
-
-/// The six headers of an admitted request under one policy, in the order
-/// [`insert_rate_limit_headers`] adds them (`RateLimit-Policy` first, which
-/// [`built_on_prepared`] relies on), with this policy's constant values (`RateLimit-Policy`,
-/// `X-RateLimit-Limit`) in place and empty placeholders for the others. Built once per policy.
-///
-/// Inserting a header into a `HeaderMap` hashes its name byte by byte, and these six names are
-/// long: six inserts were a third of what the limiter cost a request. A clone of this map
-/// copies the stored hashes instead, and its values are then set by position (see
-/// [`prepared`]).
-pub(crate) fn template(limit: &HeaderValue, policy_item: &HeaderValue) -> HeaderMap {
-    let mut h = HeaderMap::with_capacity(PREPARED_CAPACITY);
-    let empty = HeaderValue::from_static("");
-    h.insert(&RATELIMIT_POLICY, policy_item.clone());
-    h.insert(&RATELIMIT, empty.clone());
-    h.insert(&X_RATELIMIT_LIMIT, limit.clone());
-    h.insert(&X_RATELIMIT_REMAINING, empty.clone());
-    h.insert(&X_RATELIMIT_RESET, empty.clone());
-    h.insert(&X_RATELIMIT_RESET_AFTER, empty);
-    h
-}
-
-/// Room in a prepared map's index for the response's own headers and those the middleware
-/// adds on the way out, so that they do not make it rehash. (The clone's index has the
-/// template's size.)
-const PREPARED_CAPACITY: usize = 20;
-
-/// The headers of an admitted request decided by one policy, as a map the response can be
-/// built on: a clone of the policy's [`template`] with the per-request values set in place.
-/// Equal, header for header, to what [`insert_rate_limit_headers`] adds for `d`.
-///
-/// Boxed, because it is moved in and out of a thread-local around every poll of the request
-/// (see [`lend`]): a pointer moves for a fraction of what a `HeaderMap` does.
-pub(crate) fn prepared(d: &Decision, now_unix: Duration) -> Option<Box<HeaderMap>> {
-    if !d.allowed {
-        return None;
-    }
-    let mut map = Box::new(d.policy.header_template().clone());
-    let reset_after = ceil_secs(d.reset_after);
-    let mut values = map.values_mut();
-    let (Some(_policy), Some(state), Some(limit), Some(remaining), Some(reset), Some(after)) =
-        (values.next(), values.next(), values.next(), values.next(), values.next(), values.next())
-    else {
-        return None;
-    };
-    if d.limit != d.policy.limit() {
-        *limit = number(d.limit);
-    }
-    let (state_v, remaining_v) = state_and_remaining(d, reset_after);
-    *remaining = remaining_v;
-    *reset = reset_value(now_unix.as_secs().saturating_add(reset_after));
-    *after = number(reset_after);
-    *state = state_v;
-    Some(map)
 }
 
 /// Room for one policy's `RateLimit` item: the quoted name (at most 64 bytes, see
@@ -245,8 +188,7 @@ impl AsRef<[u8]> for StateItem {
     }
 }
 
-/// `RateLimit` and `X-RateLimit-Remaining` for a request under one policy, on both paths
-/// (prepared and inserted).
+/// `RateLimit` and `X-RateLimit-Remaining` for a request under one policy.
 ///
 /// The `RateLimit` item already holds the remaining count's digits, so when that count is
 /// too large for the static table of [`number`], `X-RateLimit-Remaining` is a slice of the
@@ -276,62 +218,6 @@ fn state_and_remaining(d: &Decision, reset_after: u64) -> (HeaderValue, HeaderVa
     };
     let state = HeaderValue::from_maybe_shared(bytes).unwrap_or_else(|_| state_value(std::slice::from_ref(d)));
     (state, remaining)
-}
-
-/// True if `h` was built on a map [`prepared`] for `policy`: its first header is
-/// `RateLimit-Policy` by this module's own name, with that policy's own value. Both are
-/// compared by address (names made with `from_static`, and values cloned from the policy, keep
-/// it), so this costs a few instructions, a map built any other way fails it, and so does one
-/// prepared for another policy (say, by a second limiter layer nested inside this one).
-pub(crate) fn built_on_prepared(h: &HeaderMap, policy: &Policy) -> bool {
-    h.iter().next().is_some_and(|(name, value)| {
-        std::ptr::eq(name.as_str(), RATELIMIT_POLICY.as_str())
-            && std::ptr::eq(value.as_bytes(), policy.policy_item().as_bytes())
-    })
-}
-
-thread_local! {
-    /// The prepared headers of the request being polled on this thread, for
-    /// [`response_headers`] to hand to the response builder. Set only around a poll of the
-    /// admitted request's inner future (see [`lend`]).
-    static PREPARED: Cell<Option<Box<HeaderMap>>> = const { Cell::new(None) };
-}
-
-/// The header map to build a response on.
-///
-/// Inside a request that the rate-limit layer admitted under one policy, this is a map that
-/// already holds its rate-limit headers (taken once: a second response built for the same
-/// request gets an empty map, and the layer adds the headers to whichever response it
-/// returns). Anywhere else, an empty map with room for `capacity` entries. Builders that
-/// do not use it lose nothing but the saving: the layer checks each response and adds the
-/// headers to one that lacks them.
-pub fn response_headers(capacity: usize) -> HeaderMap {
-    match PREPARED.take() {
-        Some(mut map) => {
-            map.reserve(capacity.saturating_sub(map.len()));
-            *map
-        }
-        None => HeaderMap::with_capacity(capacity),
-    }
-}
-
-/// Runs `f` (a poll of the admitted request's inner future) with `slot`'s map available to
-/// [`response_headers`], and puts it back in `slot` afterwards if nothing took it. The
-/// previous contents of the thread's slot are restored even if `f` panics, so a map never
-/// outlives the poll it was lent to.
-pub(crate) fn lend<R>(slot: &mut Option<Box<HeaderMap>>, f: impl FnOnce() -> R) -> R {
-    struct Restore<'a> {
-        slot: &'a mut Option<Box<HeaderMap>>,
-        previous: Option<Box<HeaderMap>>,
-    }
-    impl Drop for Restore<'_> {
-        fn drop(&mut self) {
-            *self.slot = PREPARED.replace(self.previous.take());
-        }
-    }
-    let previous = PREPARED.replace(slot.take());
-    let _restore = Restore { slot, previous };
-    f()
 }
 
 /// `RateLimit-Policy`: every policy's item (rendered when the policy was built), in order.
@@ -478,101 +364,23 @@ mod tests {
         assert_eq!(reset_value(1_000).to_str().unwrap(), "1000");
     }
 
-    fn pairs(h: &HeaderMap) -> Vec<(String, String)> {
-        h.iter().map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap().to_owned())).collect()
-    }
-
     /// The longest `RateLimit` item a policy can have (a 64-byte name, two 20-digit numbers)
     /// fits the buffer both values share, and the shared `X-RateLimit-Remaining` is exactly
     /// the remaining count.
     #[test]
-    fn longest_state_item_is_prepared_whole() {
+    fn longest_state_item_is_rendered_whole() {
         let name = "n".repeat(64);
         // Decisions are plain data: the numbers may exceed what a policy's limit allows.
         let mut d = d(&name, 1_000, 60, 0, 0);
         d.remaining = u64::MAX - 1;
         d.reset_after = Duration::from_secs(u64::MAX - 1);
         let now = Duration::from_secs(1_700_000_000);
-        let prepared = prepared(&d, now).unwrap();
-        assert_eq!(pairs(&prepared), pairs(&rate_limit_headers_at(std::slice::from_ref(&d), now)));
-        assert_eq!(get(&prepared, "x-ratelimit-remaining"), (u64::MAX - 1).to_string());
-        assert_eq!(get(&prepared, "ratelimit"), format!("\"{name}\";r={};t={}", u64::MAX - 1, u64::MAX - 1));
-        assert_eq!(get(&prepared, "ratelimit").len(), STATE_ITEM_MAX);
+        let h = rate_limit_headers_at(std::slice::from_ref(&d), now);
+        assert_eq!(get(&h, "x-ratelimit-remaining"), (u64::MAX - 1).to_string());
+        assert_eq!(get(&h, "ratelimit"), format!("\"{name}\";r={};t={}", u64::MAX - 1, u64::MAX - 1));
+        assert_eq!(get(&h, "ratelimit").len(), STATE_ITEM_MAX);
         // The reset time saturates rather than overflowing.
-        assert_eq!(get(&prepared, "x-ratelimit-reset"), u64::MAX.to_string());
-    }
-
-    proptest::proptest! {
-        /// A prepared map holds what the insert path adds, in the same order.
-        #[test]
-        fn prepared_equals_inserted(
-            limit in 1u64..2_000_000,
-            spent in 0u64..2_000_000,
-            reset_ms in 0u64..100_000_000,
-            now in 0u64..4_000_000_000,
-            other_limit in proptest::bool::ANY,
-        ) {
-            let mut d = d("p", limit, 60, limit.saturating_sub(spent), reset_ms);
-            if other_limit {
-                d.limit = limit + 1;
-            }
-            let now = Duration::from_secs(now);
-            let prepared = prepared(&d, now).unwrap();
-            proptest::prop_assert_eq!(pairs(&prepared), pairs(&rate_limit_headers_at(std::slice::from_ref(&d), now)));
-            proptest::prop_assert!(built_on_prepared(&prepared, &d.policy));
-        }
-    }
-
-    #[test]
-    fn denied_decisions_are_not_prepared() {
-        let mut a = d("burst", 5, 1, 0, 300);
-        a.allowed = false;
-        a.retry_after = Some(Duration::from_millis(300));
-        assert!(prepared(&a, Duration::ZERO).is_none());
-    }
-
-    #[test]
-    fn only_maps_prepared_for_the_policy_count_as_built_on_one() {
-        let decision = d("p", 5, 1, 4, 300);
-        let policy = &decision.policy;
-        assert!(built_on_prepared(&prepared(&decision, Duration::ZERO).unwrap(), policy));
-        assert!(!built_on_prepared(&HeaderMap::new(), policy));
-        // The same headers after another one.
-        let mut h = HeaderMap::new();
-        h.insert("content-type", HeaderValue::from_static("text/plain"));
-        insert_rate_limit_headers(&mut h, std::slice::from_ref(&decision), Duration::ZERO);
-        assert!(!built_on_prepared(&h, policy));
-        // The policy's own value under the same name, parsed rather than this module's static.
-        let mut h = HeaderMap::new();
-        h.insert(HeaderName::from_bytes(b"ratelimit-policy").unwrap(), policy.policy_item().clone());
-        assert!(!built_on_prepared(&h, policy));
-        // This module's name with a copy of the value.
-        let mut h = HeaderMap::new();
-        h.insert(&RATELIMIT_POLICY, HeaderValue::from_bytes(policy.policy_item().as_bytes()).unwrap());
-        assert!(!built_on_prepared(&h, policy));
-        // Prepared for another policy, even one of the same name and numbers.
-        let twin = d("p", 5, 1, 4, 300);
-        assert!(!built_on_prepared(&prepared(&twin, Duration::ZERO).unwrap(), policy));
-    }
-
-    #[test]
-    fn lent_maps_go_back_unless_taken() {
-        let mut slot = prepared(&d("p", 5, 1, 4, 300), Duration::ZERO);
-        lend(&mut slot, || ());
-        assert!(slot.is_some(), "not taken: returned");
-        let taken = lend(&mut slot, || response_headers(4));
-        assert!(slot.is_none() && taken.len() == 6 && taken.get(&X_RATELIMIT_REMAINING).unwrap() == "4");
-        assert!(response_headers(4).is_empty());
-        // Nested: the inner lender's map is seen inside, the outer one's again after.
-        let mut outer = prepared(&d("outer", 5, 1, 4, 300), Duration::ZERO);
-        let mut inner = prepared(&d("inner", 5, 1, 3, 300), Duration::ZERO);
-        let seen = lend(&mut outer, || {
-            let inside = lend(&mut inner, || response_headers(4));
-            (inside, response_headers(4))
-        });
-        assert_eq!(seen.0.get("x-ratelimit-remaining").unwrap(), "3");
-        assert_eq!(seen.1.get("x-ratelimit-remaining").unwrap(), "4");
-        assert!(outer.is_none() && inner.is_none() && response_headers(4).is_empty());
+        assert_eq!(get(&h, "x-ratelimit-reset"), u64::MAX.to_string());
     }
 
     #[test]

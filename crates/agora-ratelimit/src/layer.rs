@@ -6,11 +6,11 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use http::{HeaderMap, Request, Response, StatusCode};
+use http::{Request, Response, StatusCode};
 use tower::{Layer, Service};
 
 use crate::decision::Outcome;
-use crate::headers::{built_on_prepared, insert_rate_limit_headers, lend, prepared};
+use crate::headers::insert_rate_limit_headers;
 use crate::limiter::{LimitError, RateLimiter};
 use crate::policy::Checks;
 
@@ -32,10 +32,8 @@ use crate::policy::Checks;
 ///   have the outage itself logged.
 ///
 /// Admitted requests go to the inner service and the rate-limit headers are added to its
-/// response (`X-RateLimit-*`, `RateLimit-Policy`, `RateLimit`; see [`crate::headers`]).
-/// When one policy decided, the headers are prepared before the inner service runs, and a
-/// response builder below can start from them with [`crate::headers::response_headers`];
-/// a response that did not is given them on the way out.
+/// response on the way out (`X-RateLimit-*`, `RateLimit-Policy`, `RateLimit`; see
+/// [`crate::headers`]).
 ///
 /// Everything is behind one `Arc`: tower middleware clones its inner service on every request,
 /// so each extra reference count here would be another pair of atomic operations per request.
@@ -151,15 +149,8 @@ pin_project_lite::pin_project! {
     pub enum ResponseFuture<F, B, E> {
         /// No policy applies.
         Passthrough { #[pin] inner: F },
-        /// Admitted; the headers are added to the response, or lent to its builder.
-        Decorated {
-            #[pin] inner: F,
-            outcome: Option<Outcome>,
-            // The headers prepared for the response, while nothing has taken them.
-            prepared: Option<Box<HeaderMap>>,
-            // Whether there were any to lend.
-            lends: bool,
-        },
+        /// Admitted; the headers are added to the response.
+        Decorated { #[pin] inner: F, outcome: Option<Outcome> },
         /// Refused (429 or 503).
         Ready { response: Option<Response<B>> },
         /// Decided asynchronously.
@@ -168,16 +159,9 @@ pin_project_lite::pin_project! {
 }
 
 impl<F, B, E> ResponseFuture<F, B, E> {
-    /// The future of an admitted request: `inner` with the headers of `outcome` prepared for
-    /// its response when one policy decided (the usual case; several policies' headers are
-    /// added on the way out).
+    /// The future of an admitted request: `inner`, whose response gets the headers of `outcome`.
     fn decorated(inner: F, outcome: Outcome) -> Self {
-        let prepared = match &outcome.decisions[..] {
-            [only] => prepared(only, unix_now()),
-            _ => None,
-        };
-        let lends = prepared.is_some();
-        ResponseFuture::Decorated { inner, outcome: Some(outcome), prepared, lends }
+        ResponseFuture::Decorated { inner, outcome: Some(outcome) }
     }
 }
 
@@ -191,20 +175,11 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project() {
             ResponseFutureProj::Passthrough { inner } => inner.poll(cx),
-            ResponseFutureProj::Decorated { inner, outcome, prepared, lends } => {
-                let polled = if *lends { lend(prepared, || inner.poll(cx)) } else { inner.poll(cx) };
-                let mut res = std::task::ready!(polled)?;
+            ResponseFutureProj::Decorated { inner, outcome } => {
+                let mut res = std::task::ready!(inner.poll(cx))?;
                 if let Some(outcome) = outcome.take() {
-                    // Taken by a builder, and the response returned is the one built on it
-                    // (an inner layer may have answered with another).
-                    let adopted = *lends
-                        && prepared.is_none()
-                        && outcome.decisions.first().is_some_and(|d| built_on_prepared(res.headers(), &d.policy));
-                    if !adopted {
-                        insert_rate_limit_headers(res.headers_mut(), &outcome.decisions, unix_now());
-                    }
+                    insert_rate_limit_headers(res.headers_mut(), &outcome.decisions, unix_now());
                 }
-                *prepared = None;
                 Poll::Ready(Ok(res))
             }
             ResponseFutureProj::Ready { response } => match response.take() {

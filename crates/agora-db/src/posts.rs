@@ -2,7 +2,7 @@ use agora_core::DomainError;
 use agora_core::error::{DomainResult, FieldError};
 use agora_core::list::{Fetched, ListQuery, Value};
 use agora_core::posts::Post;
-use agora_core::posts::{NewPostRecord, PostChanges, PostRepo};
+use agora_core::posts::{NewPost, PostPatch, PostRepo};
 use agora_core::repo::Written;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -44,11 +44,16 @@ fn to_post(r: PostRow) -> Post {
 
 #[async_trait]
 impl PostRepo for SqlStore {
-    async fn create(&self, new: NewPostRecord) -> DomainResult<Post> {
+    async fn create(&self, author_id: i64, new: &NewPost, now: DateTime<Utc>) -> DomainResult<Post> {
         const SQL: &str = "INSERT INTO posts (author_id, title, content, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $4) \
              RETURNING id, author_id, title, content, likes, comment_count, created_at, updated_at, version";
-        let vals = [Value::Int(new.author_id), Value::Text(new.title), Value::Text(new.content), Value::Time(new.now)];
+        let vals = [
+            Value::Int(author_id),
+            Value::Text(new.title.as_str().into()),
+            Value::Text(new.content.as_str().into()),
+            Value::Time(now),
+        ];
         let res: Result<PostRow, sqlx::Error> = match sql::fetch_optional(&self.db, SQL, &vals).await {
             Ok(Some(r)) => Ok(r),
             Ok(None) => Err(sqlx::Error::RowNotFound),
@@ -79,7 +84,7 @@ impl PostRepo for SqlStore {
         &self,
         id: i64,
         expected_version: Option<i64>,
-        c: PostChanges,
+        c: &PostPatch,
         now: DateTime<Utc>,
     ) -> DomainResult<Written<Post>> {
         const SQL: &str = "UPDATE posts SET title = COALESCE($1, title), content = COALESCE($2, content), \
@@ -87,8 +92,8 @@ impl PostRepo for SqlStore {
              WHERE id = $4 AND ($5 IS NULL OR version = $5) \
              RETURNING id, author_id, title, content, likes, comment_count, created_at, updated_at, version";
         let vals = [
-            Value::opt_text(c.title),
-            Value::opt_text(c.content),
+            Value::opt_text(c.title.as_ref().map(|t| t.as_str().into())),
+            Value::opt_text(c.content.as_ref().map(|t| t.as_str().into())),
             Value::Time(now),
             Value::Int(id),
             Value::opt_int(expected_version),

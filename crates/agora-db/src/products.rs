@@ -1,8 +1,9 @@
 use agora_core::error::DomainResult;
 use agora_core::list::{Fetched, ListQuery, Value};
 use agora_core::products::Product;
-use agora_core::products::{ProductChanges, ProductRecord, ProductRepo};
+use agora_core::products::{NewProduct, ProductPatch, ProductRepo};
 use agora_core::repo::Written;
+use agora_core::types::Amount;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -45,17 +46,17 @@ fn to_product(r: ProductRow) -> Product {
 
 #[async_trait]
 impl ProductRepo for SqlStore {
-    async fn create(&self, n: ProductRecord, now: DateTime<Utc>) -> DomainResult<Product> {
+    async fn create(&self, n: &NewProduct, now: DateTime<Utc>) -> DomainResult<Product> {
         const SQL: &str = "INSERT INTO products (name, description, category, price, currency, stock, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
              RETURNING id, name, description, category, price, currency, stock, created_at, updated_at, version";
         let vals = [
-            Value::Text(n.name),
-            Value::Text(n.description),
-            Value::Text(n.category),
-            Value::Int(n.price),
-            Value::Text(n.currency),
-            Value::Int(n.stock),
+            Value::Text(n.name.as_str().into()),
+            Value::Text(n.description().into_inner()),
+            Value::Text(n.category.as_str().into()),
+            Value::Int(n.price.get()),
+            Value::Text(n.currency().as_str().into()),
+            Value::Int(n.stock().get()),
             Value::Time(now),
         ];
         let row: ProductRow = sql::fetch_optional(&self.db, SQL, &vals)
@@ -81,7 +82,7 @@ impl ProductRepo for SqlStore {
         &self,
         id: i64,
         expected_version: Option<i64>,
-        c: ProductChanges,
+        c: &ProductPatch,
         now: DateTime<Utc>,
     ) -> DomainResult<Written<Product>> {
         const SQL: &str = "UPDATE products SET name = COALESCE($1, name), description = COALESCE($2, description), \
@@ -90,12 +91,12 @@ impl ProductRepo for SqlStore {
              WHERE id = $8 AND ($9 IS NULL OR version = $9) \
              RETURNING id, name, description, category, price, currency, stock, created_at, updated_at, version";
         let vals = [
-            Value::opt_text(c.name),
-            Value::opt_text(c.description),
-            Value::opt_text(c.category),
-            Value::opt_int(c.price),
-            Value::opt_text(c.currency),
-            Value::opt_int(c.stock),
+            Value::opt_text(c.name.as_ref().map(|v| v.as_str().into())),
+            Value::opt_text(c.description.as_ref().map(|v| v.as_str().into())),
+            Value::opt_text(c.category.as_ref().map(|v| v.as_str().into())),
+            Value::opt_int(c.price.map(Amount::get)),
+            Value::opt_text(c.currency.as_ref().map(|v| v.as_str().into())),
+            Value::opt_int(c.stock.map(Amount::get)),
             Value::Time(now),
             Value::Int(id),
             Value::opt_int(expected_version),

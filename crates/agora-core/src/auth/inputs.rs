@@ -26,6 +26,19 @@ fn required<'a>(name: &str, value: &'a str, missing: &mut Vec<FieldError>) -> &'
     value
 }
 
+/// Client credentials sent in the body (`client_secret_post`), when both parts are.
+fn posted_secret(client_id: &str, client_secret: &str) -> Option<ClientSecret> {
+    (!client_id.is_empty() && !client_secret.is_empty())
+        .then(|| ClientSecret { client_id: client_id.to_string(), client_secret: client_secret.to_string() })
+}
+
+/// A token parameter, required.
+fn required_token(token: &str) -> DomainResult<&str> {
+    let mut missing = Vec::new();
+    let token = required("token", token, &mut missing);
+    if missing.is_empty() { Ok(token) } else { Err(DomainError::validation(missing)) }
+}
+
 fn scope_param(raw: &str) -> DomainResult<Option<Scopes>> {
     if raw.trim().is_empty() {
         return Ok(None);
@@ -166,8 +179,7 @@ impl Grant {
 impl TokenRequest {
     /// Client credentials sent in the body (`client_secret_post`).
     pub fn client_secret(&self) -> Option<ClientSecret> {
-        (!self.client_id.is_empty() && !self.client_secret.is_empty())
-            .then(|| ClientSecret { client_id: self.client_id.clone(), client_secret: self.client_secret.clone() })
+        posted_secret(&self.client_id, &self.client_secret)
     }
 
     /// Checks the request into a [`Grant`]: an unknown grant is 400 `UNSUPPORTED_GRANT_TYPE`,
@@ -252,9 +264,7 @@ pub struct RevokeRequest {
 impl RevokeRequest {
     /// The token, required.
     pub fn token(&self) -> DomainResult<&str> {
-        let mut missing = Vec::new();
-        let token = required("token", &self.token, &mut missing);
-        if missing.is_empty() { Ok(token) } else { Err(DomainError::validation(missing)) }
+        required_token(&self.token)
     }
 }
 
@@ -277,15 +287,12 @@ pub struct IntrospectRequest {
 impl IntrospectRequest {
     /// Client credentials sent in the body.
     pub fn client_secret(&self) -> Option<ClientSecret> {
-        (!self.client_id.is_empty() && !self.client_secret.is_empty())
-            .then(|| ClientSecret { client_id: self.client_id.clone(), client_secret: self.client_secret.clone() })
+        posted_secret(&self.client_id, &self.client_secret)
     }
 
     /// The token, required.
     pub fn token(&self) -> DomainResult<&str> {
-        let mut missing = Vec::new();
-        let token = required("token", &self.token, &mut missing);
-        if missing.is_empty() { Ok(token) } else { Err(DomainError::validation(missing)) }
+        required_token(&self.token)
     }
 }
 

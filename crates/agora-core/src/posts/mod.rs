@@ -5,7 +5,7 @@ mod service;
 
 use chrono::{DateTime, Utc};
 
-pub use repo::{NewPostRecord, PostChanges, PostRepo};
+pub use repo::PostRepo;
 pub use service::PostService;
 
 use crate::list::{
@@ -22,8 +22,8 @@ text_newtype!(
     PostContent, "content", 1, 20_000, trim = false, "A post body, 1–20,000 characters."
 );
 
-/// A post written by a user.
-#[derive(Debug, Clone, PartialEq)]
+/// A post written by a user. Serialised as clients see it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct Post {
     /// Id.
     pub id: i64,
@@ -41,7 +41,8 @@ pub struct Post {
     pub created_at: DateTime<Utc>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
-    /// Row version.
+    /// Row version (clients see it through the ETag).
+    #[serde(skip)]
     pub version: i64,
 }
 

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::{NewPost, NewPostRecord, POSTS, Post, PostChanges, PostPatch, PostRepo};
+use super::{NewPost, POSTS, Post, PostPatch, PostRepo};
 use crate::actor::{Actor, ensure_owner_or_admin};
 use crate::cursor::CursorKey;
 use crate::error::{DomainError, DomainResult, ErrorCode};
@@ -29,13 +29,7 @@ impl PostService {
         let Some(author_id) = actor.user_id() else {
             return Err(DomainError::forbidden("Only users can write posts."));
         };
-        let record = NewPostRecord {
-            author_id,
-            title: input.title.into_inner(),
-            content: input.content.into_inner(),
-            now: crate::now(),
-        };
-        self.repo.create(record).await
+        self.repo.create(author_id, &input, crate::now()).await
     }
 
     /// One post.
@@ -72,9 +66,7 @@ impl PostService {
         if actor.user_id() != Some(current.author_id) {
             return Err(DomainError::forbidden("Only the author may edit a post."));
         }
-        let changes =
-            PostChanges { title: patch.title.map(|t| t.into_inner()), content: patch.content.map(|c| c.into_inner()) };
-        match self.repo.update(id, expected_version, changes, crate::now()).await? {
+        match self.repo.update(id, expected_version, &patch, crate::now()).await? {
             Written::Done(p) => Ok(p),
             Written::Missing => Err(ErrorCode::PostNotFound.into()),
             Written::VersionMismatch => Err(ErrorCode::PreconditionFailed.into()),

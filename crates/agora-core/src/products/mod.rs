@@ -8,7 +8,7 @@ use serde_json::Value as Json;
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 
-pub use repo::{ProductChanges, ProductRecord, ProductRepo};
+pub use repo::ProductRepo;
 pub use service::ProductService;
 
 use crate::error::FieldError;
@@ -26,6 +26,13 @@ text_newtype!(
     /// A product description: up to 5,000 characters (may be empty).
     ProductDescription, "description", 0, 5_000, trim = false, "A product description, up to 5,000 characters."
 );
+
+/// An empty description: the default.
+impl Default for ProductDescription {
+    fn default() -> Self {
+        ProductDescription(String::new())
+    }
+}
 
 /// A product category slug: 1–50 letters, digits, `-` or `_`, stored lower-cased.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,8 +80,8 @@ impl utoipa::PartialSchema for Category {
 
 impl utoipa::ToSchema for Category {}
 
-/// Something for sale.
-#[derive(Debug, Clone, PartialEq)]
+/// Something for sale. Serialised as clients see it (REST adds the derived `in_stock`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct Product {
     /// Id.
     pub id: i64,
@@ -84,7 +91,7 @@ pub struct Product {
     pub description: String,
     /// Category slug.
     pub category: String,
-    /// Price in minor units.
+    /// Price in minor units (`1999` = 19.99).
     pub price: i64,
     /// ISO 4217 code, lower case.
     pub currency: String,
@@ -94,7 +101,8 @@ pub struct Product {
     pub created_at: DateTime<Utc>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
-    /// Row version.
+    /// Row version (clients see it through the ETag).
+    #[serde(skip)]
     pub version: i64,
 }
 
@@ -146,41 +154,34 @@ crate::input! {
     }
 }
 
-impl From<NewProduct> for ProductRecord {
+impl NewProduct {
+    /// The description, empty when none was given.
+    pub fn description(&self) -> ProductDescription {
+        self.description.clone().unwrap_or_default()
+    }
+
+    /// The currency, `usd` when none was given.
+    pub fn currency(&self) -> Currency {
+        self.currency.clone().unwrap_or_else(Currency::default_currency)
+    }
+
+    /// The stock, 0 when none was given.
+    pub fn stock(&self) -> Amount {
+        self.stock.unwrap_or(Amount::ZERO)
+    }
+}
+
+/// A replacement (`PUT`) as a patch of every field, the absent optional ones back to their
+/// defaults.
+impl From<NewProduct> for ProductPatch {
     fn from(p: NewProduct) -> Self {
-        ProductRecord {
-            name: p.name.into_inner(),
-            description: p.description.map(ProductDescription::into_inner).unwrap_or_default(),
-            category: p.category.as_str().to_string(),
-            price: p.price.get(),
-            currency: p.currency.unwrap_or_else(Currency::default_currency).as_str().to_string(),
-            stock: p.stock.unwrap_or(Amount::ZERO).get(),
-        }
-    }
-}
-
-impl From<ProductPatch> for ProductChanges {
-    fn from(p: ProductPatch) -> Self {
-        ProductChanges {
-            name: p.name.map(ProductName::into_inner),
-            description: p.description.map(ProductDescription::into_inner),
-            category: p.category.map(|c| c.as_str().to_string()),
-            price: p.price.map(Amount::get),
-            currency: p.currency.map(|c| c.as_str().to_string()),
-            stock: p.stock.map(Amount::get),
-        }
-    }
-}
-
-impl From<ProductRecord> for ProductChanges {
-    fn from(r: ProductRecord) -> Self {
-        ProductChanges {
-            name: Some(r.name),
-            description: Some(r.description),
-            category: Some(r.category),
-            price: Some(r.price),
-            currency: Some(r.currency),
-            stock: Some(r.stock),
+        ProductPatch {
+            description: Some(p.description()),
+            currency: Some(p.currency()),
+            stock: Some(p.stock()),
+            name: Some(p.name),
+            category: Some(p.category),
+            price: Some(p.price),
         }
     }
 }

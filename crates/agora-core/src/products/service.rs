@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::{NewProduct, PRODUCTS, Product, ProductChanges, ProductPatch, ProductRecord, ProductRepo};
+use super::{NewProduct, PRODUCTS, Product, ProductPatch, ProductRepo};
 use crate::actor::{Actor, ensure_admin};
 use crate::cursor::CursorKey;
 use crate::error::{DomainResult, ErrorCode};
@@ -24,7 +24,7 @@ impl ProductService {
     /// Adds a product (administrators).
     pub async fn create(&self, actor: &Actor, input: NewProduct) -> DomainResult<Product> {
         ensure_admin(actor)?;
-        self.repo.create(input.into(), crate::now()).await
+        self.repo.create(&input, crate::now()).await
     }
 
     /// One product.
@@ -38,19 +38,8 @@ impl ProductService {
         Ok(q.finish(self.repo.list(&q).await?, &self.cursor_key))
     }
 
-    /// `PUT` (administrators): every field set, absent optional ones back to their defaults.
-    pub async fn replace(
-        &self,
-        actor: &Actor,
-        id: i64,
-        input: NewProduct,
-        expected_version: Option<i64>,
-    ) -> DomainResult<Product> {
-        ensure_admin(actor)?;
-        self.write(id, ProductRecord::from(input).into(), expected_version).await
-    }
-
-    /// `PATCH` (administrators): only the fields sent change.
+    /// `PATCH`, or `PUT` (a [`NewProduct`] is the patch of every field, the absent optional
+    /// ones back to their defaults) — administrators: only the fields sent change.
     pub async fn update(
         &self,
         actor: &Actor,
@@ -59,11 +48,7 @@ impl ProductService {
         expected_version: Option<i64>,
     ) -> DomainResult<Product> {
         ensure_admin(actor)?;
-        self.write(id, patch.into(), expected_version).await
-    }
-
-    async fn write(&self, id: i64, changes: ProductChanges, expected_version: Option<i64>) -> DomainResult<Product> {
-        match self.repo.update(id, expected_version, changes, crate::now()).await? {
+        match self.repo.update(id, expected_version, &patch, crate::now()).await? {
             Written::Done(p) => Ok(p),
             Written::Missing => Err(ErrorCode::ProductNotFound.into()),
             Written::VersionMismatch => Err(ErrorCode::PreconditionFailed.into()),

@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use super::{NewUser, USERS, User, UserChanges, UserPatch, UserReplace, UserRepo};
+#[cfg(doc)]
+use super::UserReplace;
+use super::{NewUser, USERS, User, UserChanges, UserPatch, UserRepo};
 use crate::actor::{Actor, Role, ensure_owner_or_admin};
 use crate::auth::PasswordHasher;
 use crate::cursor::CursorKey;
@@ -63,18 +65,8 @@ impl UserService {
         Ok(q.finish(self.repo.list(&q).await?, &self.cursor_key))
     }
 
-    /// `PUT`: name and email replaced. The user themself or an administrator.
-    pub async fn replace(
-        &self,
-        actor: &Actor,
-        id: i64,
-        input: UserReplace,
-        expected_version: Option<i64>,
-    ) -> DomainResult<User> {
-        self.update(actor, id, input.into(), expected_version).await
-    }
-
-    /// `PATCH`: only the fields sent change. The user themself or an administrator.
+    /// `PATCH`, or `PUT` (a [`UserReplace`] is the patch that sets name and email): only
+    /// the fields sent change. The user themself or an administrator.
     pub async fn update(
         &self,
         actor: &Actor,

@@ -14,7 +14,16 @@ pub mod posts;
 pub mod products;
 pub mod users;
 
+use agora_core::Actor;
+use agora_core::list::Page;
+use axum::http::{HeaderMap, Uri};
+use axum::response::Response;
+use serde::Serialize;
+
+use crate::http::error::ApiResult;
+use crate::http::etag::{check_if_match, etag};
 use crate::http::extract::Version;
+use crate::http::listing::{created_response, list_response, single_response, updated_response};
 use crate::http::routes::{Kind, Routes};
 use crate::state::AppState;
 
@@ -40,8 +49,63 @@ pub fn all() -> Routes<AppState> {
         .undocumented(crate::openapi::docs_page::docs_router(), &crate::openapi::docs_page::TEMPLATES)
 }
 
-/// What changes a representation besides the row version: the API version, whether private
-/// fields are shown, and the selected fields. Part of every ETag.
-pub(crate) fn variant(v: Version, private: bool, fields: Option<&[String]>) -> String {
-    format!("{}|{}|{}", v.0.number(), private, fields.map(|f| f.join(",")).unwrap_or_default())
+/// How a domain entity is shown over REST. The representation is its own type (what is
+/// serialised is what the document shows), and what varies it — who is looking, the API
+/// version, the selected fields — is part of its strong ETag.
+pub trait Representation: Serialize + Sized {
+    /// The entity shown.
+    type Entity;
+    /// The resource's name in its ETags.
+    const KIND: &'static str;
+
+    /// The representation of `e` for `viewer`.
+    fn of(e: &Self::Entity, viewer: &Actor) -> Self;
+
+    /// `(id, row version)` of `e`.
+    fn identity(e: &Self::Entity) -> (i64, i64);
+
+    /// Whether `viewer` sees private fields of `e` (which changes the representation).
+    fn private(_e: &Self::Entity, _viewer: &Actor) -> bool {
+        false
+    }
+
+    /// The strong ETag of the representation of `e` for `viewer` under version `v` with
+    /// `fields` selected: equal tags mean byte-identical bodies.
+    fn etag(e: &Self::Entity, viewer: &Actor, v: Version, fields: Option<&[String]>) -> String {
+        let (id, version) = Self::identity(e);
+        let variant = format!(
+            "{}|{}|{}",
+            v.0.number(),
+            Self::private(e, viewer),
+            fields.map(|f| f.join(",")).unwrap_or_default()
+        );
+        etag(Self::KIND, id, version, &variant)
+    }
+
+    /// A single-resource GET: the representation with its ETag, or 304.
+    fn found(headers: &HeaderMap, v: Version, viewer: &Actor, e: &Self::Entity, fields: Option<&[String]>) -> Response {
+        single_response(headers, &Self::of(e, viewer), fields, Self::etag(e, viewer, v, fields))
+    }
+
+    /// A page of a collection, with its `Link` header.
+    fn page(page: &Page<Self::Entity>, viewer: &Actor, uri: &Uri) -> Response {
+        list_response(page, |e| Self::of(e, viewer), uri)
+    }
+
+    /// `201 Created` at `{prefix}/{collection}/{id}`.
+    fn created(v: Version, viewer: &Actor, e: &Self::Entity, collection: &str) -> Response {
+        let location = format!("{}/{collection}/{}", v.0.prefix(), Self::identity(e).0);
+        created_response(&Self::of(e, viewer), location, Some(Self::etag(e, viewer, v, None)))
+    }
+
+    /// `200 OK` after a write, with the new ETag.
+    fn updated(v: Version, viewer: &Actor, e: &Self::Entity) -> Response {
+        updated_response(&Self::of(e, viewer), Self::etag(e, viewer, v, None))
+    }
+
+    /// The row version a write must find, when `If-Match` matches the current representation;
+    /// 412 `PRECONDITION_FAILED` when it does not.
+    fn precondition(headers: &HeaderMap, v: Version, viewer: &Actor, current: &Self::Entity) -> ApiResult<Option<i64>> {
+        Ok(check_if_match(headers, &Self::etag(current, viewer, v, None))?.then_some(Self::identity(current).1))
+    }
 }

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use crate::errors;
 use crate::http::envelope::{Envelope, ok};
 use crate::http::error::ApiError;
-use crate::http::extract::Version;
+use crate::http::extract::RequestUri;
 use crate::http::routes::{Kind, Routes};
 use crate::http::versioning::ApiVersion;
 use crate::openapi::errors::Errors;
@@ -27,7 +27,7 @@ pub fn unversioned_routes() -> Routes<AppState> {
 
 /// Each version's own document.
 pub fn versioned_routes() -> Routes<AppState> {
-    Routes::new(Kind::Versioned).route(utoipa_axum::routes!(openapi_for_version))
+    Routes::new(Kind::Versioned).route(utoipa_axum::routes!(openapi))
 }
 
 /// `GET /healthz` data.
@@ -148,16 +148,10 @@ pub async fn metrics(State(s): State<AppState>) -> Response {
     res
 }
 
-fn raw_json(body: &str) -> Response {
-    let mut res = body.to_string().into_response();
-    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    res
-}
-
-/// OpenAPI document (all versions)
+/// OpenAPI document
 ///
-/// `GET /openapi.json`: this OpenAPI 3.1 document, covering `/v1` and `/v2` and the
-/// operational endpoints. `/docs` renders it.
+/// The OpenAPI 3.1 document: at `/openapi.json` both versions and the unversioned endpoints
+/// (`/docs` renders it), at `/v1/openapi.json` and `/v2/openapi.json` that version's paths.
 #[utoipa::path(
     get,
     path = "/openapi.json",
@@ -166,24 +160,16 @@ fn raw_json(body: &str) -> Response {
     security(()),
     responses((status = 200, description = "The OpenAPI 3.1 document.", body = Object, content_type = "application/json"))
 )]
-pub async fn openapi(State(s): State<AppState>) -> Response {
-    raw_json(&s.docs.all)
-}
-
-/// OpenAPI document (this version)
-///
-/// The OpenAPI 3.1 document restricted to this version's paths.
-#[utoipa::path(
-    get,
-    path = "/openapi.json",
-    operation_id = "openapi",
-    tag = "operations",
-    security(()),
-    responses((status = 200, description = "The OpenAPI 3.1 document of this version.", body = Object, content_type = "application/json"))
-)]
-pub async fn openapi_for_version(State(s): State<AppState>, v: Version) -> Response {
-    raw_json(match v.0 {
-        ApiVersion::V1 => &s.docs.v1,
-        ApiVersion::V2 => &s.docs.v2,
-    })
+pub async fn openapi(State(s): State<AppState>, RequestUri(uri): RequestUri) -> Response {
+    let prefix = |v: ApiVersion| uri.path().starts_with(&format!("{}/", v.prefix()));
+    let doc = if prefix(ApiVersion::V1) {
+        &s.docs.v1
+    } else if prefix(ApiVersion::V2) {
+        &s.docs.v2
+    } else {
+        &s.docs.all
+    };
+    let mut res = doc.clone().into_response();
+    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    res
 }

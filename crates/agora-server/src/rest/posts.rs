@@ -1,21 +1,17 @@
 //! `/posts` and `/users/{id}/posts`.
 
+use agora_core::Actor;
 use agora_core::list::parse_fields;
 use agora_core::posts::{NewPost, POSTS, Post, PostPatch};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Utc};
-use serde::Serialize;
-use utoipa::ToSchema;
 
-use super::variant;
+use super::Representation;
 use crate::errors;
 use crate::http::envelope::{Envelope, ListEnvelope};
 use crate::http::error::ApiResult;
-use crate::http::etag::{check_if_match, etag};
 use crate::http::extract::{CurrentActor, PathId, QueryPairs, RequestUri, Version, Write};
-use crate::http::listing::{created_response, list_response, single_response, updated_response};
 use crate::http::routes::{Kind, Routes};
 use crate::openapi::errors::Errors;
 use crate::openapi::params::{FieldsParam, IdPath, IfMatch, IfNoneMatch, ListParams};
@@ -29,46 +25,19 @@ pub fn routes() -> Routes<AppState> {
         .route(utoipa_axum::routes!(get, patch, delete))
 }
 
-/// A post as clients see it.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PostOut {
-    /// Id.
-    pub id: i64,
-    /// Author's user id.
-    pub author_id: i64,
-    /// Title.
-    pub title: String,
-    /// Body.
-    pub content: String,
-    /// Likes.
-    pub likes: i64,
-    /// Comments.
-    pub comment_count: i64,
-    /// Creation time.
-    pub created_at: DateTime<Utc>,
-    /// Last change.
-    pub updated_at: DateTime<Utc>,
-}
+/// A post as clients see it: the entity itself.
+pub type PostOut = Post;
 
-impl From<&Post> for PostOut {
-    fn from(p: &Post) -> Self {
-        Self {
-            id: p.id,
-            author_id: p.author_id,
-            title: p.title.clone(),
-            content: p.content.clone(),
-            likes: p.likes,
-            comment_count: p.comment_count,
-            created_at: p.created_at,
-            updated_at: p.updated_at,
-        }
+impl Representation for PostOut {
+    type Entity = Post;
+    const KIND: &'static str = "post";
+
+    fn of(p: &Post, _viewer: &Actor) -> Self {
+        p.clone()
     }
-}
 
-impl PostOut {
-    /// The strong ETag of this representation.
-    pub fn etag(p: &Post, v: Version, fields: Option<&[String]>) -> String {
-        etag("post", p.id, p.version, &variant(v, false, fields))
+    fn identity(p: &Post) -> (i64, i64) {
+        (p.id, p.version)
     }
 }
 
@@ -84,7 +53,7 @@ impl PostOut {
     security((), ("user" = [])),
     params(ListParams<Post>),
     responses(
-        (status = 200, description = "A page of posts.", body = ListEnvelope<PostOut>, headers(("Link" = String))),
+        (status = 200, description = "A page of posts.", body = ListEnvelope<Post>, headers(("Link" = String))),
         Errors<{ errors![InvalidQuery] }>,
     )
 )]
@@ -96,7 +65,7 @@ pub async fn list(
     RequestUri(uri): RequestUri,
 ) -> ApiResult<Response> {
     let page = s.services.posts.list(&actor, &q.list(v)).await?;
-    Ok(list_response(&page, |p| PostOut::from(p), &uri))
+    Ok(PostOut::page(&page, &actor, &uri))
 }
 
 /// List a user's posts
@@ -110,7 +79,7 @@ pub async fn list(
     security((), ("user" = [])),
     params(IdPath, ListParams<Post>),
     responses(
-        (status = 200, description = "A page of the user's posts.", body = ListEnvelope<PostOut>, headers(("Link" = String))),
+        (status = 200, description = "A page of the user's posts.", body = ListEnvelope<Post>, headers(("Link" = String))),
         Errors<{ errors![InvalidQuery, UserNotFound] }>,
     )
 )]
@@ -123,7 +92,7 @@ pub async fn list_by_user(
     RequestUri(uri): RequestUri,
 ) -> ApiResult<Response> {
     let page = s.services.posts.list_by_author(&actor, user_id, &q.list(v)).await?;
-    Ok(list_response(&page, |p| PostOut::from(p), &uri))
+    Ok(PostOut::page(&page, &actor, &uri))
 }
 
 /// Create a post
@@ -139,7 +108,7 @@ pub async fn list_by_user(
     request_body(content = NewPost, description = "The new post."),
     responses(
         (
-            status = 201, description = "Created. `Location` names the new post.", body = Envelope<PostOut>,
+            status = 201, description = "Created. `Location` names the new post.", body = Envelope<Post>,
             headers(("Location" = String), ("ETag" = String))
         ),
         Errors<{ errors![Forbidden, ValidationError] }>,
@@ -147,11 +116,7 @@ pub async fn list_by_user(
 )]
 pub async fn create(State(s): State<AppState>, v: Version, Write(actor, input): Write<NewPost>) -> ApiResult<Response> {
     let p = s.services.posts.create(&actor, input).await?;
-    Ok(created_response(
-        &PostOut::from(&p),
-        format!("{}/posts/{}", v.0.prefix(), p.id),
-        Some(PostOut::etag(&p, v, None)),
-    ))
+    Ok(PostOut::created(v, &actor, &p, "posts"))
 }
 
 /// Get a post
@@ -165,7 +130,7 @@ pub async fn create(State(s): State<AppState>, v: Version, Write(actor, input): 
     security((), ("user" = [])),
     params(IdPath, FieldsParam<Post>, IfNoneMatch),
     responses(
-        (status = 200, description = "The post.", body = Envelope<PostOut>, headers(("ETag" = String))),
+        (status = 200, description = "The post.", body = Envelope<Post>, headers(("ETag" = String))),
         (status = 304, description = "Not Modified: `If-None-Match` matched the current ETag. No body.", headers(("ETag" = String))),
         Errors<{ errors![InvalidQuery, PostNotFound] }>,
     )
@@ -180,8 +145,7 @@ pub async fn get(
 ) -> ApiResult<Response> {
     let fields = q.get("fields").map(|f| parse_fields(&POSTS, f)).transpose()?;
     let p = s.services.posts.get(&actor, id).await?;
-    let tag = PostOut::etag(&p, v, fields.as_deref());
-    Ok(single_response(&headers, &PostOut::from(&p), fields.as_deref(), tag))
+    Ok(PostOut::found(&headers, v, &actor, &p, fields.as_deref()))
 }
 
 /// Update a post
@@ -199,7 +163,7 @@ pub async fn get(
         content((PostPatch = "application/merge-patch+json"), (PostPatch = "application/json"))
     ),
     responses(
-        (status = 200, description = "Updated; the new representation.", body = Envelope<PostOut>, headers(("ETag" = String))),
+        (status = 200, description = "Updated; the new representation.", body = Envelope<Post>, headers(("ETag" = String))),
         Errors<{ errors![Forbidden, PostNotFound, PreconditionFailed, ValidationError] }>,
     )
 )]
@@ -211,9 +175,9 @@ pub async fn patch(
     Write(actor, input): Write<PostPatch>,
 ) -> ApiResult<Response> {
     let current = s.services.posts.get(&actor, id).await?;
-    let expected = check_if_match(&headers, &PostOut::etag(&current, v, None))?.then_some(current.version);
+    let expected = PostOut::precondition(&headers, v, &actor, &current)?;
     let p = s.services.posts.update(&actor, id, input, expected).await?;
-    Ok(updated_response(&PostOut::from(&p), PostOut::etag(&p, v, None)))
+    Ok(PostOut::updated(v, &actor, &p))
 }
 
 /// Delete a post

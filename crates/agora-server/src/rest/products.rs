@@ -6,17 +6,14 @@ use agora_core::products::{NewProduct, PRODUCTS, Product, ProductPatch};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::variant;
+use super::Representation;
 use crate::errors;
 use crate::http::envelope::{Envelope, ListEnvelope};
 use crate::http::error::ApiResult;
-use crate::http::etag::{check_if_match, etag};
 use crate::http::extract::{CurrentActor, PathId, QueryPairs, RequestUri, Version, Write};
-use crate::http::listing::{created_response, list_response, single_response, updated_response};
 use crate::http::routes::{Kind, Routes};
 use crate::openapi::errors::Errors;
 use crate::openapi::params::{FieldsParam, IdPath, IfMatch, IfNoneMatch, ListParams};
@@ -29,52 +26,26 @@ pub fn routes() -> Routes<AppState> {
         .route(utoipa_axum::routes!(get, replace, patch, delete))
 }
 
-/// A product as clients see it. `in_stock` is derived from `stock`.
+/// A product as clients see it: the entity and `in_stock`, derived from its stock.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProductOut {
-    /// Id.
-    pub id: i64,
-    /// Name.
-    pub name: String,
-    /// Description.
-    pub description: String,
-    /// Category slug.
-    pub category: String,
-    /// Price in minor units (`1999` = 19.99).
-    pub price: i64,
-    /// ISO 4217 code, lower case.
-    pub currency: String,
-    /// Units in stock.
-    pub stock: i64,
+    /// The product.
+    #[serde(flatten)]
+    pub product: Product,
     /// `stock > 0`.
     pub in_stock: bool,
-    /// Creation time.
-    pub created_at: DateTime<Utc>,
-    /// Last change.
-    pub updated_at: DateTime<Utc>,
 }
 
-impl From<&Product> for ProductOut {
-    fn from(p: &Product) -> Self {
-        Self {
-            id: p.id,
-            name: p.name.clone(),
-            description: p.description.clone(),
-            category: p.category.clone(),
-            price: p.price,
-            currency: p.currency.clone(),
-            stock: p.stock,
-            in_stock: p.stock > 0,
-            created_at: p.created_at,
-            updated_at: p.updated_at,
-        }
+impl Representation for ProductOut {
+    type Entity = Product;
+    const KIND: &'static str = "product";
+
+    fn of(p: &Product, _viewer: &Actor) -> Self {
+        ProductOut { product: p.clone(), in_stock: p.stock > 0 }
     }
-}
 
-impl ProductOut {
-    /// The strong ETag of this representation.
-    pub fn etag(p: &Product, v: Version, fields: Option<&[String]>) -> String {
-        etag("product", p.id, p.version, &variant(v, false, fields))
+    fn identity(p: &Product) -> (i64, i64) {
+        (p.id, p.version)
     }
 }
 
@@ -103,7 +74,7 @@ pub async fn list(
     RequestUri(uri): RequestUri,
 ) -> ApiResult<Response> {
     let page = s.services.products.list(&actor, &q.list(v)).await?;
-    Ok(list_response(&page, |p| ProductOut::from(p), &uri))
+    Ok(ProductOut::page(&page, &actor, &uri))
 }
 
 /// Create a product
@@ -131,8 +102,7 @@ pub async fn create(
     Write(actor, input): Write<NewProduct>,
 ) -> ApiResult<Response> {
     let p = s.services.products.create(&actor, input).await?;
-    let location = format!("{}/products/{}", v.0.prefix(), p.id);
-    Ok(created_response(&ProductOut::from(&p), location, Some(ProductOut::etag(&p, v, None))))
+    Ok(ProductOut::created(v, &actor, &p, "products"))
 }
 
 /// Get a product
@@ -161,14 +131,22 @@ pub async fn get(
 ) -> ApiResult<Response> {
     let fields = q.get("fields").map(|f| parse_fields(&PRODUCTS, f)).transpose()?;
     let p = s.services.products.get(&actor, id).await?;
-    let tag = ProductOut::etag(&p, v, fields.as_deref());
-    Ok(single_response(&headers, &ProductOut::from(&p), fields.as_deref(), tag))
+    Ok(ProductOut::found(&headers, v, &actor, &p, fields.as_deref()))
 }
 
-/// The current version of product `id` when `If-Match` matches its ETag; 412 otherwise.
-async fn precondition(s: &AppState, v: Version, actor: &Actor, id: i64, headers: &HeaderMap) -> ApiResult<Option<i64>> {
-    let current = s.services.products.get(actor, id).await?;
-    Ok(check_if_match(headers, &ProductOut::etag(&current, v, None))?.then_some(current.version))
+/// `PUT` and `PATCH`: `If-Match` against the current representation, then the change.
+async fn apply(
+    s: AppState,
+    v: Version,
+    actor: Actor,
+    id: i64,
+    headers: HeaderMap,
+    patch: ProductPatch,
+) -> ApiResult<Response> {
+    let current = s.services.products.get(&actor, id).await?;
+    let expected = ProductOut::precondition(&headers, v, &actor, &current)?;
+    let changed = s.services.products.update(&actor, id, patch, expected).await?;
+    Ok(ProductOut::updated(v, &actor, &changed))
 }
 
 /// Replace a product
@@ -195,9 +173,7 @@ pub async fn replace(
     headers: HeaderMap,
     Write(actor, input): Write<NewProduct>,
 ) -> ApiResult<Response> {
-    let expected = precondition(&s, v, &actor, id, &headers).await?;
-    let p = s.services.products.replace(&actor, id, input, expected).await?;
-    Ok(updated_response(&ProductOut::from(&p), ProductOut::etag(&p, v, None)))
+    apply(s, v, actor, id, headers, input.into()).await
 }
 
 /// Update a product
@@ -226,9 +202,7 @@ pub async fn patch(
     headers: HeaderMap,
     Write(actor, input): Write<ProductPatch>,
 ) -> ApiResult<Response> {
-    let expected = precondition(&s, v, &actor, id, &headers).await?;
-    let p = s.services.products.update(&actor, id, input, expected).await?;
-    Ok(updated_response(&ProductOut::from(&p), ProductOut::etag(&p, v, None)))
+    apply(s, v, actor, id, headers, input).await
 }
 
 /// Delete a product

@@ -10,13 +10,11 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::variant;
+use super::Representation;
 use crate::errors;
 use crate::http::envelope::{Envelope, ListEnvelope};
 use crate::http::error::ApiResult;
-use crate::http::etag::{check_if_match, etag};
 use crate::http::extract::{Body, CurrentActor, PathId, QueryPairs, RequestUri, Version, Write};
-use crate::http::listing::{created_response, list_response, single_response, updated_response};
 use crate::http::routes::{Kind, Routes};
 use crate::openapi::errors::Errors;
 use crate::openapi::params::{FieldsParam, IdPath, IfMatch, IfNoneMatch, ListParams};
@@ -49,13 +47,25 @@ pub struct UserOut {
     pub updated_at: DateTime<Utc>,
 }
 
-impl UserOut {
-    /// The representation of `u` for `viewer`, who sees the email when it is theirs or they
-    /// administer.
-    pub fn new(u: &User, viewer: &Actor) -> Self {
+impl Representation for UserOut {
+    type Entity = User;
+    const KIND: &'static str = "user";
+
+    /// The email is shown to the user themself and to administrators.
+    fn of(u: &User, viewer: &Actor) -> Self {
         Self::with_email(u, viewer.is_self_or_admin(u.id))
     }
 
+    fn identity(u: &User) -> (i64, i64) {
+        (u.id, u.version)
+    }
+
+    fn private(u: &User, viewer: &Actor) -> bool {
+        viewer.is_self_or_admin(u.id)
+    }
+}
+
+impl UserOut {
     /// The representation, with the email or without.
     pub fn with_email(u: &User, private: bool) -> Self {
         Self {
@@ -66,11 +76,6 @@ impl UserOut {
             created_at: u.created_at,
             updated_at: u.updated_at,
         }
-    }
-
-    /// The strong ETag of this representation.
-    pub fn etag(u: &User, viewer: &Actor, v: Version, fields: Option<&[String]>) -> String {
-        etag("user", u.id, u.version, &variant(v, viewer.is_self_or_admin(u.id), fields))
     }
 }
 
@@ -99,7 +104,7 @@ pub async fn list(
     RequestUri(uri): RequestUri,
 ) -> ApiResult<Response> {
     let page = s.services.users.list(&actor, &q.list(v)).await?;
-    Ok(list_response(&page, |u| UserOut::new(u, &actor), &uri))
+    Ok(UserOut::page(&page, &actor, &uri))
 }
 
 /// Sign up
@@ -129,9 +134,8 @@ pub async fn create(
     Body(input): Body<NewUser>,
 ) -> ApiResult<Response> {
     let u = s.services.users.create(&actor, input).await?;
-    // The caller just chose this email, so showing it back reveals nothing.
-    let tag = etag("user", u.id, u.version, &variant(v, true, None));
-    Ok(created_response(&UserOut::with_email(&u, true), format!("{}/users/{}", v.0.prefix(), u.id), Some(tag)))
+    // Shown as to its owner: the caller just chose this email, so showing it back reveals nothing.
+    Ok(UserOut::created(v, &Actor::user(u.id, u.role), &u, "users"))
 }
 
 /// Get a user
@@ -161,8 +165,7 @@ pub async fn get(
 ) -> ApiResult<Response> {
     let fields = q.get("fields").map(|f| parse_fields(&USERS, f)).transpose()?;
     let u = s.services.users.get(&actor, id).await?;
-    let tag = UserOut::etag(&u, &actor, v, fields.as_deref());
-    Ok(single_response(&headers, &UserOut::new(&u, &actor), fields.as_deref(), tag))
+    Ok(UserOut::found(&headers, v, &actor, &u, fields.as_deref()))
 }
 
 /// Get the current user
@@ -191,14 +194,22 @@ pub async fn me(
 ) -> ApiResult<Response> {
     let id = actor.user_id().ok_or_else(agora_core::actor::unauthenticated)?;
     let u = s.services.users.get(&actor, id).await?;
-    let tag = UserOut::etag(&u, &actor, v, None);
-    Ok(single_response(&headers, &UserOut::new(&u, &actor), None, tag))
+    Ok(UserOut::found(&headers, v, &actor, &u, None))
 }
 
-/// The current ETag of user `id` for `actor`, when `If-Match` matches it; 412 otherwise.
-async fn precondition(s: &AppState, v: Version, actor: &Actor, id: i64, headers: &HeaderMap) -> ApiResult<Option<i64>> {
-    let current = s.services.users.get(actor, id).await?;
-    Ok(check_if_match(headers, &UserOut::etag(&current, actor, v, None))?.then_some(current.version))
+/// `PUT` and `PATCH`: `If-Match` against the current representation, then the change.
+async fn apply(
+    s: AppState,
+    v: Version,
+    actor: Actor,
+    id: i64,
+    headers: HeaderMap,
+    patch: UserPatch,
+) -> ApiResult<Response> {
+    let current = s.services.users.get(&actor, id).await?;
+    let expected = UserOut::precondition(&headers, v, &actor, &current)?;
+    let changed = s.services.users.update(&actor, id, patch, expected).await?;
+    Ok(UserOut::updated(v, &actor, &changed))
 }
 
 /// Replace a user
@@ -225,9 +236,7 @@ pub async fn replace(
     headers: HeaderMap,
     Write(actor, input): Write<UserReplace>,
 ) -> ApiResult<Response> {
-    let expected = precondition(&s, v, &actor, id, &headers).await?;
-    let u = s.services.users.replace(&actor, id, input, expected).await?;
-    Ok(updated_response(&UserOut::new(&u, &actor), UserOut::etag(&u, &actor, v, None)))
+    apply(s, v, actor, id, headers, input.into()).await
 }
 
 /// Update a user
@@ -257,9 +266,7 @@ pub async fn patch(
     headers: HeaderMap,
     Write(actor, input): Write<UserPatch>,
 ) -> ApiResult<Response> {
-    let expected = precondition(&s, v, &actor, id, &headers).await?;
-    let u = s.services.users.update(&actor, id, input, expected).await?;
-    Ok(updated_response(&UserOut::new(&u, &actor), UserOut::etag(&u, &actor, v, None)))
+    apply(s, v, actor, id, headers, input).await
 }
 
 /// Delete a user

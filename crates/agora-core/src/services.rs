@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::auth::{AuthRepo, AuthService, AuthSettings, PasswordHasher, TokenSigner};
+use crate::auth::{AuthRepo, AuthService, AuthSettings, Denylist, PasswordHasher, SessionStore, TokenSigner};
 use crate::cursor::CursorKey;
 use crate::posts::{PostRepo, PostService};
 use crate::products::{ProductRepo, ProductService};
@@ -16,8 +16,12 @@ pub struct Ports {
     pub posts: Arc<dyn PostRepo>,
     /// Product storage.
     pub products: Arc<dyn ProductRepo>,
-    /// Credential storage.
+    /// Durable credential storage.
     pub auth: Arc<dyn AuthRepo>,
+    /// Revoked access tokens.
+    pub denylist: Arc<dyn Denylist>,
+    /// Browser sessions.
+    pub sessions: Arc<dyn SessionStore>,
     /// Password hashing.
     pub hasher: Arc<dyn PasswordHasher>,
     /// Access-token signing.
@@ -46,7 +50,7 @@ impl Services {
     pub fn new(p: Ports) -> Self {
         let users = UserService::new(p.users.clone(), p.hasher.clone(), p.cursor_key.clone());
         Self {
-            auth: AuthService::new(p.users, p.auth, p.hasher, p.signer, p.auth_settings),
+            auth: AuthService::new(&p),
             posts: PostService::new(p.posts, users.clone(), p.cursor_key.clone()),
             products: ProductService::new(p.products, p.cursor_key),
             users,

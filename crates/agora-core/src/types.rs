@@ -9,7 +9,7 @@ use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaFormat, Type};
 
 use crate::error::FieldError;
-use crate::input::{FieldValue, json_i64, json_str, named};
+use crate::input::{FieldValue, json_i64};
 
 /// Checks a length in characters against `min..=max`, naming `field`.
 pub(crate) fn char_len_between(field: &str, value: &str, min: usize, max: usize) -> Result<(), FieldError> {
@@ -25,14 +25,31 @@ pub(crate) fn char_len_between(field: &str, value: &str, min: usize, max: usize)
 }
 
 /// The schema of a string of `min..=max` characters.
-pub(crate) fn string_schema(min: usize, max: usize, description: &str) -> RefOr<Schema> {
-    ObjectBuilder::new()
-        .schema_type(Type::String)
-        .min_length((min > 0).then_some(min))
-        .max_length(Some(max))
-        .description(Some(description))
-        .into()
+pub(crate) fn string_schema(min: usize, max: usize, description: &str) -> ObjectBuilder {
+    ObjectBuilder::new().min_length((min > 0).then_some(min)).max_length(Some(max)).description(Some(description))
 }
+
+/// Makes a type with `fn parse(&str) -> Result<Self, FieldError>` a field value read from a
+/// JSON string, documented by `schema` (an `ObjectBuilder` for a string).
+macro_rules! string_value {
+    ($name:ty, $schema:expr) => {
+        impl $crate::input::FieldValue for $name {
+            fn from_json(field: &str, value: &serde_json::Value) -> Result<Self, $crate::error::FieldError> {
+                <$name>::parse($crate::input::json_str(field, value)?).map_err(|e| $crate::input::named(field, e))
+            }
+        }
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                let builder: utoipa::openapi::schema::ObjectBuilder = $schema;
+                builder.schema_type(utoipa::openapi::schema::Type::String).into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
+    };
+}
+pub(crate) use string_value;
 
 /// Declares a validated text type: its limits, whether it is trimmed, its parser, how it is
 /// read from JSON and its OpenAPI schema (all from the one declaration).
@@ -73,20 +90,7 @@ macro_rules! text_newtype {
             }
         }
 
-        impl $crate::input::FieldValue for $name {
-            fn from_json(field: &str, value: &serde_json::Value) -> Result<Self, $crate::error::FieldError> {
-                let s = $crate::input::json_str(field, value)?;
-                Self::parse(s).map_err(|e| $crate::input::named(field, e))
-            }
-        }
-
-        impl utoipa::PartialSchema for $name {
-            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-                $crate::types::string_schema(Self::MIN, Self::MAX, $description)
-            }
-        }
-
-        impl utoipa::ToSchema for $name {}
+        $crate::types::string_value!($name, $crate::types::string_schema($name::MIN, $name::MAX, $description));
     };
 }
 pub(crate) use text_newtype;
@@ -129,25 +133,14 @@ impl Email {
     }
 }
 
-impl FieldValue for Email {
-    fn from_json(field: &str, value: &Value) -> Result<Self, FieldError> {
-        Email::parse(json_str(field, value)?).map_err(|e| named(field, e))
-    }
-}
-
-impl utoipa::PartialSchema for Email {
-    fn schema() -> RefOr<Schema> {
-        ObjectBuilder::new()
-            .schema_type(Type::String)
-            .format(Some(SchemaFormat::Custom("email".into())))
-            .max_length(Some(Self::MAX))
-            .description(Some("An email address; stored lower-cased, unique across users."))
-            .examples([serde_json::json!("ada@example.com")])
-            .into()
-    }
-}
-
-impl utoipa::ToSchema for Email {}
+string_value!(
+    Email,
+    ObjectBuilder::new()
+        .format(Some(SchemaFormat::Custom("email".into())))
+        .max_length(Some(Email::MAX))
+        .description(Some("An email address; stored lower-cased, unique across users."))
+        .examples([serde_json::json!("ada@example.com")])
+);
 
 /// A plaintext password on its way to being hashed. Not `Debug`-printable in clear so it
 /// cannot end up in a log line.
@@ -184,26 +177,15 @@ impl Password {
     }
 }
 
-impl FieldValue for Password {
-    fn from_json(field: &str, value: &Value) -> Result<Self, FieldError> {
-        Password::parse(json_str(field, value)?).map_err(|e| named(field, e))
-    }
-}
-
-impl utoipa::PartialSchema for Password {
-    fn schema() -> RefOr<Schema> {
-        ObjectBuilder::new()
-            .schema_type(Type::String)
-            .format(Some(SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Password)))
-            .min_length(Some(Self::MIN))
-            .max_length(Some(Self::MAX))
-            .write_only(true)
-            .description(Some("A password; stored as an Argon2id hash and never returned."))
-            .into()
-    }
-}
-
-impl utoipa::ToSchema for Password {}
+string_value!(
+    Password,
+    ObjectBuilder::new()
+        .format(Some(SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Password)))
+        .min_length(Some(Password::MIN))
+        .max_length(Some(Password::MAX))
+        .write_only(true)
+        .description(Some("A password; stored as an Argon2id hash and never returned."))
+);
 
 /// An ISO 4217 currency code in lower case (`usd`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -230,24 +212,13 @@ impl Currency {
     }
 }
 
-impl FieldValue for Currency {
-    fn from_json(field: &str, value: &Value) -> Result<Self, FieldError> {
-        Currency::parse(json_str(field, value)?).map_err(|e| named(field, e))
-    }
-}
-
-impl utoipa::PartialSchema for Currency {
-    fn schema() -> RefOr<Schema> {
-        ObjectBuilder::new()
-            .schema_type(Type::String)
-            .pattern(Some("^[A-Za-z]{3}$"))
-            .description(Some("An ISO 4217 currency code, any case (stored lower-cased)."))
-            .examples([serde_json::json!("usd")])
-            .into()
-    }
-}
-
-impl utoipa::ToSchema for Currency {}
+string_value!(
+    Currency,
+    ObjectBuilder::new()
+        .pattern(Some("^[A-Za-z]{3}$"))
+        .description(Some("An ISO 4217 currency code, any case (stored lower-cased)."))
+        .examples([serde_json::json!("usd")])
+);
 
 /// A non-negative quantity — an amount in minor units, or a count of items — capped so sums
 /// cannot overflow.

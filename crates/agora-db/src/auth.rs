@@ -1,5 +1,5 @@
 use agora_core::actor::Scopes;
-use agora_core::auth::{ApiKey, AuthCode, AuthRepo, OAuthClient, RefreshUse, Session};
+use agora_core::auth::{ApiKey, AuthCode, AuthRepo, Denylist, OAuthClient, RefreshUse, Session, SessionStore};
 use agora_core::error::DomainResult;
 use agora_core::list::Value;
 use async_trait::async_trait;
@@ -172,20 +172,6 @@ impl AuthRepo for SqlStore {
         Ok(())
     }
 
-    async fn revoke_jti(&self, jti: &str, expires_at: DateTime<Utc>) -> DomainResult<()> {
-        const SQL: &str = "INSERT INTO revoked_tokens (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING";
-        execute(&self.db, SQL, &[s(jti), t(expires_at)]).await.map_err(internal)?;
-        Ok(())
-    }
-
-    async fn is_jti_revoked(&self, jti: &str) -> DomainResult<bool> {
-        let row: Option<(String,)> =
-            fetch_optional(&self.db, "SELECT jti FROM revoked_tokens WHERE jti = $1", &[s(jti)])
-                .await
-                .map_err(internal)?;
-        Ok(row.is_some())
-    }
-
     async fn create_api_key(
         &self,
         user_id: i64,
@@ -310,7 +296,27 @@ impl AuthRepo for SqlStore {
             expires_at: r.expires_at,
         }))
     }
+}
 
+#[async_trait]
+impl Denylist for SqlStore {
+    async fn revoke_jti(&self, jti: &str, expires_at: DateTime<Utc>) -> DomainResult<()> {
+        const SQL: &str = "INSERT INTO revoked_tokens (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING";
+        execute(&self.db, SQL, &[s(jti), t(expires_at)]).await.map_err(internal)?;
+        Ok(())
+    }
+
+    async fn is_jti_revoked(&self, jti: &str) -> DomainResult<bool> {
+        let row: Option<(String,)> =
+            fetch_optional(&self.db, "SELECT jti FROM revoked_tokens WHERE jti = $1", &[s(jti)])
+                .await
+                .map_err(internal)?;
+        Ok(row.is_some())
+    }
+}
+
+#[async_trait]
+impl SessionStore for SqlStore {
     async fn create_session(&self, x: &Session) -> DomainResult<()> {
         const SQL: &str = "INSERT INTO sessions (id_hash, user_id, csrf_token, expires_at) VALUES ($1, $2, $3, $4)";
         execute(&self.db, SQL, &[s(&x.id_hash), i(x.user_id), s(&x.csrf_token), t(x.expires_at)])

@@ -12,36 +12,27 @@ pub fn sqlite_time(t: &DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.6f+00:00").to_string()
 }
 
-/// Binds a list of [`agora_core::list::Value`]s onto a query for the given engine.
+/// Binds a list of [`agora_core::list::Value`]s onto a query for the given engine. The
+/// engines differ only in how a timestamp (and a typed `NULL` timestamp) is bound.
 #[macro_export]
 macro_rules! bind_values {
-    (sqlite, $q:expr, $vals:expr) => {{
+    (sqlite, $q:expr, $vals:expr) => {
+        $crate::bind_values!(@each $q, $vals, $crate::dialect::sqlite_time, None::<String>)
+    };
+    (postgres, $q:expr, $vals:expr) => {
+        $crate::bind_values!(@each $q, $vals, |t: &chrono::DateTime<chrono::Utc>| *t, None::<chrono::DateTime<chrono::Utc>>)
+    };
+    (@each $q:expr, $vals:expr, $time:expr, $null_time:expr) => {{
         let mut q = $q;
         for v in $vals {
             q = match v {
                 agora_core::list::Value::Int(i) => q.bind(*i),
                 agora_core::list::Value::Text(s) => q.bind(s.clone()),
                 agora_core::list::Value::Bool(b) => q.bind(*b),
-                agora_core::list::Value::Time(t) => q.bind($crate::dialect::sqlite_time(t)),
-                agora_core::list::Value::Null(agora_core::list::ValueKind::Int) => q.bind(None::<i64>),
-                agora_core::list::Value::Null(_) => q.bind(None::<String>),
-            };
-        }
-        q
-    }};
-    (postgres, $q:expr, $vals:expr) => {{
-        let mut q = $q;
-        for v in $vals {
-            q = match v {
-                agora_core::list::Value::Int(i) => q.bind(*i),
-                agora_core::list::Value::Text(s) => q.bind(s.clone()),
-                agora_core::list::Value::Bool(b) => q.bind(*b),
-                agora_core::list::Value::Time(t) => q.bind(*t),
+                agora_core::list::Value::Time(t) => q.bind(($time)(t)),
                 agora_core::list::Value::Null(agora_core::list::ValueKind::Int) => q.bind(None::<i64>),
                 agora_core::list::Value::Null(agora_core::list::ValueKind::Text) => q.bind(None::<String>),
-                agora_core::list::Value::Null(agora_core::list::ValueKind::Time) => {
-                    q.bind(None::<chrono::DateTime<chrono::Utc>>)
-                }
+                agora_core::list::Value::Null(agora_core::list::ValueKind::Time) => q.bind($null_time),
             };
         }
         q

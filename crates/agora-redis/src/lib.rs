@@ -6,13 +6,12 @@
 //! Revocations are written to both the database (durable) and Redis. The check asks Redis
 //! first and, when Redis does not know the token (or is unreachable), the database too: a
 //! revocation made while Redis was down is still honoured, at the cost of one database lookup
-//! per authenticated request. Sessions live only in Redis (they expire there by TTL).
-//! Everything else delegates to the database repository.
+//! per authenticated request. Sessions live only in Redis (they expire there by TTL). The
+//! other credentials stay in the database alone.
 
 use std::sync::Arc;
 
-use agora_core::actor::Scopes;
-use agora_core::auth::{ApiKey, AuthCode, AuthRepo, OAuthClient, RefreshUse, Session};
+use agora_core::auth::{Denylist, Session, SessionStore};
 use agora_core::error::DomainResult;
 use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
@@ -59,15 +58,15 @@ impl ConnectionLike for Conn {
 /// How long one Redis command may take, connecting included.
 pub const COMMAND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// The decorator.
+/// The denylist (over the durable one in the database) and the sessions in Redis.
 #[derive(Clone)]
-pub struct RedisAuthRepo {
-    inner: Arc<dyn AuthRepo>,
+pub struct RedisCredentials {
+    durable: Arc<dyn Denylist>,
     redis: Conn,
     prefix: String,
 }
 
-impl RedisAuthRepo {
+impl RedisCredentials {
     /// Builds the repository without connecting: the first command connects, and both
     /// connection kinds reconnect by themselves after an outage. A URL listing several nodes
     /// (`redis://a:7001,redis://b:7002`) selects a cluster. Fails only on a malformed URL.
@@ -79,7 +78,7 @@ impl RedisAuthRepo {
     ///
     /// Every command waits at most [`COMMAND_TIMEOUT`] (connecting included), so a Redis that
     /// does not answer slows requests that need it by that much, not indefinitely.
-    pub fn connect_lazy(url: &str, inner: Arc<dyn AuthRepo>) -> Result<Self, String> {
+    pub fn connect_lazy(url: &str, durable: Arc<dyn Denylist>) -> Result<Self, String> {
         let redis = if url.contains(',') {
             let nodes: Vec<String> = url.split(',').map(|n| n.trim().to_string()).filter(|n| !n.is_empty()).collect();
             let client = redis::cluster::ClusterClient::builder(nodes)
@@ -101,7 +100,7 @@ impl RedisAuthRepo {
                 ConnectionManager::new_lazy_with_config(client, config).map_err(|e| format!("`redis_url`: {e}"))?,
             )
         };
-        Ok(Self { inner, redis, prefix: "agora".into() })
+        Ok(Self { durable, redis, prefix: "agora".into() })
     }
 
     /// Whether Redis answers a `PING` (for `/readyz`; the caller bounds the wait).
@@ -124,33 +123,9 @@ fn ttl_ms(until: DateTime<Utc>) -> u64 {
 }
 
 #[async_trait]
-impl AuthRepo for RedisAuthRepo {
-    async fn insert_refresh(
-        &self,
-        hash: &str,
-        family: &str,
-        user_id: i64,
-        scopes: Scopes,
-        expires_at: DateTime<Utc>,
-        now: DateTime<Utc>,
-    ) -> DomainResult<()> {
-        self.inner.insert_refresh(hash, family, user_id, scopes, expires_at, now).await
-    }
-    async fn use_refresh(&self, hash: &str, now: DateTime<Utc>) -> DomainResult<RefreshUse> {
-        self.inner.use_refresh(hash, now).await
-    }
-    async fn revoke_family(&self, family: &str) -> DomainResult<()> {
-        self.inner.revoke_family(family).await
-    }
-    async fn revoke_refresh(&self, hash: &str) -> DomainResult<bool> {
-        self.inner.revoke_refresh(hash).await
-    }
-    async fn revoke_user_refresh(&self, user_id: i64) -> DomainResult<()> {
-        self.inner.revoke_user_refresh(user_id).await
-    }
-
+impl Denylist for RedisCredentials {
     async fn revoke_jti(&self, jti: &str, expires_at: DateTime<Utc>) -> DomainResult<()> {
-        self.inner.revoke_jti(jti, expires_at).await?;
+        self.durable.revoke_jti(jti, expires_at).await?;
         let mut c = self.redis.clone();
         let r: Result<(), redis::RedisError> =
             c.pset_ex(self.jti_key(jti), 1, ttl_ms(expires_at + chrono::Duration::seconds(60))).await;
@@ -167,50 +142,17 @@ impl AuthRepo for RedisAuthRepo {
             Ok(true) => Ok(true),
             // Not in Redis: it may have been revoked while Redis was down, so ask the database.
             // Revocations are rare; checking both keeps the answer right at small cost.
-            Ok(false) => self.inner.is_jti_revoked(jti).await,
+            Ok(false) => self.durable.is_jti_revoked(jti).await,
             Err(e) => {
                 tracing::warn!(error = %e, "Redis unavailable for the revocation check; using the database");
-                self.inner.is_jti_revoked(jti).await
+                self.durable.is_jti_revoked(jti).await
             }
         }
     }
+}
 
-    async fn create_api_key(
-        &self,
-        user_id: i64,
-        name: &str,
-        prefix: &str,
-        hash: &str,
-        scopes: Scopes,
-        now: DateTime<Utc>,
-    ) -> DomainResult<ApiKey> {
-        self.inner.create_api_key(user_id, name, prefix, hash, scopes, now).await
-    }
-    async fn list_api_keys(&self, user_id: i64) -> DomainResult<Vec<ApiKey>> {
-        self.inner.list_api_keys(user_id).await
-    }
-    async fn delete_api_key(&self, id: i64, user_id: i64) -> DomainResult<bool> {
-        self.inner.delete_api_key(id, user_id).await
-    }
-    async fn find_api_key(&self, prefix: &str) -> DomainResult<Option<(ApiKey, String)>> {
-        self.inner.find_api_key(prefix).await
-    }
-    async fn touch_api_key(&self, id: i64, now: DateTime<Utc>) -> DomainResult<()> {
-        self.inner.touch_api_key(id, now).await
-    }
-    async fn create_client(&self, client: &OAuthClient, secret_hash: &str, now: DateTime<Utc>) -> DomainResult<()> {
-        self.inner.create_client(client, secret_hash, now).await
-    }
-    async fn get_client(&self, client_id: &str) -> DomainResult<Option<(OAuthClient, String)>> {
-        self.inner.get_client(client_id).await
-    }
-    async fn insert_code(&self, code: &AuthCode) -> DomainResult<()> {
-        self.inner.insert_code(code).await
-    }
-    async fn take_code(&self, code_hash: &str, now: DateTime<Utc>) -> DomainResult<Option<AuthCode>> {
-        self.inner.take_code(code_hash, now).await
-    }
-
+#[async_trait]
+impl SessionStore for RedisCredentials {
     async fn create_session(&self, s: &Session) -> DomainResult<()> {
         let value = format!("{}|{}|{}", s.user_id, s.expires_at.timestamp(), s.csrf_token);
         let mut c = self.redis.clone();

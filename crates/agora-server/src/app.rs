@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use agora_core::auth::AuthSettings;
+use agora_core::auth::{AuthSettings, Denylist, SessionStore};
 use agora_core::cursor::CursorKey;
 use agora_core::services::{Ports, Services};
 use agora_core::users::NewUser;
@@ -139,7 +139,7 @@ impl App {
         let redis = if config.redis_url.is_empty() {
             None
         } else {
-            let repo = agora_redis::RedisAuthRepo::connect_lazy(&config.redis_url, store.clone())
+            let repo = agora_redis::RedisCredentials::connect_lazy(&config.redis_url, store.clone())
                 .map_err(StartError::Config)?;
             // Start either way; say so when Redis is not there yet.
             if !repo.ping().await {
@@ -150,9 +150,9 @@ impl App {
             }
             Some(repo)
         };
-        let auth_repo: Arc<dyn agora_core::auth::AuthRepo> = match &redis {
-            Some(r) => Arc::new(r.clone()),
-            None => store.clone(),
+        let (denylist, sessions): (Arc<dyn Denylist>, Arc<dyn SessionStore>) = match &redis {
+            Some(r) => (Arc::new(r.clone()), Arc::new(r.clone())),
+            None => (store.clone(), store.clone()),
         };
         let tokens = token_keys(&config, &secret)?;
         let refresh_token_ttl = chrono::Duration::from_std(config.auth.refresh_token_ttl)
@@ -160,8 +160,10 @@ impl App {
         let services = Services::new(Ports {
             users: store.clone(),
             posts: store.clone(),
-            products: store,
-            auth: auth_repo,
+            products: store.clone(),
+            auth: store,
+            denylist,
+            sessions,
             hasher: Arc::new(hasher),
             signer: Arc::new(tokens.clone()),
             cursor_key: CursorKey::new(derive_key(&secret, "agora cursor v1")),

@@ -54,5 +54,5 @@ pub struct Shared {
     /// Access-token keys (the JWKS document).
     pub tokens: TokenKeys,
     /// The Redis connection when `redis_url` is set (readiness pings it).
-    pub redis: Option<agora_redis::RedisAuthRepo>,
+    pub redis: Option<agora_redis::RedisCredentials>,
 }

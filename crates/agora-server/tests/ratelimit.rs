@@ -18,14 +18,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use agora_server::config::{PolicyConfig, RateLimitConfig};
 use agora_server::{App, Config};
-use agora_test_support::{redis_url, skip_or_fail, unique};
+use agora_test_support::redis::{RedisServer, can_spawn_redis, free_port};
+use agora_test_support::{redis_url, unique};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
@@ -42,7 +43,6 @@ const RATE_LIMIT_HEADERS: [&str; 7] = [
     "ratelimit",
     "retry-after",
 ];
-const REDIS_SERVER: &str = "/usr/bin/redis-server";
 const REDIS_CLI: &str = "/usr/bin/redis-cli";
 /// Requests in flight at once in successive attempts of the shared-Redis burst. An attempt in
 /// which a Redis call exceeded the store's 250 ms command timeout (a debug build on a loaded
@@ -793,54 +793,6 @@ impl Drop for DeleteOnDrop {
 // 5. Redis stopped mid-run
 // ---------------------------------------------------------------------------------------------
 
-/// A `redis-server` started by the test, killed on drop.
-struct RedisProcess {
-    child: Option<Child>,
-    dir: PathBuf,
-}
-
-impl RedisProcess {
-    fn start(port: u16) -> RedisProcess {
-        let dir = std::env::temp_dir().join(unique(&format!("agora-rl-redis-{port}")));
-        std::fs::create_dir_all(&dir).unwrap();
-        let child = Command::new(REDIS_SERVER)
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .arg("--dir")
-            .arg(&dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start redis-server");
-        let p = RedisProcess { child: Some(child), dir };
-        for _ in 0..200 {
-            if cli(port, &["ping"]) == "PONG" {
-                return p;
-            }
-            std::thread::sleep(Duration::from_millis(25));
-        }
-        panic!("redis-server on port {port} did not start");
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-impl Drop for RedisProcess {
-    fn drop(&mut self) {
-        self.stop();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 fn cli(port: u16, args: &[&str]) -> String {
     let out = Command::new(REDIS_CLI)
         .args(["-p", &port.to_string()])
@@ -854,17 +806,6 @@ fn cli(port: u16, args: &[&str]) -> String {
 fn zcard(port: u16, key: &str) -> u64 {
     let out = cli(port, &["zcard", key]);
     out.parse().unwrap_or_else(|_| panic!("zcard {key}: {out:?}"))
-}
-
-fn can_spawn_redis() -> bool {
-    if redis_url().is_none() {
-        return false;
-    }
-    if !Path::new(REDIS_SERVER).exists() || !Path::new(REDIS_CLI).exists() {
-        skip_or_fail("redis-server/redis-cli not installed in /usr/bin");
-        return false;
-    }
-    true
 }
 
 /// Polls `s` until one of its requests is decided by Redis again (the request's unit shows up
@@ -896,7 +837,7 @@ async fn redis_outage_falls_back_or_denies_and_limiting_resumes_after_restart() 
     let _exclusive = HEAVY.lock().await;
     const LIMIT: u64 = 20;
     let port = free_port();
-    let mut redis_server = RedisProcess::start(port);
+    let mut redis_server = RedisServer::start(port);
     let url = format!("redis://127.0.0.1:{port}");
     let name = unique("failover");
     let key = format!("rl:{{ip:127.0.0.1}}:{name}:swl");
@@ -922,7 +863,7 @@ async fn redis_outage_falls_back_or_denies_and_limiting_resumes_after_restart() 
     }
 
     // Redis down.
-    redis_server.stop();
+    redis_server.kill();
     // allow: served, with headers from the in-process fallback, which has its own counter
     // (Redis would have said 16, 15, 14).
     let a = LIMIT - fallback_used[0];
@@ -963,7 +904,7 @@ async fn redis_outage_falls_back_or_denies_and_limiting_resumes_after_restart() 
     }
 
     // Redis back on the same port (empty: no persistence). Each instance returns to it.
-    let _redis_server = RedisProcess::start(port);
+    let _redis_server = RedisServer::start(port);
     for s in all {
         let (r, _) = until_served_by_redis(s, port, &key).await;
         assert_eq!(r.status, 200, "{r:?}");
@@ -1058,7 +999,7 @@ async fn the_server_starts_while_redis_is_down_and_uses_it_once_it_is_up() {
     assert_eq!(r.status, 500, "a cookie cannot be checked: {r:?}");
 
     // Redis comes up: ready, the limiter decides through it, and sessions work.
-    let _redis_server = RedisProcess::start(port);
+    let _redis_server = RedisServer::start(port);
     let r = ready_status(&s, 200).await;
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(r.json()["data"]["checks"], json!({"database": "ok", "redis": "ok"}), "{r:?}");

@@ -15,8 +15,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::actor::Scopes;
 use crate::error::{DomainError, DomainResult, FieldError};
-use crate::input::{FieldValue, invalid_type, json_str, named};
-use crate::types::text_newtype;
+use crate::input::{FieldValue, invalid_type, json_str};
+use crate::types::{string_value, text_newtype};
 
 /// A required OAuth parameter: present and not empty.
 fn required<'a>(name: &str, value: &'a str, missing: &mut Vec<FieldError>) -> &'a str {
@@ -392,24 +392,13 @@ impl RedirectUri {
     }
 }
 
-impl FieldValue for RedirectUri {
-    fn from_json(field: &str, value: &Value) -> Result<Self, FieldError> {
-        RedirectUri::parse(json_str(field, value)?).map_err(|e| named(field, e))
-    }
-}
-
-impl utoipa::PartialSchema for RedirectUri {
-    fn schema() -> RefOr<Schema> {
-        ObjectBuilder::new()
-            .schema_type(Type::String)
-            .format(Some(utoipa::openapi::SchemaFormat::Custom("uri".into())))
-            .max_length(Some(2000))
-            .description(Some("An absolute http(s) URI without a fragment, matched exactly."))
-            .into()
-    }
-}
-
-impl utoipa::ToSchema for RedirectUri {}
+string_value!(
+    RedirectUri,
+    ObjectBuilder::new()
+        .format(Some(utoipa::openapi::SchemaFormat::Custom("uri".into())))
+        .max_length(Some(2000))
+        .description(Some("An absolute http(s) URI without a fragment, matched exactly."))
+);
 
 crate::input! {
     /// `POST /api-keys`: a new key for the caller, with at most the scopes of the caller's

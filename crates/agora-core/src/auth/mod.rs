@@ -22,7 +22,7 @@ pub use inputs::{
     ApiKeyName, AuthorizeForm, AuthorizeParams, ClientName, ClientSecret, Grant, GrantType, IntrospectRequest,
     NewApiKey, NewOAuthClient, RedirectUri, RevokeRequest, SignIn, TokenRequest,
 };
-pub use repo::{AuthRepo, PasswordHasher, TokenSigner};
+pub use repo::{AuthRepo, Denylist, PasswordHasher, SessionStore, TokenSigner};
 pub use service::{AuthService, AuthSettings, AuthorizationRequest, AuthorizeRefusal};
 
 use crate::actor::{Actor, Scopes};

@@ -7,7 +7,7 @@ use super::{ApiKey, AuthCode, Claims, OAuthClient, RefreshUse, Session};
 use crate::actor::Scopes;
 use crate::error::DomainResult;
 
-/// Storage for credentials.
+/// Durable storage for credentials: refresh tokens, API keys, OAuth clients and codes.
 #[async_trait]
 pub trait AuthRepo: Send + Sync {
     /// Stores a refresh token (by hash).
@@ -28,10 +28,6 @@ pub trait AuthRepo: Send + Sync {
     async fn revoke_refresh(&self, hash: &str) -> DomainResult<bool>;
     /// Revokes every refresh token of a user.
     async fn revoke_user_refresh(&self, user_id: i64) -> DomainResult<()>;
-    /// Adds an access token id to the denylist until it would have expired anyway.
-    async fn revoke_jti(&self, jti: &str, expires_at: DateTime<Utc>) -> DomainResult<()>;
-    /// Whether an access token id is denylisted.
-    async fn is_jti_revoked(&self, jti: &str) -> DomainResult<bool>;
     /// Stores an API key.
     async fn create_api_key(
         &self,
@@ -58,6 +54,23 @@ pub trait AuthRepo: Send + Sync {
     async fn insert_code(&self, code: &AuthCode) -> DomainResult<()>;
     /// Removes and returns an unexpired code (single use).
     async fn take_code(&self, code_hash: &str, now: DateTime<Utc>) -> DomainResult<Option<AuthCode>>;
+}
+
+/// Revoked access tokens, by id, until they would have expired anyway. Checked on every
+/// authenticated request, so it is its own port: shared through Redis when configured (see
+/// `agora-redis`), durable in the database either way.
+#[async_trait]
+pub trait Denylist: Send + Sync {
+    /// Adds an access token id to the denylist until `expires_at`.
+    async fn revoke_jti(&self, jti: &str, expires_at: DateTime<Utc>) -> DomainResult<()>;
+    /// Whether an access token id is denylisted.
+    async fn is_jti_revoked(&self, jti: &str) -> DomainResult<bool>;
+}
+
+/// Browser sessions, by the hash of their cookie: in the database, or in Redis (expiring by
+/// TTL) when configured.
+#[async_trait]
+pub trait SessionStore: Send + Sync {
     /// Stores a session.
     async fn create_session(&self, s: &Session) -> DomainResult<()>;
     /// An unexpired session.

@@ -5,9 +5,10 @@ use std::sync::Arc;
 use chrono::{Duration, TimeZone, Utc};
 
 use super::{
-    ApiKey, AuthCode, AuthRepo, Authenticated, AuthorizeParams, ClientSecret, Grant, GrantType, Introspection,
-    IssuedTokens, Minted, NewApiKey, NewOAuthClient, NewSession, OAuthClient, PasswordHasher, Presented, Principal,
-    RefreshUse, Refusal, Session, SignIn, TokenSigner, ct_eq, hash_secret, pkce_matches, random_token,
+    ApiKey, AuthCode, AuthRepo, Authenticated, AuthorizeParams, ClientSecret, Denylist, Grant, GrantType,
+    Introspection, IssuedTokens, Minted, NewApiKey, NewOAuthClient, NewSession, OAuthClient, PasswordHasher, Presented,
+    Principal, RefreshUse, Refusal, Session, SessionStore, SignIn, TokenSigner, ct_eq, hash_secret, pkce_matches,
+    random_token,
 };
 use crate::actor::{Actor, Scopes};
 use crate::error::{DomainError, DomainResult, ErrorCode, FieldError};
@@ -71,6 +72,8 @@ pub enum AuthorizeRefusal {
 pub struct AuthService {
     users: Arc<dyn UserRepo>,
     repo: Arc<dyn AuthRepo>,
+    denylist: Arc<dyn Denylist>,
+    sessions: Arc<dyn SessionStore>,
     hasher: Arc<dyn PasswordHasher>,
     signer: Arc<dyn TokenSigner>,
     settings: AuthSettings,
@@ -79,14 +82,17 @@ pub struct AuthService {
 }
 
 impl AuthService {
-    pub(crate) fn new(
-        users: Arc<dyn UserRepo>,
-        repo: Arc<dyn AuthRepo>,
-        hasher: Arc<dyn PasswordHasher>,
-        signer: Arc<dyn TokenSigner>,
-        settings: AuthSettings,
-    ) -> Self {
-        Self { users, repo, hasher, signer, settings, dummy_hash: Arc::new(tokio::sync::OnceCell::new()) }
+    pub(crate) fn new(p: &crate::services::Ports) -> Self {
+        Self {
+            users: p.users.clone(),
+            repo: p.auth.clone(),
+            denylist: p.denylist.clone(),
+            sessions: p.sessions.clone(),
+            hasher: p.hasher.clone(),
+            signer: p.signer.clone(),
+            settings: p.auth_settings,
+            dummy_hash: Arc::new(tokio::sync::OnceCell::new()),
+        }
     }
 
     // ---- who is calling ----
@@ -98,7 +104,7 @@ impl AuthService {
             Presented::Bearer(token) => self.authenticate_bearer(token).await,
             Presented::ApiKey(key) => self.authenticate_api_key(key).await,
             Presented::Session { cookie, csrf_token, unsafe_method } => {
-                let Some(session) = self.repo.get_session(&hash_secret(cookie), crate::now()).await? else {
+                let Some(session) = self.sessions.get_session(&hash_secret(cookie), crate::now()).await? else {
                     return Ok(Err(Refusal::InvalidSession));
                 };
                 if unsafe_method && !ct_eq(csrf_token.unwrap_or(""), &session.csrf_token) {
@@ -119,7 +125,7 @@ impl AuthService {
         let Ok(claims) = self.signer.verify(token, true) else {
             return Ok(Err(Refusal::InvalidToken("signature, algorithm or claims rejected")));
         };
-        if self.repo.is_jti_revoked(&claims.jti).await? {
+        if self.denylist.is_jti_revoked(&claims.jti).await? {
             return Ok(Err(Refusal::InvalidToken("token revoked")));
         }
         let Ok(scopes) = Scopes::parse(&claims.scope) else { return Ok(Err(Refusal::InvalidToken("bad scope"))) };
@@ -314,7 +320,7 @@ impl AuthService {
     pub async fn revoke(&self, token: &str) -> DomainResult<()> {
         if let Ok(claims) = self.signer.verify(token, false) {
             let exp = Utc.timestamp_opt(claims.exp, 0).single().unwrap_or_else(Utc::now);
-            self.repo.revoke_jti(&claims.jti, exp).await
+            self.denylist.revoke_jti(&claims.jti, exp).await
         } else {
             self.repo.revoke_refresh(&hash_secret(token)).await.map(|_| ())
         }
@@ -323,7 +329,7 @@ impl AuthService {
     /// RFC 7662: whether an access token is usable now, with its claims when it is.
     pub async fn introspect(&self, token: &str) -> DomainResult<Introspection> {
         let Ok(claims) = self.signer.verify(token, true) else { return Ok(Introspection::Inactive) };
-        if self.repo.is_jti_revoked(&claims.jti).await? {
+        if self.denylist.is_jti_revoked(&claims.jti).await? {
             return Ok(Introspection::Inactive);
         }
         if let Some(id) = claims.sub.strip_prefix("user:").and_then(|v| v.parse::<i64>().ok())
@@ -343,7 +349,7 @@ impl AuthService {
         let (cookie, csrf_token) = (random_token(), random_token());
         let ttl = self.settings.refresh_token_ttl;
         let expires_at = crate::now() + ttl;
-        self.repo
+        self.sessions
             .create_session(&Session {
                 id_hash: hash_secret(&cookie),
                 user_id: user.id,
@@ -356,7 +362,7 @@ impl AuthService {
 
     /// Ends the session of a cookie (whether or not it still exists).
     pub async fn sign_out(&self, cookie: &str) -> DomainResult<()> {
-        self.repo.delete_session(&hash_secret(cookie)).await
+        self.sessions.delete_session(&hash_secret(cookie)).await
     }
 
     // ---- API keys ----

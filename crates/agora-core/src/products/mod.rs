@@ -4,19 +4,16 @@ mod repo;
 mod service;
 
 use chrono::{DateTime, Utc};
-use serde_json::Value as Json;
-use utoipa::openapi::RefOr;
-use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::schema::ObjectBuilder;
 
 pub use repo::ProductRepo;
 pub use service::ProductService;
 
 use crate::error::FieldError;
-use crate::input::{FieldValue, json_str, named};
 use crate::list::{
     Collection, Filter, FilterOp, FilterSpec, ResourceSpec, SortDir, SortKey, Sortable, Value, ValueKind, filters,
 };
-use crate::types::{Amount, Currency, text_newtype};
+use crate::types::{Amount, Currency, string_value, text_newtype};
 
 text_newtype!(
     /// A product name: 1–200 characters after trimming.
@@ -61,24 +58,13 @@ impl Category {
     }
 }
 
-impl FieldValue for Category {
-    fn from_json(field: &str, value: &Json) -> Result<Self, FieldError> {
-        Category::parse(json_str(field, value)?).map_err(|e| named(field, e))
-    }
-}
-
-impl utoipa::PartialSchema for Category {
-    fn schema() -> RefOr<Schema> {
-        ObjectBuilder::new()
-            .schema_type(Type::String)
-            .pattern(Some(Self::PATTERN))
-            .description(Some("A category slug: 1–50 letters, digits, `-` or `_` (stored lower-cased)."))
-            .examples([serde_json::json!("electronics")])
-            .into()
-    }
-}
-
-impl utoipa::ToSchema for Category {}
+string_value!(
+    Category,
+    ObjectBuilder::new()
+        .pattern(Some(Category::PATTERN))
+        .description(Some("A category slug: 1–50 letters, digits, `-` or `_` (stored lower-cased)."))
+        .examples([serde_json::json!("electronics")])
+);
 
 /// Something for sale. Serialised as clients see it (REST adds the derived `in_stock`).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]

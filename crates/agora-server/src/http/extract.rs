@@ -3,7 +3,7 @@
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -225,23 +225,5 @@ where
         let JsonObject(obj) = JsonObject::from_request(req, state).await?;
         actor.require_write()?;
         Ok(Write(actor, T::try_from(&obj)?))
-    }
-}
-
-/// The request's URI as the client addressed the resource, version prefix included: a
-/// versioned route sits in a router nested under `/v1` or `/v2`, whose handlers see the URI
-/// without the prefix. Links to other pages of a list are built from it.
-#[derive(Debug, Clone)]
-pub struct RequestUri(pub Uri);
-
-impl<S: Send + Sync> FromRequestParts<S> for RequestUri {
-    type Rejection = ApiError;
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
-        let Some(prefix) = parts.extensions.get::<axum::extract::NestedPath>() else {
-            return Ok(RequestUri(parts.uri.clone()));
-        };
-        let pq = parts.uri.path_and_query().map_or("", |pq| pq.as_str());
-        let full = format!("{}{pq}", prefix.as_str().trim_end_matches('/'));
-        Ok(RequestUri(full.parse().unwrap_or_else(|_| parts.uri.clone())))
     }
 }

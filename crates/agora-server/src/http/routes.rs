@@ -110,11 +110,17 @@ impl RoutesBuilder {
     }
 }
 
-/// Routes being declared: the router with each route's documentation (utoipa-axum's
+/// Routes being declared: each group of handlers with its documentation (utoipa-axum's
 /// `routes!` registers a handler and its `#[utoipa::path]` operation together) and the
 /// [`RouteTable`] entries for them.
+///
+/// The versioned API is declared once, without its prefix, and copied under `/v1` and `/v2`
+/// by [`Routes::nest`], which prefixes each group's paths itself rather than nesting routers:
+/// an axum nested router rewrites every request's URI to strip the prefix, which cost a
+/// request several allocations.
 pub struct Routes<S> {
-    api: OpenApiRouter<S>,
+    groups: Vec<UtoipaMethodRouter<S>>,
+    undocumented: Vec<Router<S>>,
     table: RoutesBuilder,
     kind: Kind,
 }
@@ -135,37 +141,35 @@ fn methods(item: &PathItem) -> Vec<Method> {
 impl<S: Clone + Send + Sync + 'static> Routes<S> {
     /// Routes of `kind` (the versioned API is declared without its prefix and nested).
     pub fn new(kind: Kind) -> Self {
-        Routes { api: OpenApiRouter::default(), table: RoutesBuilder::default(), kind }
+        Routes { groups: Vec::new(), undocumented: Vec::new(), table: RoutesBuilder::default(), kind }
     }
 
-    fn record(&mut self, r: &UtoipaMethodRouter<S>, kind: Kind, credentials_in_body: bool) {
+    fn add(mut self, r: UtoipaMethodRouter<S>, kind: Kind, credentials_in_body: bool) -> Self {
         for (path, item) in &r.1.paths {
             let methods = if credentials_in_body { methods(item) } else { Vec::new() };
             self.table.add(path, kind, &methods);
         }
+        self.groups.push(r);
+        self
     }
 
     /// Adds handlers (one path) with their documentation.
-    pub fn route(mut self, r: UtoipaMethodRouter<S>) -> Self {
-        self.record(&r, self.kind, false);
-        self.api = self.api.routes(r);
-        self
+    pub fn route(self, r: UtoipaMethodRouter<S>) -> Self {
+        let kind = self.kind;
+        self.add(r, kind, false)
     }
 
     /// Adds handlers whose request body carries the credentials being presented (a password,
     /// a refresh token, a client secret): authentication leaves their other credentials alone,
     /// so a browser holding a session cookie can still sign in again.
-    pub fn credentials_in_body(mut self, r: UtoipaMethodRouter<S>) -> Self {
-        self.record(&r, self.kind, true);
-        self.api = self.api.routes(r);
-        self
+    pub fn credentials_in_body(self, r: UtoipaMethodRouter<S>) -> Self {
+        let kind = self.kind;
+        self.add(r, kind, true)
     }
 
     /// Adds a probe (health, readiness, metrics).
-    pub fn probe(mut self, r: UtoipaMethodRouter<S>) -> Self {
-        self.record(&r, Kind::Probe, false);
-        self.api = self.api.routes(r);
-        self
+    pub fn probe(self, r: UtoipaMethodRouter<S>) -> Self {
+        self.add(r, Kind::Probe, false)
     }
 
     /// Adds routes that are not part of the API document (the docs page's assets).
@@ -173,34 +177,42 @@ impl<S: Clone + Send + Sync + 'static> Routes<S> {
         for t in templates {
             self.table.add(t, self.kind, &[]);
         }
-        self.api = self.api.merge(OpenApiRouter::from(router));
+        self.undocumented.push(router);
         self
     }
 
-    /// Adds `versioned` under `prefix` (`/v1`, `/v2`).
-    pub fn nest(mut self, prefix: &str, versioned: Routes<S>) -> Self {
+    /// Adds a copy of `versioned` under `prefix` (`/v1`, `/v2`).
+    pub fn nest(mut self, prefix: &str, versioned: &Routes<S>) -> Self {
         self.table.merge(versioned.table.prefixed(prefix));
-        self.api = self.api.nest(prefix, versioned.api);
+        for (schemas, paths, handlers) in &versioned.groups {
+            let mut prefixed = utoipa::openapi::path::Paths::new();
+            for (path, item) in &paths.paths {
+                prefixed.paths.insert(format!("{prefix}{path}"), item.clone());
+            }
+            self.groups.push((schemas.clone(), prefixed, handlers.clone()));
+        }
         self
     }
 
     /// Adds every route of `other`.
     pub fn merge(mut self, other: Routes<S>) -> Self {
         self.table.merge(other.table);
-        self.api = self.api.merge(other.api);
+        self.groups.extend(other.groups);
+        self.undocumented.extend(other.undocumented);
         self
     }
 
     /// The router, its document and its table.
     pub fn split(self) -> (Router<S>, OpenApi, RouteTable) {
-        let (router, doc) = self.api.split_for_parts();
+        let mut api = OpenApiRouter::default();
+        for group in self.groups {
+            api = api.routes(group);
+        }
+        for router in self.undocumented {
+            api = api.merge(OpenApiRouter::from(router));
+        }
+        let (router, doc) = api.split_for_parts();
         (router, doc, self.table.build())
-    }
-}
-
-impl<S: Clone> Clone for Routes<S> {
-    fn clone(&self) -> Self {
-        Routes { api: self.api.clone(), table: self.table.clone(), kind: self.kind }
     }
 }
 

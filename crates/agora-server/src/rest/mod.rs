@@ -42,8 +42,8 @@ pub fn versioned() -> Routes<AppState> {
 pub fn all() -> Routes<AppState> {
     let versioned = versioned();
     Routes::new(Kind::Unversioned)
-        .nest("/v1", versioned.clone())
-        .nest("/v2", versioned)
+        .nest("/v1", &versioned)
+        .nest("/v2", &versioned)
         .merge(ops::unversioned_routes())
         .merge(oauth::unversioned_routes())
         .undocumented(crate::openapi::docs_page::docs_router(), &crate::openapi::docs_page::TEMPLATES)

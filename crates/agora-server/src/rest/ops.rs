@@ -2,7 +2,7 @@
 
 use agora_core::{ErrorCode, FieldError};
 use axum::extract::State;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderValue, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -10,7 +10,6 @@ use utoipa::ToSchema;
 use crate::errors;
 use crate::http::envelope::{Envelope, ok};
 use crate::http::error::ApiError;
-use crate::http::extract::RequestUri;
 use crate::http::routes::{Kind, Routes};
 use crate::http::versioning::ApiVersion;
 use crate::openapi::errors::Errors;
@@ -160,7 +159,7 @@ pub async fn metrics(State(s): State<AppState>) -> Response {
     security(()),
     responses((status = 200, description = "The OpenAPI 3.1 document.", body = Object, content_type = "application/json"))
 )]
-pub async fn openapi(State(s): State<AppState>, RequestUri(uri): RequestUri) -> Response {
+pub async fn openapi(State(s): State<AppState>, uri: Uri) -> Response {
     let prefix = |v: ApiVersion| uri.path().starts_with(&format!("{}/", v.prefix()));
     let doc = if prefix(ApiVersion::V1) {
         &s.docs.v1

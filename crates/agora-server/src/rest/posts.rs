@@ -4,14 +4,14 @@ use agora_core::Actor;
 use agora_core::list::parse_fields;
 use agora_core::posts::{NewPost, POSTS, Post, PostPatch};
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
 use super::Representation;
 use crate::errors;
 use crate::http::envelope::{Envelope, ListEnvelope};
 use crate::http::error::ApiResult;
-use crate::http::extract::{CurrentActor, PathId, QueryPairs, RequestUri, Version, Write};
+use crate::http::extract::{CurrentActor, PathId, QueryPairs, Version, Write};
 use crate::http::routes::{Kind, Routes};
 use crate::openapi::errors::Errors;
 use crate::openapi::params::{FieldsParam, IdPath, IfMatch, IfNoneMatch, ListParams};
@@ -62,7 +62,7 @@ pub async fn list(
     v: Version,
     CurrentActor(actor): CurrentActor,
     q: QueryPairs,
-    RequestUri(uri): RequestUri,
+    uri: Uri,
 ) -> ApiResult<Response> {
     let page = s.services.posts.list(&actor, &q.list(v)).await?;
     Ok(PostOut::page(&page, &actor, &uri))
@@ -89,7 +89,7 @@ pub async fn list_by_user(
     CurrentActor(actor): CurrentActor,
     PathId(user_id): PathId,
     q: QueryPairs,
-    RequestUri(uri): RequestUri,
+    uri: Uri,
 ) -> ApiResult<Response> {
     let page = s.services.posts.list_by_author(&actor, user_id, &q.list(v)).await?;
     Ok(PostOut::page(&page, &actor, &uri))

@@ -4,7 +4,7 @@ use agora_core::Actor;
 use agora_core::list::parse_fields;
 use agora_core::users::{NewUser, USERS, User, UserPatch, UserReplace};
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -14,7 +14,7 @@ use super::Representation;
 use crate::errors;
 use crate::http::envelope::{Envelope, ListEnvelope};
 use crate::http::error::ApiResult;
-use crate::http::extract::{Body, CurrentActor, PathId, QueryPairs, RequestUri, Version, Write};
+use crate::http::extract::{Body, CurrentActor, PathId, QueryPairs, Version, Write};
 use crate::http::routes::{Kind, Routes};
 use crate::openapi::errors::Errors;
 use crate::openapi::params::{FieldsParam, IdPath, IfMatch, IfNoneMatch, ListParams};
@@ -101,7 +101,7 @@ pub async fn list(
     v: Version,
     CurrentActor(actor): CurrentActor,
     q: QueryPairs,
-    RequestUri(uri): RequestUri,
+    uri: Uri,
 ) -> ApiResult<Response> {
     let page = s.services.users.list(&actor, &q.list(v)).await?;
     Ok(UserOut::page(&page, &actor, &uri))

@@ -171,69 +171,6 @@ pub fn insert_rate_limit_headers(into: &mut HeaderMap, decisions: &[Decision], n
     }
 }
 
-/// Adds the headers for `decisions` to a response's headers, as [`insert_rate_limit_headers`]
-/// does, more cheaply in the usual case: one policy admitted the request.
-///
-/// Inserting a header into a `HeaderMap` hashes its name byte by byte, and the six names are
-/// long. So for one policy the headers start from a clone of a map built once per policy (a
-/// clone copies the stored hashes), the per-request values are set in place, and the
-/// response's own few headers are moved into it. If the response already carries rate-limit
-/// headers (a limiter nested inside this one), the general path replaces them.
-pub fn add_rate_limit_headers(into: &mut HeaderMap, decisions: &[Decision], now_unix: Duration) {
-    if let [only] = decisions
-        && only.allowed
-        && !into.contains_key(&RATELIMIT_POLICY)
-        && let Some(mut map) = prefilled(only, now_unix)
-    {
-        map.extend(into.drain());
-        *into = map;
-        return;
-    }
-    insert_rate_limit_headers(into, decisions, now_unix);
-}
-
-/// The six headers of a request one policy admitted, in the order [`insert_rate_limit_headers`]
-/// adds them, with this policy's constant values (`RateLimit-Policy`, `X-RateLimit-Limit`) in
-/// place and empty placeholders for the others. Built once per policy.
-pub(crate) fn template(limit: &HeaderValue, policy_item: &HeaderValue) -> HeaderMap {
-    let mut h = HeaderMap::with_capacity(TEMPLATE_CAPACITY);
-    let empty = HeaderValue::from_static("");
-    h.insert(&RATELIMIT_POLICY, policy_item.clone());
-    h.insert(&RATELIMIT, empty.clone());
-    h.insert(&X_RATELIMIT_LIMIT, limit.clone());
-    h.insert(&X_RATELIMIT_REMAINING, empty.clone());
-    h.insert(&X_RATELIMIT_RESET, empty.clone());
-    h.insert(&X_RATELIMIT_RESET_AFTER, empty);
-    h
-}
-
-/// Room in the template's index for the response's own headers and those the middleware adds
-/// after this layer, so that they do not make it rehash (a clone keeps the capacity).
-const TEMPLATE_CAPACITY: usize = 20;
-
-/// The headers of a request `d` admitted: a clone of its policy's [`template`] with the
-/// per-request values set in place. Equal, header for header, to what
-/// [`insert_rate_limit_headers`] adds for `d`.
-fn prefilled(d: &Decision, now_unix: Duration) -> Option<HeaderMap> {
-    let mut map = d.policy.header_template().clone();
-    let reset_after = ceil_secs(d.reset_after);
-    let mut values = map.values_mut();
-    let (Some(_policy), Some(state), Some(limit), Some(remaining), Some(reset), Some(after)) =
-        (values.next(), values.next(), values.next(), values.next(), values.next(), values.next())
-    else {
-        return None;
-    };
-    if d.limit != d.policy.limit() {
-        *limit = number(d.limit);
-    }
-    let (state_v, remaining_v) = state_and_remaining(d, reset_after);
-    *remaining = remaining_v;
-    *reset = reset_value(now_unix.as_secs().saturating_add(reset_after));
-    *after = number(reset_after);
-    *state = state_v;
-    Some(map)
-}
-
 /// Room for one policy's `RateLimit` item: the quoted name (at most 64 bytes, see
 /// [`Policy::new`]) with `;r=` around it, two numbers of at most 20 digits, and `;t=`.
 const STATE_ITEM_MAX: usize = 2 + 64 + 3 + 20 + 3 + 20;
@@ -425,49 +362,6 @@ mod tests {
         assert_eq!(reset_value(1_000).to_str().unwrap(), "1000");
         assert_eq!(reset_value(1_001).to_str().unwrap(), "1001");
         assert_eq!(reset_value(1_000).to_str().unwrap(), "1000");
-    }
-
-    fn pairs(h: &HeaderMap) -> Vec<(String, String)> {
-        let mut v: Vec<_> = h.iter().map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap().to_owned())).collect();
-        v.sort();
-        v
-    }
-
-    proptest::proptest! {
-        /// The one-policy path adds exactly what the general path adds, and keeps the
-        /// response's own headers.
-        #[test]
-        fn one_policy_path_equals_the_general_one(
-            limit in 1u64..2_000_000,
-            spent in 0u64..2_000_000,
-            reset_ms in 0u64..100_000_000,
-            now in 0u64..4_000_000_000,
-            other_limit in proptest::bool::ANY,
-        ) {
-            let mut d = d("p", limit, 60, limit.saturating_sub(spent), reset_ms);
-            if other_limit {
-                d.limit = limit + 1;
-            }
-            let now = Duration::from_secs(now);
-            let mut fast = HeaderMap::new();
-            fast.insert("content-type", HeaderValue::from_static("application/json"));
-            fast.append("link", HeaderValue::from_static("<a>"));
-            fast.append("link", HeaderValue::from_static("<b>"));
-            let mut general = fast.clone();
-            add_rate_limit_headers(&mut fast, std::slice::from_ref(&d), now);
-            insert_rate_limit_headers(&mut general, std::slice::from_ref(&d), now);
-            proptest::prop_assert_eq!(pairs(&fast), pairs(&general));
-        }
-    }
-
-    #[test]
-    fn headers_already_there_are_replaced() {
-        let outer = d("outer", 5, 1, 4, 300);
-        let mut h = HeaderMap::new();
-        insert_rate_limit_headers(&mut h, std::slice::from_ref(&d("inner", 5, 1, 1, 300)), Duration::ZERO);
-        add_rate_limit_headers(&mut h, std::slice::from_ref(&outer), Duration::ZERO);
-        assert_eq!(get(&h, "ratelimit-policy"), "\"outer\";q=5;w=1");
-        assert_eq!(h.get_all("ratelimit").iter().count(), 1);
     }
 
     /// The longest `RateLimit` item a policy can have (a 64-byte name, two 20-digit numbers)

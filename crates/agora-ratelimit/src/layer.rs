@@ -10,7 +10,7 @@ use http::{Request, Response, StatusCode};
 use tower::{Layer, Service};
 
 use crate::decision::Outcome;
-use crate::headers::{add_rate_limit_headers, insert_rate_limit_headers};
+use crate::headers::insert_rate_limit_headers;
 use crate::limiter::{LimitError, RateLimiter};
 use crate::policy::Checks;
 
@@ -178,7 +178,10 @@ where
             ResponseFutureProj::Decorated { inner, outcome } => {
                 let mut res = std::task::ready!(inner.poll(cx))?;
                 if let Some(outcome) = outcome.take() {
-                    add_rate_limit_headers(res.headers_mut(), &outcome.decisions, unix_now());
+                    // Inserted here, into whatever response came back: no response builder
+                    // needs to know of the limiter. (Handing prepared headers to the builder
+                    // saved ~1,100 instructions per request; see docs/RATE-LIMITING.md.)
+                    insert_rate_limit_headers(res.headers_mut(), &outcome.decisions, unix_now());
                 }
                 Poll::Ready(Ok(res))
             }

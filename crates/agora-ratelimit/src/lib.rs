@@ -34,7 +34,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use compact_str;
 pub use decision::{Decision, Decisions, Outcome};
 pub use fallback::{FallbackLimiter, OnBackendError};
-pub use headers::{add_rate_limit_headers, insert_rate_limit_headers, rate_limit_headers, rate_limit_headers_at};
+pub use headers::{insert_rate_limit_headers, rate_limit_headers, rate_limit_headers_at};
 pub use layer::{RateLimitLayer, RateLimitService};
 pub use limiter::{LimitError, Limiter, RateLimiter, SYNC_LATENCY_SAMPLE};
 pub use memory::{DEFAULT_MAX_KEYS, MemoryStore};

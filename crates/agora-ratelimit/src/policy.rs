@@ -6,7 +6,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use compact_str::CompactString;
-use http::{HeaderMap, HeaderValue};
+use http::HeaderValue;
 
 /// The largest `limit × window-in-microseconds` product a policy may have.
 ///
@@ -126,9 +126,6 @@ struct Inner {
     policy_item: HeaderValue,
     /// `limit`, as a header value (the `X-RateLimit-Limit` of this policy).
     limit_value: HeaderValue,
-    /// The rate-limit headers of a request this policy alone admits, to be cloned and filled
-    /// in (see `headers::add_rate_limit_headers`).
-    header_template: HeaderMap,
     /// `window` in µs and the buckets' emission interval, computed once (both divide).
     window_us: u64,
     interval_us: u64,
@@ -212,7 +209,6 @@ impl Policy {
                 limit,
                 window,
                 state_prefix: format!("{quoted};r="),
-                header_template: crate::headers::template(&limit_value, &policy_item),
                 policy_item,
                 limit_value,
                 window_us: window_us_u64,
@@ -261,11 +257,6 @@ impl Policy {
     /// `limit` as a header value.
     pub(crate) fn limit_value(&self) -> &HeaderValue {
         &self.inner.limit_value
-    }
-
-    /// See `headers::add_rate_limit_headers`.
-    pub(crate) fn header_template(&self) -> &HeaderMap {
-        &self.inner.header_template
     }
 
     /// `[limit, window_us, interval_us]` in decimal, as the Redis check script takes them.

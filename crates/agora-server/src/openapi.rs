@@ -116,11 +116,14 @@ fn is_unsafe(method: &str) -> bool {
     !matches!(method, "get" | "head" | "options" | "trace")
 }
 
-/// Adds the headers every response carries, turns headers declared by name into references,
-/// and for v1 adds `Deprecation`, `Sunset` and the successor `Link`.
-fn decorate_response(response: &mut Response, v1: bool) {
+/// Adds the headers every response carries, turns headers declared by name into references
+/// (a redirect's `Location` is the client's URI, not a new resource's), and for v1 adds
+/// `Deprecation`, `Sunset` and the successor `Link`.
+fn decorate_response(response: &mut Response, redirect: bool, v1: bool) {
     for (name, header) in response.headers.iter_mut() {
-        if let Some((_, component)) = headers::DECLARED_HEADERS.iter().find(|(n, _)| n == name) {
+        if redirect && name == "Location" {
+            *header = RefOr::Ref(headers::header_ref(names::LOCATION_REDIRECT));
+        } else if let Some((_, component)) = headers::DECLARED_HEADERS.iter().find(|(n, _)| n == name) {
             *header = RefOr::Ref(headers::header_ref(component));
         }
     }
@@ -239,9 +242,9 @@ fn decorate_operation(method: &str, path: &str, op: &mut Operation, table: &Rout
             _ => note,
         });
     }
-    for response in op.responses.responses.values_mut() {
+    for (status, response) in op.responses.responses.iter_mut() {
         if let RefOr::T(r) = response {
-            decorate_response(r, v1);
+            decorate_response(r, status.starts_with('3') && status != "304", v1);
         }
     }
 }

@@ -20,10 +20,10 @@ use std::ops::Deref;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use agora_core::Actor;
 use agora_core::actor::Scopes;
 use agora_core::products::{NewProduct, Product};
 use agora_core::users::{NewUser, User};
+use agora_core::{Actor, ErrorCode};
 use agora_server::{App, Config};
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -604,7 +604,7 @@ impl TestResponse {
     /// Asserts `401 UNAUTHENTICATED` with a `WWW-Authenticate` challenge.
     #[track_caller]
     pub fn assert_unauthenticated(&self) -> &Self {
-        self.assert_error(401, "UNAUTHENTICATED");
+        self.assert_error(401, ErrorCode::Unauthenticated.as_str());
         assert!(self.header("www-authenticate").is_some(), "401 without WWW-Authenticate: {}", self.describe());
         self
     }
@@ -660,7 +660,7 @@ impl TestResponse {
     /// Asserts `400 INVALID_QUERY` whose details name `param`.
     #[track_caller]
     pub fn assert_invalid_query(&self, param: &str) -> &Self {
-        self.assert_error(400, "INVALID_QUERY");
+        self.assert_error(400, ErrorCode::InvalidQuery.as_str());
         assert!(self.detail_fields().iter().any(|f| f == param), "details do not name `{param}`: {}", self.describe());
         self
     }
@@ -668,7 +668,7 @@ impl TestResponse {
     /// Asserts `422 VALIDATION_ERROR` with exactly one detail per field in `fields` (any order).
     #[track_caller]
     pub fn assert_validation(&self, fields: &[&str]) -> &Self {
-        self.assert_error(422, "VALIDATION_ERROR");
+        self.assert_error(422, ErrorCode::ValidationError.as_str());
         let mut got = self.detail_fields();
         got.sort();
         let mut want: Vec<String> = fields.iter().map(|s| s.to_string()).collect();

@@ -77,7 +77,7 @@ pub struct TokenRequest {
     /// `authorization_code`: the code from the `/oauth/authorize` redirect (single use, 60 s).
     pub code: String,
     /// `authorization_code`: exactly the `redirect_uri` used at `/oauth/authorize`.
-    #[schema(format = "uri")]
+    #[schema(example = "https://app.example/cb")]
     pub redirect_uri: String,
     /// `authorization_code`: the PKCE verifier whose S256 hash is the `code_challenge`.
     pub code_verifier: String,
@@ -301,7 +301,7 @@ impl IntrospectRequest {
 #[serde(default)]
 pub struct SignIn {
     /// The account's email.
-    #[schema(format = "email", example = "ada@example.com")]
+    #[schema(example = "ada@example.com")]
     pub email: String,
     /// The password.
     #[schema(format = Password, write_only)]
@@ -450,8 +450,8 @@ pub struct AuthorizeParams {
     pub client_id: String,
     /// One of the client's registered redirect URIs, exactly; anything else gets an error
     /// page, never a redirect.
-    #[schema(required = true, format = "uri")]
-    #[param(required = true, format = "uri", example = "https://app.example/cb")]
+    #[schema(required = true)]
+    #[param(required = true, example = "https://app.example/cb")]
     pub redirect_uri: String,
     /// Space-separated scopes (default: the client's); more than the client may have is
     /// redirected back with `error=invalid_scope`. The token gets at most what the user's role
@@ -462,8 +462,8 @@ pub struct AuthorizeParams {
     pub state: String,
     /// PKCE: base64url(SHA-256(code_verifier)), 43 characters; missing or short is redirected
     /// back with `error=invalid_request`.
-    #[schema(required = true, min_length = 43)]
-    #[param(required = true, min_length = 43, example = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM")]
+    #[schema(required = true)]
+    #[param(required = true, example = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM")]
     pub code_challenge: String,
     /// `S256` (required; `plain` is refused with `error=invalid_request`).
     #[schema(required = true, example = "S256")]
@@ -495,7 +495,7 @@ pub struct AuthorizeForm {
     pub request: AuthorizeParams,
     /// The user's email.
     #[serde(default)]
-    #[schema(format = "email")]
+    #[schema(example = "ada@example.com")]
     pub email: String,
     /// The user's password.
     #[serde(default)]

@@ -75,6 +75,9 @@ impl PostService {
 
     /// Deletes a post: its author or an admin.
     pub async fn delete(&self, actor: &Actor, id: i64) -> DomainResult<()> {
+        // Who may write at all is checked before the post is looked up: otherwise a 404 would
+        // tell an anonymous caller which ids exist.
+        actor.require_write()?;
         let current = self.get(actor, id).await?;
         ensure_owner_or_admin(actor, current.author_id)?;
         if self.repo.delete(id).await? { Ok(()) } else { Err(ErrorCode::PostNotFound.into()) }

@@ -207,6 +207,21 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentActor {
     }
 }
 
+/// The calling [`Actor`], who must be authenticated with the `write` scope (401, or 403
+/// without it): for writes without a body (`DELETE`), checked before anything is looked up,
+/// so that a caller who may not write learns nothing about what exists.
+#[derive(Debug, Clone)]
+pub struct Writer(pub Actor);
+
+impl<S: Send + Sync> FromRequestParts<S> for Writer {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let actor = parts.extensions.get::<Actor>().cloned().unwrap_or(Actor::Anonymous);
+        actor.require_write()?;
+        Ok(Writer(actor))
+    }
+}
+
 /// A write: the calling [`Actor`], who must be authenticated with the `write` scope, and its
 /// typed input. Checked in the order a client fixes things in: the body's syntax (400, 413,
 /// 415), then the credential (401, or 403 without `write`), then every field (422). The

@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use crate::errors;
 use crate::http::envelope::{CursorPagination, Envelope, ListEnvelope, Meta, Pagination, json_response, to_bytes};
 use crate::http::error::ApiResult;
-use crate::http::extract::{CurrentActor, PathId, Version, Write};
+use crate::http::extract::{CurrentActor, PathId, Version, Write, Writer};
 use crate::http::listing::created_response;
 use crate::http::routes::{Kind, Routes};
 use crate::openapi::errors::Errors;
@@ -139,11 +139,7 @@ pub async fn create(
         Errors<{ errors![Forbidden, ApiKeyNotFound] }>,
     )
 )]
-pub async fn delete(
-    State(s): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    PathId(id): PathId,
-) -> ApiResult<Response> {
+pub async fn delete(State(s): State<AppState>, PathId(id): PathId, Writer(actor): Writer) -> ApiResult<Response> {
     s.services.auth.delete_api_key(&actor, id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

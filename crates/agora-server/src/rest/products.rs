@@ -13,7 +13,7 @@ use super::Representation;
 use crate::errors;
 use crate::http::envelope::{Envelope, ListEnvelope};
 use crate::http::error::ApiResult;
-use crate::http::extract::{CurrentActor, PathId, QueryPairs, Version, Write};
+use crate::http::extract::{CurrentActor, PathId, QueryPairs, Version, Write, Writer};
 use crate::http::routes::{Kind, Routes};
 use crate::openapi::errors::Errors;
 use crate::openapi::params::{FieldsParam, IdPath, IfMatch, IfNoneMatch, ListParams};
@@ -220,11 +220,7 @@ pub async fn patch(
         Errors<{ errors![Forbidden, ProductNotFound] }>,
     )
 )]
-pub async fn delete(
-    State(s): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    PathId(id): PathId,
-) -> ApiResult<Response> {
+pub async fn delete(State(s): State<AppState>, PathId(id): PathId, Writer(actor): Writer) -> ApiResult<Response> {
     s.services.products.delete(&actor, id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -307,3 +307,22 @@ db_test!(email_is_visible_to_self_and_admins_only, |app| async move {
     let res = app.patch(&format!("/v2/users/{b_id}")).bearer(&admin).json(&json!({"name": "Bobby"})).send().await;
     assert_eq!(res.data()["email"], json!(b_email));
 });
+
+db_test!(writes_authenticate_before_looking_anything_up, |app| async move {
+    // An existence oracle otherwise: a missing id answered 404 where an existing one was 401.
+    let u = id(&create_user(&app, "Ada", &unique_email("ada")).await);
+    let p = id(&create_post(&app, u, "t", "c").await);
+    let reader = app.token_with_scopes(u, agora_core::actor::Scopes::READ);
+    for path in ["/v2/posts/999999", "/v2/users/999999", "/v2/products/999999", "/v2/api-keys/999999"] {
+        app.delete(path).send().await.assert_unauthenticated();
+        app.delete(path).bearer(&reader).send().await.assert_error(403, "FORBIDDEN");
+    }
+    app.delete(&format!("/v2/posts/{p}")).send().await.assert_unauthenticated();
+    // Nor does If-Match answer before the credential or the body are checked.
+    for path in ["/v2/posts/999999".to_string(), format!("/v2/posts/{p}")] {
+        let res = app.patch(&path).header("if-match", "\"stale\"").json(&json!({"title": "x"})).send().await;
+        res.assert_unauthenticated();
+        let res = app.patch(&path).bearer(&app.token_for(u)).header("if-match", "\"stale\"").json(&json!({"title": ""})).send().await;
+        res.assert_validation(&["title"]);
+    }
+});

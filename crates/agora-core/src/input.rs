@@ -66,14 +66,30 @@ pub fn invalid_type(field: &str, expected: &str) -> FieldError {
     FieldError::new(field, "invalid_type", format!("must be {expected}"))
 }
 
-/// The string in `value`, or the error naming `field`.
+/// The string in `value`, or the error naming `field`. A NUL character is refused in every
+/// string a client sends: no field has a use for one, and PostgreSQL cannot store it in text.
 pub fn json_str<'v>(field: &str, value: &'v Value) -> Result<&'v str, FieldError> {
-    value.as_str().ok_or_else(|| invalid_type(field, "a string"))
+    let s = value.as_str().ok_or_else(|| invalid_type(field, "a string"))?;
+    if s.contains('\0') {
+        return Err(nul_refused(field));
+    }
+    Ok(s)
 }
 
-/// The integer in `value` (floats and integers beyond 64 bits are refused).
+/// The error for a NUL character in `field`.
+pub fn nul_refused(field: &str) -> FieldError {
+    FieldError::new(field, "invalid_characters", "must not contain NUL characters")
+}
+
+/// The integer in `value`. As in JSON Schema, a number with no fractional part is an integer
+/// (`24782563.0` too); other numbers, and integers beyond 64 bits, are refused.
 pub fn json_i64(field: &str, value: &Value) -> Result<i64, FieldError> {
-    value.as_i64().ok_or_else(|| invalid_type(field, "an integer"))
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53: every integer up to here is exact
+    match (value.as_i64(), value.as_f64()) {
+        (Some(i), _) => Ok(i),
+        (None, Some(f)) if f.fract() == 0.0 && f.abs() <= EXACT => Ok(f as i64),
+        _ => Err(invalid_type(field, "an integer")),
+    }
 }
 
 /// Renames the field of an error to `field` (validators name a default field).
@@ -238,5 +254,8 @@ mod tests {
         let e = Sample::try_from(&obj(json!({"a": null, "b": 1e30}))).expect_err("must fail");
         let got: Vec<_> = e.details.iter().map(|d| (d.field.as_str(), d.code.as_str())).collect();
         assert_eq!(got, vec![("a", "required"), ("b", "invalid_type")]);
+        // An integral number is an integer, as in JSON Schema.
+        let s = Sample::try_from(&obj(json!({"a": 24782563.0, "b": -2.0})));
+        assert_eq!(s.map(|s| (s.a, s.b)), Ok((Num(24782563), Num(-2))));
     }
 }

@@ -68,9 +68,13 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
         let q = parts.uri.query().unwrap_or("");
-        serde_urlencoded::from_str::<Vec<(String, String)>>(q)
-            .map(QueryPairs)
-            .map_err(|_| ApiError::new(ErrorCode::InvalidQuery, "The query string is not valid URL encoding."))
+        let pairs = serde_urlencoded::from_str::<Vec<(String, String)>>(q)
+            .map_err(|_| ApiError::new(ErrorCode::InvalidQuery, "The query string is not valid URL encoding."))?;
+        // No parameter has a use for a NUL character, and PostgreSQL cannot compare text with one.
+        if let Some((k, _)) = pairs.iter().find(|(k, v)| k.contains('\0') || v.contains('\0')) {
+            return Err(DomainError::invalid_query(k, "invalid_characters", "must not contain NUL characters").into());
+        }
+        Ok(QueryPairs(pairs))
     }
 }
 
@@ -187,6 +191,9 @@ where
                 })
                 .collect()
         };
+        if let Some((k, _)) = pairs.iter().find(|(k, v)| k.contains('\0') || v.contains('\0')) {
+            return Err(DomainError::validation(vec![agora_core::input::nul_refused(k)]).into());
+        }
         // Later duplicates win, as in a map.
         let map: std::collections::HashMap<String, String> = pairs.into_iter().collect();
         let de = serde::de::value::MapDeserializer::<_, serde::de::value::Error>::new(map.into_iter());

@@ -322,7 +322,13 @@ db_test!(writes_authenticate_before_looking_anything_up, |app| async move {
     for path in ["/v2/posts/999999".to_string(), format!("/v2/posts/{p}")] {
         let res = app.patch(&path).header("if-match", "\"stale\"").json(&json!({"title": "x"})).send().await;
         res.assert_unauthenticated();
-        let res = app.patch(&path).bearer(&app.token_for(u)).header("if-match", "\"stale\"").json(&json!({"title": ""})).send().await;
+        let res = app
+            .patch(&path)
+            .bearer(&app.token_for(u))
+            .header("if-match", "\"stale\"")
+            .json(&json!({"title": ""}))
+            .send()
+            .await;
         res.assert_validation(&["title"]);
     }
 });

@@ -16,6 +16,7 @@ mod authz;
 mod conditional;
 mod cursor_walk;
 mod envelope;
+mod hostile;
 mod jwt;
 mod lists;
 mod oauth;

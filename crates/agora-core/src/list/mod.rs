@@ -18,6 +18,9 @@ pub const MAX_PAGE_SIZE: u64 = 100;
 pub const DEFAULT_PAGE_SIZE: u64 = 20;
 /// Longest accepted search term.
 pub const MAX_SEARCH_LEN: usize = 200;
+/// Longest `fields=` value accepted: every field of a collection, with room to spare, but not
+/// the kilobytes a client could otherwise have copied into every `Link` header.
+pub const MAX_FIELDS_LEN: usize = 512;
 /// Largest page number / offset accepted (keeps OFFSET arithmetic far from overflow).
 pub const MAX_OFFSET: u64 = 10_000_000;
 
@@ -406,7 +409,15 @@ fn parse_bool(param: &str, raw: &str) -> DomainResult<bool> {
 }
 
 /// Parses a `fields=` list against the resource's selectable fields.
+/// Repeated names count once.
 pub fn parse_fields(spec: &ResourceSpec, raw: &str) -> DomainResult<Vec<String>> {
+    if raw.len() > MAX_FIELDS_LEN {
+        return Err(DomainError::invalid_query(
+            "fields",
+            "too_long",
+            format!("must be at most {MAX_FIELDS_LEN} characters"),
+        ));
+    }
     let mut out: Vec<String> = Vec::new();
     for f in raw.split(',').map(str::trim) {
         if f.is_empty() {

@@ -28,14 +28,24 @@ pub fn project(v: Value, fields: Option<&[String]>) -> Value {
 
 const PAGING_PARAMS: &[&str] = &["page", "per_page", "offset", "limit", "cursor", "after_id"];
 
-fn link_to(uri: &Uri, set: &[(&str, String)]) -> String {
-    let mut pairs: Vec<(String, String)> = uri
-        .query()
+/// The request's own parameters for a link to another page: the paging ones dropped (the
+/// link sets them), `version` dropped (the path names the version), and `fields` as parsed —
+/// deduplicated — so a link stays bounded whatever the client sent.
+fn link_params(uri: &Uri, fields: Option<&[String]>) -> Vec<(String, String)> {
+    uri.query()
         .and_then(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(q).ok())
         .unwrap_or_default()
         .into_iter()
-        .filter(|(k, _)| !PAGING_PARAMS.contains(&k.as_str()))
-        .collect();
+        .filter(|(k, _)| !PAGING_PARAMS.contains(&k.as_str()) && k != "version")
+        .map(|(k, v)| match (k.as_str(), fields) {
+            ("fields", Some(f)) => (k, f.join(",")),
+            _ => (k, v),
+        })
+        .collect()
+}
+
+fn link_to(uri: &Uri, base: &[(String, String)], set: &[(&str, String)]) -> String {
+    let mut pairs = base.to_vec();
     for (k, v) in set {
         pairs.push((k.to_string(), v.clone()));
     }
@@ -44,7 +54,9 @@ fn link_to(uri: &Uri, set: &[(&str, String)]) -> String {
 }
 
 /// The RFC 8288 `Link` value for a page, or `None` when there is nothing to link.
-pub fn link_header(uri: &Uri, info: &PageInfo) -> Option<String> {
+pub fn link_header(uri: &Uri, info: &PageInfo, fields: Option<&[String]>) -> Option<String> {
+    let base = link_params(uri, fields);
+    let link_to = |uri: &Uri, set: &[(&str, String)]| link_to(uri, &base, set);
     let mut links: Vec<(String, &str)> = Vec::new();
     match info {
         PageInfo::Page { page, per_page, total_pages, .. } => {
@@ -116,7 +128,9 @@ pub fn list_response<E, T: Serialize>(page: &Page<E>, item: impl Fn(&E) -> T, ur
         }
     };
     let mut res = json_response(StatusCode::OK, bytes);
-    if let Some(link) = link_header(uri, &page.info).and_then(|l| HeaderValue::from_str(&l).ok()) {
+    if let Some(link) =
+        link_header(uri, &page.info, page.fields.as_deref()).and_then(|l| HeaderValue::from_str(&l).ok())
+    {
         res.headers_mut().append(header::LINK, link);
     }
     res

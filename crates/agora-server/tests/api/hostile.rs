@@ -48,3 +48,22 @@ db_test!(integral_numbers_are_integers, |app| async move {
         .await;
     res.assert_validation(&["price"]);
 });
+
+db_test!(fields_are_capped_deduplicated_and_links_stay_bounded, |app| async move {
+    for i in 0..3 {
+        create_user(&app, &format!("U{i}"), &unique_email("u")).await;
+    }
+    // 10,000 repeated names once made a 100 KB Link header.
+    let many = vec!["id"; 10_000].join(",");
+    app.get(&format!("/v2/users?limit=1&fields={many}")).send().await.assert_invalid_query("fields");
+    app.get(&format!("/v2/users/1?fields={many}")).send().await.assert_invalid_query("fields");
+    let res = app.get("/v1/users?per_page=1&fields=id,name,id,name,id&version=1").send().await;
+    res.assert_status(200);
+    assert_eq!(res.items()[0].as_object().unwrap().keys().collect::<Vec<_>>(), ["id", "name"]);
+    let next = res.link("next").unwrap();
+    assert_eq!(query_param(&next, "fields").as_deref(), Some("id,name"), "{next}");
+    assert_eq!(query_param(&next, "version"), None, "{next}");
+    for (_, target) in res.links() {
+        assert!(target.len() < 300, "{target}");
+    }
+});

@@ -12,6 +12,7 @@ use agora_core::{Actor, ErrorCode};
 use agora_db::{Db, PoolSettings, SqlStore};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use hmac::{Hmac, Mac};
 use rand::RngCore;
@@ -19,6 +20,7 @@ use sha2::Sha256;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
 
 use crate::config::Config;
 use crate::http::around::AroundLayer;
@@ -207,8 +209,11 @@ impl App {
             tracing::info!("shutdown requested; finishing in-flight requests");
             let _ = tx.send(());
         };
-        let server = axum::serve(listener, self.router.into_make_service_with_connect_info::<crate::ratelimit::Peer>())
-            .with_graceful_shutdown(signal);
+        let limits = crate::serve::ConnectionLimits {
+            max_connections: self.state.config.max_connections,
+            header_read_timeout: self.state.config.header_read_timeout,
+        };
+        let server = crate::serve::serve(listener, self.router, limits, signal);
         let drained = async {
             let _ = rx.await;
             tokio::time::sleep(grace).await;
@@ -242,6 +247,9 @@ fn router(state: AppState, routes: Router<AppState>, table: Arc<RouteTable>) -> 
     let inner = tower::ServiceBuilder::new()
         .layer(AroundLayer(NormalizeErrors))
         .layer(CatchPanicLayer::custom(panic_response))
+        // The whole request, body included: a client that trickles its body is cut off (408)
+        // instead of holding a connection and a handler for as long as it likes.
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, state.config.request_timeout))
         .layer(RequestBodyLimitLayer::new(body_limit))
         .service(api);
     // The outer stack is one tower service behind a single router level. (Each

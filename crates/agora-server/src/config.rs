@@ -32,6 +32,15 @@ pub struct Config {
     /// How long shutdown waits for in-flight requests.
     #[serde(with = "humantime_serde")]
     pub shutdown_grace: Duration,
+    /// Connections open at once; at the limit new ones wait in the kernel's backlog.
+    pub max_connections: usize,
+    /// Time a client has to send a request's head, and to start the next request on a
+    /// kept-alive connection before it is closed.
+    #[serde(with = "humantime_serde")]
+    pub header_read_timeout: Duration,
+    /// Time a request may take, body included (408 after it).
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
     /// Authentication settings.
     pub auth: AuthConfig,
     /// Rate limiting.
@@ -160,6 +169,9 @@ impl Default for Config {
             trusted_proxies: Vec::new(),
             db_max_connections: 16,
             shutdown_grace: Duration::from_secs(20),
+            max_connections: 2048,
+            header_read_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
             auth: AuthConfig::default(),
             rate_limit: RateLimitConfig::default(),
             idempotency: IdempotencyConfig::default(),
@@ -215,6 +227,7 @@ const ENV_KEYS: &[(&str, &str)] = &[
     ("AGORA_LOG_FORMAT", "log_format"),
     ("AGORA_BODY_LIMIT_BYTES", "body_limit_bytes"),
     ("AGORA_DB_MAX_CONNECTIONS", "db_max_connections"),
+    ("AGORA_MAX_CONNECTIONS", "max_connections"),
     ("AGORA_JWT_SECRET", "auth.jwt_secret"),
     ("AGORA_JWT_PRIVATE_KEY_FILE", "auth.jwt_private_key_file"),
     ("AGORA_BOOTSTRAP_ADMIN_EMAIL", "auth.bootstrap_admin_email"),
@@ -271,6 +284,13 @@ impl Config {
         }
         if self.db_max_connections == 0 {
             return bad("db_max_connections", "must be positive");
+        }
+        if self.max_connections == 0 {
+            return bad("max_connections", "must be positive");
+        }
+        if self.header_read_timeout.is_zero() || self.request_timeout.is_zero() {
+            let key = if self.request_timeout.is_zero() { "request_timeout" } else { "header_read_timeout" };
+            return bad(key, "must be longer than zero");
         }
         if !["memory", "redis"].contains(&self.rate_limit.backend.as_str()) {
             return bad("rate_limit.backend", "must be memory or redis");

@@ -11,6 +11,7 @@ pub mod openapi;
 pub mod password;
 pub mod ratelimit;
 pub mod rest;
+pub mod serve;
 pub mod state;
 pub mod tokens;
 

@@ -160,12 +160,6 @@ impl Peer {
     }
 }
 
-impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, tokio::net::TcpListener>> for Peer {
-    fn connect_info(stream: axum::serve::IncomingStream<'_, tokio::net::TcpListener>) -> Peer {
-        Peer::new(*stream.remote_addr())
-    }
-}
-
 /// The rate-limit key of a client address.
 fn ip_key(ip: IpAddr) -> CompactString {
     match ip {

@@ -8,6 +8,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -117,6 +118,47 @@ pub struct RequestContext<S> {
     metrics: Metrics,
 }
 
+/// Whether a request comes with a body (a `Content-Length` above zero, or chunked).
+fn has_body(req: &Request) -> bool {
+    let h = req.headers();
+    h.contains_key(header::TRANSFER_ENCODING)
+        || h.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).is_some_and(|v| v.trim() != "0")
+}
+
+pin_project_lite::pin_project! {
+    /// A request body that records when it has been read to its end.
+    struct Tracked {
+        #[pin]
+        inner: axum::body::Body,
+        read: Arc<AtomicBool>,
+    }
+}
+
+impl http_body::Body for Tracked {
+    type Data = axum::body::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        let this = self.project();
+        let polled = this.inner.poll_frame(cx);
+        if matches!(polled, Poll::Ready(None)) {
+            this.read.store(true, Ordering::Relaxed);
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
 impl<S> Service<Request> for RequestContext<S>
 where
     S: Service<Request, Response = Response, Error = Infallible>,
@@ -131,6 +173,15 @@ where
 
     fn call(&mut self, req: Request) -> Self::Future {
         let started = Instant::now();
+        // A body the handler never reads (an early 413, 415 or 401) leaves the connection in
+        // the middle of a request; such a response must say `Connection: close`.
+        let (req, body_read) = if has_body(&req) {
+            let read = Arc::new(AtomicBool::new(false));
+            let req = req.map(|inner| axum::body::Body::new(Tracked { inner, read: read.clone() }));
+            (req, Some(read))
+        } else {
+            (req, None)
+        };
         let request_id: Arc<str> = req
             .headers()
             .get(&X_REQUEST_ID)
@@ -148,7 +199,7 @@ where
         let inner = CTX.sync_scope(ctx.clone(), || self.inner.call(req));
         RequestContextFuture {
             inner: CTX.scope(ctx, inner),
-            done: Some(Done { started, request_id, method, metrics: self.metrics.clone() }),
+            done: Some(Done { started, request_id, method, metrics: self.metrics.clone(), body_read }),
         }
     }
 }
@@ -159,6 +210,8 @@ struct Done {
     request_id: Arc<str>,
     method: Method,
     metrics: Metrics,
+    /// Set once the request's body has been read to its end (`None`: it had none).
+    body_read: Option<Arc<AtomicBool>>,
 }
 
 pin_project_lite::pin_project! {
@@ -187,9 +240,12 @@ where
 }
 
 fn finish(done: Done, res: &mut Response) {
-    let Done { started, request_id, method, metrics } = done;
+    let Done { started, request_id, method, metrics, body_read } = done;
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         res.headers_mut().insert(X_REQUEST_ID.clone(), v);
+    }
+    if body_read.is_some_and(|read| !read.load(Ordering::Relaxed)) {
+        res.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
     let route = res.extensions().get::<RouteLabel>().map_or("unmatched", RouteLabel::as_str);
     let status = res.status().as_u16();

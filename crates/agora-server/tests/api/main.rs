@@ -14,6 +14,7 @@ mod apikeys;
 mod auth;
 mod authz;
 mod conditional;
+mod connections;
 mod cursor_walk;
 mod envelope;
 mod hostile;

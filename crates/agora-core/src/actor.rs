@@ -58,6 +58,12 @@ impl FieldValue for Role {
 pub struct Scopes(u8);
 
 impl Scopes {
+    /// A scope list as the OAuth `scope` parameter spells it (space- or comma-separated scope
+    /// names, possibly none), as a JSON Schema pattern.
+    pub const LIST_PATTERN: &'static str = "^[ ,]*((read|write|admin)([ ,]+(read|write|admin))*)?[ ,]*$";
+    /// [`Scopes::LIST_PATTERN`] with at least one name.
+    pub const NON_EMPTY_LIST_PATTERN: &'static str = "^[ ,]*(read|write|admin)([ ,]+(read|write|admin))*[ ,]*$";
+
     /// No rights.
     pub const NONE: Scopes = Scopes(0);
     /// Read resources.
@@ -239,6 +245,18 @@ pub fn ensure_admin(actor: &Actor) -> DomainResult<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The documented patterns accept exactly the scope lists [`Scopes::parse`] accepts.
+        #[test]
+        fn scope_patterns_match_the_parser(s in "(read|write|admin|reed|adminx|[ ,\t]){0,5}") {
+            let list = regex::Regex::new(Scopes::LIST_PATTERN).expect("pattern");
+            let non_empty = regex::Regex::new(Scopes::NON_EMPTY_LIST_PATTERN).expect("pattern");
+            let parsed = Scopes::parse(&s);
+            proptest::prop_assert_eq!(list.is_match(&s), parsed.is_ok(), "{:?}", s);
+            proptest::prop_assert_eq!(non_empty.is_match(&s), parsed.is_ok_and(|p| p != Scopes::NONE), "{:?}", s);
+        }
+    }
 
     #[test]
     fn scopes_parse_and_print() {

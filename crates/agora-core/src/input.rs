@@ -78,7 +78,8 @@ pub fn json_str<'v>(field: &str, value: &'v Value) -> Result<&'v str, FieldError
 
 /// The error for a NUL character in `field`.
 pub fn nul_refused(field: &str) -> FieldError {
-    FieldError::new(field, "invalid_characters", "must not contain NUL characters")
+    // The name may be the offending one: it is echoed with U+FFFD in place of each NUL.
+    FieldError::new(field.replace('\0', "\u{FFFD}"), "invalid_characters", "must not contain NUL characters")
 }
 
 /// The integer in `value`. As in JSON Schema, a number with no fractional part is an integer
@@ -170,6 +171,8 @@ macro_rules! input {
     ) => {
         $(#[$meta])*
         #[derive(utoipa::ToSchema)]
+        // The schema says what `Fields::finish` enforces: no other properties.
+        #[serde(deny_unknown_fields)]
         $vis struct $name {
             $( $(#[$fmeta])* $fvis $field: $fty, )*
         }

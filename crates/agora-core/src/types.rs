@@ -29,6 +29,19 @@ pub(crate) fn string_schema(min: usize, max: usize, description: &str) -> Object
     ObjectBuilder::new().min_length((min > 0).then_some(min)).max_length(Some(max)).description(Some(description))
 }
 
+/// Control characters other than tab, line feed and carriage return (what [`text_newtype!`]
+/// refuses), as an ECMA-262 character class body.
+const REFUSED_CONTROLS: &str = r"\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F";
+
+/// The schema of a text newtype: its length bounds, and a pattern saying what its parser
+/// refuses besides — control characters, and (when it trims) a value of only whitespace.
+pub(crate) fn text_schema(min: usize, max: usize, trim: bool, description: &str) -> ObjectBuilder {
+    let allowed = format!("[^{REFUSED_CONTROLS}]*");
+    let pattern =
+        if trim && min > 0 { format!(r"^{allowed}[^\s{REFUSED_CONTROLS}]{allowed}$") } else { format!("^{allowed}$") };
+    string_schema(min, max, description).pattern(Some(pattern))
+}
+
 /// Makes a type with `fn parse(&str) -> Result<Self, FieldError>` a field value read from a
 /// JSON string, documented by `schema` (an `ObjectBuilder` for a string).
 macro_rules! string_value {
@@ -67,8 +80,7 @@ macro_rules! text_newtype {
 
             /// Validates and wraps the value, naming the field in the error.
             pub fn parse(value: &str) -> Result<Self, $crate::error::FieldError> {
-                let value = if $trim { value.trim() } else { value };
-                $crate::types::char_len_between($field, value, Self::MIN, Self::MAX)?;
+                // Checked before trimming, so that the schema's pattern (on the raw value) agrees.
                 if value.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
                     return Err($crate::error::FieldError::new(
                         $field,
@@ -76,6 +88,8 @@ macro_rules! text_newtype {
                         "must not contain control characters",
                     ));
                 }
+                let value = if $trim { value.trim() } else { value };
+                $crate::types::char_len_between($field, value, Self::MIN, Self::MAX)?;
                 Ok(Self(value.to_string()))
             }
 
@@ -90,7 +104,7 @@ macro_rules! text_newtype {
             }
         }
 
-        $crate::types::string_value!($name, $crate::types::string_schema($name::MIN, $name::MAX, $description));
+        $crate::types::string_value!($name, $crate::types::text_schema($name::MIN, $name::MAX, $trim, $description));
     };
 }
 pub(crate) use text_newtype;
@@ -273,6 +287,35 @@ mod tests {
         /// A test name.
         Name, "name", 1, 5, trim = true, "A name."
     );
+
+    text_newtype!(
+        /// A test body.
+        Body, "body", 1, 5, trim = false, "A body."
+    );
+
+    /// Whether `value` is valid by `T`'s documented schema (length in characters and pattern).
+    fn schema_accepts<T: utoipa::PartialSchema>(value: &str) -> bool {
+        let schema = serde_json::to_value(T::schema()).unwrap_or_default();
+        let len = value.chars().count() as u64;
+        let min = schema["minLength"].as_u64().unwrap_or(0);
+        let max = schema["maxLength"].as_u64().unwrap_or(u64::MAX);
+        let pattern = regex::Regex::new(schema["pattern"].as_str().unwrap_or("")).expect("a valid pattern");
+        (min..=max).contains(&len) && pattern.is_match(value)
+    }
+
+    proptest::proptest! {
+        /// The schema of a text type says exactly what its parser accepts (within its length
+        /// bounds): control characters and, when it trims, only whitespace are refused by both.
+        #[test]
+        fn text_schema_matches_parser(value in "[a \t\n\r\u{0}-\u{1f}\u{7f}-\u{a0}\u{2003}é]{1,5}") {
+            proptest::prop_assert_eq!(schema_accepts::<Name>(&value), Name::parse(&value).is_ok(), "{:?}", value);
+            let body = Body::parse(&value).map(|b| (b.as_str().len(), b.into_inner()));
+            proptest::prop_assert_eq!(schema_accepts::<Body>(&value), body.is_ok(), "{:?}", value);
+            if let Ok(name) = Name::parse(&value) {
+                proptest::prop_assert_eq!(name.as_str(), value.trim());
+            }
+        }
+    }
 
     #[test]
     fn email_rules() {

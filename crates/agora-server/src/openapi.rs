@@ -9,6 +9,9 @@
 //! - `info`, servers, tags and the security schemes ([`security`]);
 //! - per version, unique `operationId`s (`v1_list_users`) and, on v1, `deprecated` with the
 //!   `Deprecation`/`Sunset`/`Link` headers;
+//! - rules across a body's properties, declared by the input types ([`conditions`]);
+//! - `fields=`: the responses of operations that accept it may leave properties out
+//!   ([`fields`]);
 //! - what the middleware stack answers on every operation: the `X-Request-ID`, `API-Version`
 //!   and `X-CSRF-Token` parameters, the `X-Request-ID` and `API-Version` response headers, and
 //!   the stack's error codes (401, 405, 429, 500, 503; 404 for an unknown version; 403 CSRF on
@@ -17,8 +20,10 @@
 //!
 //! The documents are rendered once at start-up ([`documents`]) and served from memory.
 
+pub mod conditions;
 pub mod docs_page;
 pub mod errors;
+pub mod fields;
 pub mod headers;
 pub mod params;
 pub mod security;
@@ -267,6 +272,10 @@ pub fn document(routes: utoipa::openapi::OpenApi, table: &RouteTable) -> utoipa:
     components.parameters.insert(names::API_VERSION.to_string(), RefOr::T(params::api_version_param()));
     components.parameters.insert(names::CSRF_TOKEN.to_string(), RefOr::T(params::csrf_token_param()));
     components.security_schemes.extend(security::security_schemes());
+    fields::document_selection(
+        doc.paths.paths.values_mut().flat_map(|item| operations_mut(item).map(|(_, op)| op)),
+        &mut components,
+    );
     doc.components = Some(components);
     prune(&mut doc);
     doc
@@ -283,7 +292,11 @@ fn only(doc: &utoipa::openapi::OpenApi, prefix: &str) -> utoipa::openapi::OpenAp
 /// Renders the three documents served: all, v1 only, v2 only.
 pub fn documents(routes: utoipa::openapi::OpenApi, table: &RouteTable) -> Documents {
     let all = document(routes, table);
-    let render = |d: &utoipa::openapi::OpenApi| d.to_pretty_json().unwrap_or_default();
+    let render = |d: &utoipa::openapi::OpenApi| {
+        let mut json = serde_json::to_value(d).unwrap_or_default();
+        conditions::add_conditions(&mut json);
+        serde_json::to_string_pretty(&json).unwrap_or_default()
+    };
     Documents { v1: render(&only(&all, "/v1/")), v2: render(&only(&all, "/v2/")), all: render(&all) }
 }
 

@@ -170,3 +170,81 @@ async fn bodies_fit_the_document() {
     }
     assert_eq!(StatusCode::OK, app.get("/healthz").send().await.status);
 }
+
+/// The parameter objects of an operation, references resolved.
+fn parameters<'a>(doc: &'a Value, op: &'a Value) -> Vec<&'a Value> {
+    op["parameters"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| match p["$ref"].as_str().and_then(|r| r.strip_prefix("#/components/parameters/")) {
+            Some(name) => &doc["components"]["parameters"][name],
+            None => p,
+        })
+        .collect()
+}
+
+#[test]
+fn request_built_from_the_documents_defaults_is_valid() {
+    // Page, offset and cursor parameters cannot be combined, so none declares a default a
+    // client (or the docs page) would send along with the others.
+    let doc = full();
+    for (path, method, op) in operations(&doc) {
+        for p in parameters(&doc, &op) {
+            let name = p["name"].as_str().unwrap_or_default();
+            if ["page", "per_page", "offset", "limit", "cursor", "after_id"].contains(&name) {
+                assert!(p["schema"].get("default").is_none(), "{method} {path}: `{name}` declares a default");
+            }
+        }
+    }
+}
+
+#[test]
+fn headers_the_server_never_refuses_declare_no_constraints() {
+    // An invalid X-Request-ID is replaced and API-Version is ignored under a prefix: neither
+    // may declare a pattern or an enum that would make a fuzzer expect a refusal.
+    let doc = full();
+    for name in ["X-Request-ID", "API-Version"] {
+        let schema = &doc["components"]["parameters"][name]["schema"];
+        assert!(schema.get("enum").is_none(), "{name}: {schema}");
+        assert_eq!(schema["pattern"], json!("^[^\\u0000]*$"), "{name}: only NUL is excluded");
+    }
+}
+
+#[test]
+fn responses_to_field_selection_allow_partial_resources() {
+    let doc = full();
+    let mut seen = 0;
+    for (path, method, op) in operations(&doc) {
+        if !parameters(&doc, &op).iter().any(|p| p["name"] == "fields") {
+            continue;
+        }
+        seen += 1;
+        let schema = &op["responses"]["200"]["content"]["application/json"]["schema"];
+        let variants: Vec<&str> =
+            schema["anyOf"].as_array().into_iter().flatten().filter_map(|v| v["$ref"].as_str()).collect();
+        assert_eq!(variants.len(), 2, "{method} {path}: {schema}");
+        let selected = variants[1].trim_start_matches("#/components/schemas/");
+        assert!(selected.ends_with("_Selected"), "{method} {path}: {selected}");
+        let data = &doc["components"]["schemas"][selected]["properties"]["data"];
+        let item = data.get("items").unwrap_or(data);
+        assert!(!item.to_string().contains("\"required\""), "{selected} still requires properties: {item}");
+    }
+    assert!(seen >= 14, "every list and single-resource GET selects fields ({seen})");
+}
+
+#[test]
+fn cross_property_rules_are_in_the_schemas() {
+    let doc = full();
+    let schemas = &doc["components"]["schemas"];
+    let grants = schemas["TokenRequest"]["anyOf"].as_array().expect("one branch per grant");
+    let consts: Vec<&str> = grants.iter().filter_map(|g| g["properties"]["grant_type"]["const"].as_str()).collect();
+    assert_eq!(consts, ["password", "refresh_token", "client_credentials", "authorization_code"]);
+    assert!(schemas["NewOAuthClient"]["anyOf"].is_array(), "redirect URIs are conditionally required");
+    assert_eq!(schemas["NewOAuthClient"]["additionalProperties"], json!(false));
+    assert_eq!(schemas["SignIn"]["properties"]["password"]["minLength"], json!(1));
+    assert!(schemas["SignIn"]["properties"]["password"].get("default").is_none());
+    let name_pattern = schemas["UserName"]["pattern"].as_str().expect("names refuse control characters");
+    assert!(name_pattern.contains("\\u0000-\\u0008"), "{name_pattern}");
+    assert_eq!(schemas["Scopes"]["anyOf"][0]["minItems"], json!(1));
+}

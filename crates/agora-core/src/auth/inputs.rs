@@ -10,7 +10,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::openapi::RefOr;
-use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, Type};
+use utoipa::openapi::schema::{AnyOfBuilder, ArrayBuilder, ObjectBuilder, Schema, Type};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::actor::Scopes;
@@ -84,8 +84,7 @@ pub struct TokenRequest {
 }
 
 /// A grant the token endpoint understands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ToSchema)]
-#[schema(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GrantType {
     /// Resource owner password.
     Password,
@@ -112,17 +111,35 @@ impl GrantType {
         }
     }
 
+    /// The grants a client can be registered for: `password` is for the first-party sign-in
+    /// only, never a client's.
+    pub const REGISTRABLE: [GrantType; 3] =
+        [GrantType::RefreshToken, GrantType::ClientCredentials, GrantType::AuthorizationCode];
+
     /// Parses a wire name.
     pub fn parse(s: &str) -> Option<GrantType> {
         GrantType::ALL.into_iter().find(|g| g.as_str() == s)
     }
 }
 
+/// As a field of a client registration: one of [`GrantType::REGISTRABLE`].
+impl utoipa::PartialSchema for GrantType {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(GrantType::REGISTRABLE.map(GrantType::as_str)))
+            .description(Some("A grant a client may use."))
+            .into()
+    }
+}
+
+impl ToSchema for GrantType {}
+
 impl FieldValue for GrantType {
     fn from_json(field: &str, value: &Value) -> Result<Self, FieldError> {
         let s = json_str(field, value)?;
         GrantType::parse(s)
-            .filter(|g| *g != GrantType::Password)
+            .filter(|g| GrantType::REGISTRABLE.contains(g))
             .ok_or_else(|| FieldError::new(field, "invalid_value", format!("unsupported grant type `{s}`")))
     }
 }
@@ -207,11 +224,7 @@ impl TokenRequest {
                 code: required("code", &self.code, &mut missing).to_string(),
                 redirect_uri: required("redirect_uri", &self.redirect_uri, &mut missing).to_string(),
                 code_verifier: required("code_verifier", &self.code_verifier, &mut missing).to_string(),
-                client_id: if authenticated_client {
-                    self.client_id.clone()
-                } else {
-                    required("client_id", &self.client_id, &mut missing).to_string()
-                },
+                client_id: self.client_id.clone(),
             },
             None => {
                 return Err(DomainError::new(
@@ -225,12 +238,105 @@ impl TokenRequest {
         if !missing.is_empty() {
             return Err(DomainError::validation(missing));
         }
+        // A code exchange needs a client: authenticated (a confidential client), or named by
+        // `client_id` (a public one). Neither is a failed client authentication (RFC 6749
+        // §5.2 `invalid_client`), not a malformed request.
+        if let Grant::AuthorizationCode { client_id, .. } = &grant
+            && client_id.is_empty()
+            && !authenticated_client
+        {
+            return Err(DomainError::unauthenticated(
+                "Client authentication failed: send the client's credentials with HTTP Basic, or its `client_id`.",
+            ));
+        }
         let scope = scope_param(&self.scope)?;
         Ok(match grant {
             Grant::Password { email, password, .. } => Grant::Password { email, password, scope },
             Grant::RefreshToken { refresh_token, .. } => Grant::RefreshToken { refresh_token, scope },
             Grant::ClientCredentials { .. } => Grant::ClientCredentials { scope },
             code => code,
+        })
+    }
+}
+
+/// A non-empty string property, as a JSON Schema fragment.
+fn non_empty() -> Value {
+    serde_json::json!({ "minLength": 1 })
+}
+
+impl TokenRequest {
+    /// What [`TokenRequest::grant`] requires beyond each parameter's own schema, as JSON Schema
+    /// (one `anyOf` branch per grant, and the `scope` syntax). The OpenAPI document adds it to
+    /// this type's schema so that the document says what the parser enforces; it sits here,
+    /// next to the parser it mirrors.
+    pub fn schema_conditions() -> Value {
+        let grant = |g: GrantType| serde_json::json!({ "const": g.as_str() });
+        serde_json::json!({
+            "properties": { "scope": { "pattern": Scopes::LIST_PATTERN } },
+            "anyOf": [
+                {
+                    "properties": { "grant_type": grant(GrantType::Password), "password": non_empty() },
+                    "required": ["grant_type", "password"],
+                    "anyOf": [
+                        { "properties": { "email": non_empty() }, "required": ["email"] },
+                        { "properties": { "username": non_empty() }, "required": ["username"] },
+                    ],
+                },
+                {
+                    "properties": { "grant_type": grant(GrantType::RefreshToken), "refresh_token": non_empty() },
+                    "required": ["grant_type", "refresh_token"],
+                },
+                {
+                    "properties": { "grant_type": grant(GrantType::ClientCredentials) },
+                    "required": ["grant_type"],
+                },
+                {
+                    "properties": {
+                        "grant_type": grant(GrantType::AuthorizationCode),
+                        "code": non_empty(),
+                        "redirect_uri": non_empty(),
+                        "code_verifier": non_empty(),
+                    },
+                    "required": ["grant_type", "code", "redirect_uri", "code_verifier"],
+                },
+            ],
+        })
+    }
+}
+
+impl NewOAuthClient {
+    /// The grants, with their default, and the redirect URIs: at least one grant, and a
+    /// redirect URI when the client may use `authorization_code`.
+    pub fn grants_and_redirects(&self) -> DomainResult<(Vec<GrantType>, Vec<String>)> {
+        let grant_types =
+            self.grant_types.clone().unwrap_or_else(|| vec![GrantType::AuthorizationCode, GrantType::RefreshToken]);
+        let redirect_uris: Vec<String> = self.redirect_uris.iter().flatten().map(|u| u.clone().into_inner()).collect();
+        let mut errors = Vec::new();
+        if grant_types.is_empty() {
+            errors.push(FieldError::new("grant_types", "required", "name at least one grant type"));
+        }
+        if grant_types.contains(&GrantType::AuthorizationCode) && redirect_uris.is_empty() {
+            errors.push(FieldError::new("redirect_uris", "required", "authorization_code clients need a redirect URI"));
+        }
+        if errors.is_empty() { Ok((grant_types, redirect_uris)) } else { Err(DomainError::validation(errors)) }
+    }
+
+    /// What [`NewOAuthClient::grants_and_redirects`] requires beyond each field's own schema,
+    /// as JSON Schema, for the OpenAPI document: `grant_types`, when given, is not empty, and
+    /// `redirect_uris` is not empty unless `grant_types` is given without
+    /// `authorization_code`.
+    pub fn schema_conditions() -> Value {
+        serde_json::json!({
+            "properties": { "grant_types": { "minItems": 1 } },
+            "anyOf": [
+                { "properties": { "redirect_uris": { "minItems": 1 } }, "required": ["redirect_uris"] },
+                {
+                    "properties": {
+                        "grant_types": { "not": { "contains": { "const": GrantType::AuthorizationCode.as_str() } } },
+                    },
+                    "required": ["grant_types"],
+                },
+            ],
         })
     }
 }
@@ -256,6 +362,7 @@ impl std::fmt::Debug for ClientSecret {
 pub struct RevokeRequest {
     /// An access token (refused from now on, until it would have expired) or a refresh token
     /// (its whole family is revoked).
+    #[schema(required = true, min_length = 1)]
     pub token: String,
     /// `access_token` or `refresh_token`; a hint, not needed.
     pub token_type_hint: String,
@@ -274,6 +381,7 @@ impl RevokeRequest {
 #[serde(default)]
 pub struct IntrospectRequest {
     /// The access token to inspect.
+    #[schema(required = true, min_length = 1)]
     pub token: String,
     /// `access_token`; a hint, not needed.
     pub token_type_hint: String,
@@ -301,10 +409,10 @@ impl IntrospectRequest {
 #[serde(default)]
 pub struct SignIn {
     /// The account's email.
-    #[schema(example = "ada@example.com")]
+    #[schema(required = true, min_length = 1, example = "ada@example.com")]
     pub email: String,
     /// The password.
-    #[schema(format = Password, write_only)]
+    #[schema(required = true, min_length = 1, format = Password, write_only)]
     pub password: String,
 }
 
@@ -319,42 +427,56 @@ impl SignIn {
 }
 
 impl FieldValue for Scopes {
-    /// A space- or comma-separated string, or an array of scope names.
+    /// A non-empty JSON array of scope names, or one string of them separated by spaces or
+    /// commas (as OAuth's `scope` spells them); at least one either way.
     fn from_json(field: &str, value: &Value) -> Result<Self, FieldError> {
-        let raw = match value {
-            Value::String(s) => s.clone(),
-            Value::Array(items) => {
-                let names: Result<Vec<&str>, FieldError> = items.iter().map(|v| json_str(field, v)).collect();
-                names?.join(" ")
-            }
+        let unknown = |name: &str| {
+            FieldError::new(field, "invalid_scope", format!("unknown scope `{name}`; allowed: read, write, admin"))
+        };
+        let scopes = match value {
+            Value::Array(items) => items.iter().try_fold(Scopes::NONE, |all, item| {
+                let name = json_str(field, item)?;
+                match Scopes::parse(name) {
+                    Ok(one) if one.names() == [name] => Ok(all.union(one)),
+                    _ => Err(unknown(name)),
+                }
+            })?,
+            Value::String(s) => Scopes::parse(s).map_err(|m| FieldError::new(field, "invalid_scope", m))?,
             _ => return Err(invalid_type(field, "an array of scope names")),
         };
-        Scopes::parse(&raw).map_err(|m| FieldError::new(field, "invalid_scope", m))
+        if scopes == Scopes::NONE {
+            return Err(FieldError::new(field, "required", "name at least one scope"));
+        }
+        Ok(scopes)
     }
 }
 
 impl utoipa::PartialSchema for Scopes {
     fn schema() -> RefOr<Schema> {
-        ArrayBuilder::new()
-            .items(ObjectBuilder::new().schema_type(Type::String).enum_values(Some(["read", "write", "admin"])))
-            .description(Some("Scopes: `read`, `write`, `admin` (a space- or comma-separated string is accepted too)."))
+        let names = ["read", "write", "admin"];
+        AnyOfBuilder::new()
+            .item(
+                ArrayBuilder::new()
+                    .items(ObjectBuilder::new().schema_type(Type::String).enum_values(Some(names)))
+                    .min_items(Some(1)),
+            )
+            .item(ObjectBuilder::new().schema_type(Type::String).pattern(Some(Scopes::NON_EMPTY_LIST_PATTERN)))
+            .description(Some(
+                "Scopes, at least one: an array of `read`, `write`, `admin`, or one string of them separated \
+                 by spaces or commas.",
+            ))
             .into()
     }
 }
 
 impl utoipa::ToSchema for Scopes {}
 
-/// A list: a JSON array, or one space- or comma-separated string.
+/// A list: a JSON array (the schema utoipa derives for `Vec<T>` says exactly this).
 impl<T: FieldValue> FieldValue for Vec<T> {
     fn from_json(field: &str, value: &Value) -> Result<Self, FieldError> {
         match value {
             Value::Array(items) => items.iter().map(|v| T::from_json(field, v)).collect(),
-            Value::String(s) => s
-                .split([' ', ','])
-                .filter(|p| !p.is_empty())
-                .map(|p| T::from_json(field, &Value::String(p.into())))
-                .collect(),
-            _ => Err(invalid_type(field, "an array of strings")),
+            _ => Err(invalid_type(field, "an array")),
         }
     }
 }

@@ -11,7 +11,7 @@ use super::{
     random_token,
 };
 use crate::actor::{Actor, Scopes};
-use crate::error::{DomainError, DomainResult, ErrorCode, FieldError};
+use crate::error::{DomainError, DomainResult, ErrorCode};
 use crate::types::Email;
 use crate::users::{User, UserRepo};
 
@@ -419,22 +419,7 @@ impl AuthService {
                 return Err(DomainError::forbidden("Only administrators may register OAuth clients."));
             }
         }
-        let grant_types: Vec<GrantType> = match input.grant_types {
-            Some(g) => g,
-            None => vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
-        };
-        let redirect_uris: Vec<String> =
-            input.redirect_uris.map(|l| l.into_iter().map(|u| u.into_inner()).collect()).unwrap_or_default();
-        let mut errors = Vec::new();
-        if grant_types.is_empty() {
-            errors.push(FieldError::new("grant_types", "required", "name at least one grant type"));
-        }
-        if grant_types.contains(&GrantType::AuthorizationCode) && redirect_uris.is_empty() {
-            errors.push(FieldError::new("redirect_uris", "required", "authorization_code clients need a redirect URI"));
-        }
-        if !errors.is_empty() {
-            return Err(DomainError::validation(errors));
-        }
+        let (grant_types, redirect_uris) = input.grants_and_redirects()?;
         let client = OAuthClient {
             client_id: format!(
                 "cl_{}",

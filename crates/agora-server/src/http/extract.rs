@@ -173,34 +173,68 @@ where
             ));
         }
         let bytes = body_bytes(req, state).await?;
-        let pairs: Vec<(String, String)> = if form {
-            serde_urlencoded::from_bytes(&bytes)
-                .map_err(|_| ApiError::invalid_request("The form body is not valid URL encoding."))?
-        } else {
-            let Ok(Value::Object(m)) = serde_json::from_slice::<Value>(&bytes) else {
-                return Err(ApiError::invalid_request("The request body must be a JSON object."));
-            };
-            m.into_iter()
-                .map(|(k, v)| {
-                    let s = match v {
-                        Value::String(s) => s,
-                        Value::Array(a) => a.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(" "),
-                        other => other.to_string(),
-                    };
-                    (k, s)
-                })
-                .collect()
-        };
-        if let Some((k, _)) = pairs.iter().find(|(k, v)| k.contains('\0') || v.contains('\0')) {
-            return Err(DomainError::validation(vec![agora_core::input::nul_refused(k)]).into());
+        // Only the parameters `T` reads are looked at: others are ignored, as OAuth asks.
+        let known = known_fields::<T>();
+        let wanted = |k: &str| known.is_none_or(|names| names.contains(&k));
+        let unreadable =
+            |e: serde::de::value::Error| ApiError::invalid_request(format!("The parameters could not be read: {e}."));
+        let nul = |k: &str| ApiError::from(DomainError::validation(vec![agora_core::input::nul_refused(k)]));
+        if form {
+            let mut pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes)
+                .map_err(|_| ApiError::invalid_request("The form body is not valid URL encoding."))?;
+            pairs.retain(|(k, _)| wanted(k));
+            if let Some((k, _)) = pairs.iter().find(|(k, v)| k.contains('\0') || v.contains('\0')) {
+                return Err(nul(k));
+            }
+            // Later duplicates win, as in a map.
+            let map: std::collections::HashMap<String, String> = pairs.into_iter().collect();
+            let de = serde::de::value::MapDeserializer::<_, serde::de::value::Error>::new(map.into_iter());
+            return T::deserialize(de).map(Params).map_err(unreadable);
         }
-        // Later duplicates win, as in a map.
-        let map: std::collections::HashMap<String, String> = pairs.into_iter().collect();
-        let de = serde::de::value::MapDeserializer::<_, serde::de::value::Error>::new(map.into_iter());
-        T::deserialize(de)
+        let Ok(Value::Object(mut m)) = serde_json::from_slice::<Value>(&bytes) else {
+            return Err(ApiError::invalid_request("The request body must be a JSON object."));
+        };
+        m.retain(|k, _| wanted(k));
+        let has_nul = |v: &Value| v.as_str().is_some_and(|s| s.contains('\0'));
+        if let Some((k, _)) = m.iter().find(|(k, v)| k.contains('\0') || has_nul(v)) {
+            return Err(nul(k));
+        }
+        // In JSON every parameter is a string, as the schema says (a number or an array is
+        // refused, not coerced); parameters the type does not know are ignored.
+        T::deserialize(Value::Object(m))
             .map(Params)
             .map_err(|e| ApiError::invalid_request(format!("The parameters could not be read: {e}.")))
     }
+}
+
+/// The fields a struct reads, as serde's derive hands them to `deserialize_struct`; `None`
+/// for a type that reads a map (one with a flattened field), which then sees everything.
+/// (serde has no other way to ask a type its field names.)
+fn known_fields<T: DeserializeOwned>() -> Option<&'static [&'static str]> {
+    use serde::de::{Error, Visitor};
+    struct Probe<'a>(&'a mut Option<&'static [&'static str]>);
+    impl<'de> serde::Deserializer<'de> for Probe<'_> {
+        type Error = serde::de::value::Error;
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+            Err(Error::custom("probe"))
+        }
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Self::Error> {
+            *self.0 = Some(fields);
+            Err(Error::custom("probe"))
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option
+            unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier ignored_any
+        }
+    }
+    let mut fields = None;
+    let _ = T::deserialize(Probe(&mut fields));
+    fields
 }
 
 /// The calling [`Actor`] (anonymous when no credential was presented).

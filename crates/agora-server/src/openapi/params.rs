@@ -6,7 +6,8 @@
 use std::marker::PhantomData;
 
 use agora_core::list::{
-    Collection, DEFAULT_PAGE_SIZE, MAX_OFFSET, MAX_PAGE_SIZE, MAX_SEARCH_LEN, ResourceSpec, SortDir, filters,
+    Collection, DEFAULT_PAGE_SIZE, MAX_FIELDS_LEN, MAX_OFFSET, MAX_PAGE_SIZE, MAX_SEARCH_LEN, ResourceSpec, SortDir,
+    filters,
 };
 use serde_json::json;
 use utoipa::IntoParams;
@@ -82,10 +83,14 @@ pub fn fields_param(spec: &ResourceSpec) -> Parameter {
         "fields",
         format!(
             "Comma-separated fields to return; the others are left out of `data`. Allowed: {}. \
-             Anything else is 400 `INVALID_QUERY`.",
+             Repeated names count once; at most {MAX_FIELDS_LEN} characters. Anything else is 400 \
+             `INVALID_QUERY`.",
             code_list(spec.fields)
         ),
-        string().pattern(Some(format!("^({names})(,({names}))*$"))).examples([json!(spec.fields[..2].join(","))]),
+        string()
+            .pattern(Some(format!("^({names})(,({names}))*$")))
+            .max_length(Some(MAX_FIELDS_LEN))
+            .examples([json!(spec.fields[..2].join(","))]),
     )
 }
 
@@ -95,7 +100,7 @@ pub fn filter_params(spec: &ResourceSpec) -> Vec<Parameter> {
         .iter()
         .map(|f| {
             let schema = match f.kind {
-                filters::Kind::Int => int64(),
+                filters::Kind::Int => int64().minimum(Some(0)),
                 filters::Kind::Bool => ObjectBuilder::new().schema_type(Type::Boolean),
                 filters::Kind::Slug => string().pattern(Some("^[A-Za-z0-9_-]{1,50}$")),
                 filters::Kind::Time => string().format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime))),
@@ -117,17 +122,17 @@ pub fn list_params(spec: &ResourceSpec) -> Vec<Parameter> {
             "Page style: 1-based page number (default 1). Page style is the v1 default. Cannot be \
              combined with `offset`, `cursor`, `after_id` or `limit` (400 `INVALID_QUERY`)."
                 .to_string(),
-            int64().minimum(Some(1)).maximum(Some(MAX_OFFSET as i64)).default(Some(json!(1))),
+            int64().minimum(Some(1)).maximum(Some(MAX_OFFSET as i64)),
         ),
         query(
             "per_page",
             format!("Page style: rows per page, 1–{MAX_PAGE_SIZE} (default {DEFAULT_PAGE_SIZE})."),
-            int64().minimum(Some(1)).maximum(Some(MAX_PAGE_SIZE as i64)).default(Some(json!(DEFAULT_PAGE_SIZE))),
+            int64().minimum(Some(1)).maximum(Some(MAX_PAGE_SIZE as i64)),
         ),
         query(
             "offset",
             "Offset style: rows to skip (default 0), with `limit`.".to_string(),
-            int64().minimum(Some(0)).maximum(Some(MAX_OFFSET as i64)).default(Some(json!(0))),
+            int64().minimum(Some(0)).maximum(Some(MAX_OFFSET as i64)),
         ),
         query(
             "limit",
@@ -135,7 +140,7 @@ pub fn list_params(spec: &ResourceSpec) -> Vec<Parameter> {
                 "Offset and cursor styles: rows to return, 1–{MAX_PAGE_SIZE} (default {DEFAULT_PAGE_SIZE}). \
                  `?limit=N` alone starts a cursor walk in v2 and an offset walk in v1."
             ),
-            int64().minimum(Some(1)).maximum(Some(MAX_PAGE_SIZE as i64)).default(Some(json!(DEFAULT_PAGE_SIZE))),
+            int64().minimum(Some(1)).maximum(Some(MAX_PAGE_SIZE as i64)),
         ),
         query(
             "cursor",
@@ -261,7 +266,8 @@ pub fn request_id_param() -> Parameter {
         "A client-chosen request id (1–128 characters of `A-Za-z0-9._-`), echoed in the \
          `X-Request-ID` response header and `meta.request_id`. Anything else is replaced by a \
          generated id.",
-        string().min_length(Some(1)).max_length(Some(128)).pattern(Some("^[A-Za-z0-9._-]{1,128}$")),
+        // No pattern: any value is accepted (an invalid one is replaced, never refused).
+        string().examples([json!("req-7f3a9c")]),
     )
 }
 
@@ -272,8 +278,9 @@ pub fn api_version_param() -> Parameter {
         "Selects the API version when the URL has no `/v1` or `/v2` prefix (so does \
          `?version=N` or `Accept: application/vnd.agora.vN+json`); a prefix always wins. An \
          unsupported version is 404 `UNSUPPORTED_API_VERSION`. Without any, the current version \
-         (2) serves the request.",
-        string().enum_values(Some(["1", "2"])),
+         (2) serves the request. On these prefixed paths the header is ignored.",
+        // No enum: on a prefixed path any value is accepted (and ignored).
+        string().examples([json!("2")]),
     )
 }
 
@@ -284,6 +291,6 @@ pub fn csrf_token_param() -> Parameter {
         "The session's CSRF token (`csrf_token` from `POST /v2/auth/session`). Required — else 403 \
          `CSRF_FAILED` — when the request carries the `agora_session` cookie, because this is an \
          unsafe method; ignored otherwise (bearer tokens and API keys need no CSRF token).",
-        string().min_length(Some(1)).examples([json!("k3J9xQ2mV8pL5nR7tY1wZ4bC6dF0gH2j")]),
+        string().examples([json!("k3J9xQ2mV8pL5nR7tY1wZ4bC6dF0gH2j")]),
     )
 }

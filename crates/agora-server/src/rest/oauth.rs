@@ -198,12 +198,14 @@ fn form(r: &AuthorizationRequest, params: &AuthorizeParams, error: Option<&str>)
         ),
         (status = 302, description = "Back to the client's `redirect_uri` with `error`, `error_description` and `state`.", headers(("Location" = String))),
         (
-            status = 400, description = "An error page: an unknown client, or a redirect URI not registered exactly. Nothing is redirected.",
+            status = 400, description = "An error page: an unreadable request, an unknown client, or a redirect URI not registered exactly. Nothing is redirected.",
             body = String, content_type = "text/html; charset=utf-8"
         ),
     )
 )]
-pub async fn authorize_page(State(s): State<AppState>, q: QueryPairs) -> Response {
+pub async fn authorize_page(State(s): State<AppState>, q: Result<QueryPairs, crate::http::ApiError>) -> Response {
+    // A browser is on this page: an unreadable request is the error page, like any other.
+    let Ok(q) = q else { return error_page("The authorization request could not be read.") };
     let de = serde::de::value::MapDeserializer::<_, serde::de::value::Error>::new(q.0.into_iter());
     let params = <AuthorizeParams as serde::Deserialize>::deserialize(de).unwrap_or_default();
     match check(&s, &params).await {

@@ -67,3 +67,36 @@ db_test!(fields_are_capped_deduplicated_and_links_stay_bounded, |app| async move
         assert!(target.len() < 300, "{target}");
     }
 });
+
+db_test!(oauth_parameters_are_strings_and_unknown_ones_are_ignored, |app| async move {
+    // An unknown parameter is ignored even when it holds NUL; a known one may not.
+    let res = app
+        .post("/v2/auth/session")
+        .form(&[("email", "nobody@example.com"), ("password", "wrong"), ("extra\0", "\0")])
+        .send()
+        .await;
+    res.assert_status(401);
+    let res =
+        app.post("/v2/auth/session").form(&[("email", "nobody@example.com"), ("password", "wr\0ng")]).send().await;
+    res.assert_status(422);
+    // In JSON, a parameter is a string: a number is refused, not coerced.
+    let res = app.post("/v2/auth/introspect").json(&json!({"token": "x", "token_type_hint": 5})).send().await;
+    res.assert_status(400);
+    let res =
+        app.post("/v2/auth/session").json(&json!({"email": "nobody@example.com", "password": 12345678})).send().await;
+    res.assert_status(400);
+});
+
+db_test!(a_code_exchange_without_a_client_is_a_client_authentication_failure, |app| async move {
+    let res = app
+        .post("/v2/auth/token")
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", "c"),
+            ("redirect_uri", "https://app.example/cb"),
+            ("code_verifier", "v"),
+        ])
+        .send()
+        .await;
+    res.assert_status(401);
+});

@@ -96,6 +96,9 @@ error_codes! {
     /// A unique value is already taken.
     Conflict = "CONFLICT", 409, "The resource conflicts with an existing one.",
         "A unique value is already taken (`details` name the field).";
+    /// The caller holds as many of something as it may.
+    LimitReached = "LIMIT_REACHED", 409, "You have reached the limit for this resource.",
+        "The caller already holds as many of these as it may (100 API keys); delete one first.";
     /// Not enough stock for an order.
     OutOfStock = "OUT_OF_STOCK", 409, "Not enough stock.",
         "A product of the order has not enough stock (`details` name it); nothing was taken.";

@@ -23,7 +23,7 @@ pub use inputs::{
     NewApiKey, NewOAuthClient, RedirectUri, RevokeRequest, SignIn, TokenRequest,
 };
 pub use repo::{AuthRepo, Denylist, PasswordHasher, SessionStore, TokenSigner};
-pub use service::{AuthService, AuthSettings, AuthorizationRequest, AuthorizeRefusal};
+pub use service::{AuthService, AuthSettings, AuthorizationRequest, AuthorizeRefusal, MAX_API_KEYS};
 
 use crate::actor::{Actor, Scopes};
 

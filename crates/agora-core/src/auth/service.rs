@@ -22,6 +22,9 @@ pub struct AuthSettings {
     pub refresh_token_ttl: Duration,
 }
 
+/// The most API keys one user may hold.
+pub const MAX_API_KEYS: usize = 100;
+
 /// How long an authorization code may wait for its exchange.
 const CODE_TTL: Duration = Duration::seconds(60);
 
@@ -377,6 +380,14 @@ impl AuthService {
     pub async fn create_api_key(&self, actor: &Actor, input: NewApiKey) -> DomainResult<Minted<ApiKey>> {
         actor.require_write()?;
         let user_id = actor.user_id().ok_or_else(|| DomainError::forbidden("Only users can own API keys."))?;
+        // A bound on what one user can make the server store (and list in one page). Checked,
+        // not locked: parallel creations may pass it by a few, which is harmless.
+        if self.repo.list_api_keys(user_id).await?.len() >= MAX_API_KEYS {
+            return Err(DomainError::new(
+                ErrorCode::LimitReached,
+                format!("You already have {MAX_API_KEYS} API keys; delete one before creating another."),
+            ));
+        }
         let scopes = input.scopes.unwrap_or(Scopes::READ);
         if scopes == Scopes::NONE {
             return Err(DomainError::invalid_field("scopes", "required", "name at least one scope"));

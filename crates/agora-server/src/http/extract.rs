@@ -72,7 +72,10 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
             .map_err(|_| ApiError::new(ErrorCode::InvalidQuery, "The query string is not valid URL encoding."))?;
         // No parameter has a use for a NUL character, and PostgreSQL cannot compare text with one.
         if let Some((k, _)) = pairs.iter().find(|(k, v)| k.contains('\0') || v.contains('\0')) {
-            return Err(DomainError::invalid_query(k, "invalid_characters", "must not contain NUL characters").into());
+            let name = k.replace('\0', "\u{FFFD}");
+            return Err(
+                DomainError::invalid_query(&name, "invalid_characters", "must not contain NUL characters").into()
+            );
         }
         Ok(QueryPairs(pairs))
     }

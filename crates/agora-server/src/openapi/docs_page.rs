@@ -11,14 +11,16 @@ pub const DOCS_PATH: &str = "/docs";
 pub const TEMPLATES: [&str; 3] = ["/docs", "/docs/", "/docs/{*rest}"];
 
 /// The docs routes: `/docs`, `/docs/` and `/docs/{*rest}`. They fetch the documents the
-/// server already serves (`/openapi.json`, `/v2/openapi.json`, `/v1/openapi.json`). "Authorize"
+/// server already serves (`/v2/openapi.json` first, then `/v1/openapi.json` and
+/// `/openapi.json`). "Authorize"
 /// uses PKCE for the authorization-code flow (the server requires it); a client used from the
 /// page needs `<origin>/docs/oauth2-redirect.html` among its redirect URIs.
 pub fn docs_router<S: Clone + Send + Sync + 'static>() -> Router<S> {
     let config = Config::new([
-        Url::with_primary("Agora API (v1 and v2)", "/openapi.json", true),
-        Url::new("v2", "/v2/openapi.json"),
+        // The current version opens first, so a newcomer meets no deprecated operation.
+        Url::with_primary("v2 (current)", "/v2/openapi.json", true),
         Url::new("v1 (deprecated)", "/v1/openapi.json"),
+        Url::new("v1 and v2", "/openapi.json"),
     ])
     // No call-outs: the default would ask validator.swagger.io to validate the document.
     .validator_url("none")

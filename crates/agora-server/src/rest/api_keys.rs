@@ -85,7 +85,8 @@ pub async fn list(State(s): State<AppState>, CurrentActor(actor): CurrentActor) 
     let keys = s.services.auth.list_api_keys(&actor).await?;
     let data: Vec<ApiKeyOut> = keys.iter().map(ApiKeyOut::from).collect();
     let pagination = Pagination::Cursor(CursorPagination {
-        limit: data.len() as u64,
+        // One page holds every key: a user has at most this many.
+        limit: agora_core::auth::MAX_API_KEYS as u64,
         next_cursor: None,
         prev_cursor: None,
         has_more: false,
@@ -110,7 +111,7 @@ pub async fn list(State(s): State<AppState>, CurrentActor(actor): CurrentActor) 
             status = 201, description = "Created. `data.key` is the secret, shown this once.",
             body = Envelope<ApiKeyCreated>, headers(("Location" = String))
         ),
-        Errors<{ errors![Forbidden, ValidationError] }>,
+        Errors<{ errors![Forbidden, ValidationError, LimitReached] }>,
     )
 )]
 pub async fn create(

@@ -196,3 +196,15 @@ db_test!(keys_of_a_deleted_user_stop_working, |app| async move {
     app.get("/v2/users/me").api_key(&key).send().await.assert_unauthenticated();
     app.get("/v2/products").api_key(&key).send().await.assert_unauthenticated();
 });
+
+db_test!(a_user_holds_at_most_a_page_of_keys, |app| async move {
+    let (_, token) = app.signup_and_login(&unique_email("many")).await;
+    for i in 0..agora_core::auth::MAX_API_KEYS {
+        create_key(&app, &token, json!({"name": format!("k{i}")})).await.assert_status(201);
+    }
+    create_key(&app, &token, json!({"name": "one more"})).await.assert_error(409, "LIMIT_REACHED");
+    let list = app.get("/v2/api-keys").bearer(&token).send().await;
+    list.assert_status(200);
+    assert_eq!(list.data().as_array().map(Vec::len), Some(agora_core::auth::MAX_API_KEYS));
+    assert_eq!(list.body["pagination"]["limit"], json!(agora_core::auth::MAX_API_KEYS));
+});

@@ -47,13 +47,7 @@ impl<C> Conn<C> {
     /// itself (constraints, syntax) leave it usable.
     pub fn observe<T>(&mut self, result: &Result<T, sqlx::Error>) {
         if let Err(e) = result {
-            self.broken |= match e {
-                sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::Protocol(_) | sqlx::Error::WorkerCrashed => {
-                    true
-                }
-                sqlx::Error::Database(d) => d.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
-                _ => false,
-            };
+            self.broken |= crate::error::is_unavailable(e);
         }
     }
 }

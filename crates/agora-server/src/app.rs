@@ -73,7 +73,8 @@ fn derive_key(secret: &[u8], purpose: &str) -> Vec<u8> {
 
 /// Connects and migrates the database named by the configuration.
 pub async fn open_database(config: &Config) -> Result<Db, StartError> {
-    let settings = PoolSettings { max_connections: config.db_max_connections, ..PoolSettings::default() };
+    let settings =
+        PoolSettings { max_connections: config.db_max_connections, acquire_timeout: config.db_acquire_timeout };
     let db = Db::connect(&config.database_url, &settings).await?;
     db.migrate().await?;
     Ok(db)

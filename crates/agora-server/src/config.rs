@@ -29,6 +29,10 @@ pub struct Config {
     pub trusted_proxies: Vec<String>,
     /// Most database connections.
     pub db_max_connections: u32,
+    /// How long a request waits for a database connection (or for the database to accept a
+    /// new one) before it is answered 503 `NOT_READY`.
+    #[serde(with = "humantime_serde")]
+    pub db_acquire_timeout: Duration,
     /// How long shutdown waits for in-flight requests.
     #[serde(with = "humantime_serde")]
     pub shutdown_grace: Duration,
@@ -168,6 +172,7 @@ impl Default for Config {
             body_limit_bytes: 1024 * 1024,
             trusted_proxies: Vec::new(),
             db_max_connections: 16,
+            db_acquire_timeout: Duration::from_secs(5),
             shutdown_grace: Duration::from_secs(20),
             max_connections: 2048,
             header_read_timeout: Duration::from_secs(10),
@@ -227,6 +232,7 @@ const ENV_KEYS: &[(&str, &str)] = &[
     ("AGORA_LOG_FORMAT", "log_format"),
     ("AGORA_BODY_LIMIT_BYTES", "body_limit_bytes"),
     ("AGORA_DB_MAX_CONNECTIONS", "db_max_connections"),
+    ("AGORA_DB_ACQUIRE_TIMEOUT", "db_acquire_timeout"),
     ("AGORA_MAX_CONNECTIONS", "max_connections"),
     ("AGORA_JWT_SECRET", "auth.jwt_secret"),
     ("AGORA_JWT_PRIVATE_KEY_FILE", "auth.jwt_private_key_file"),
@@ -287,6 +293,9 @@ impl Config {
         }
         if self.max_connections == 0 {
             return bad("max_connections", "must be positive");
+        }
+        if self.db_acquire_timeout.is_zero() {
+            return bad("db_acquire_timeout", "must be positive");
         }
         if self.header_read_timeout.is_zero() || self.request_timeout.is_zero() {
             let key = if self.request_timeout.is_zero() { "request_timeout" } else { "header_read_timeout" };

@@ -15,6 +15,7 @@
 
 pub mod raw_http;
 pub mod redis;
+pub mod temp_pg;
 
 use std::ops::Deref;
 use std::path::PathBuf;
@@ -277,6 +278,15 @@ impl TestApp {
         adjust(&mut config);
         let app = App::build(config).await.expect("App::build on PostgreSQL");
         Some(Self::wrap(app, Engine::Postgres, cleanup))
+    }
+
+    /// An app on the PostgreSQL database at `url`, which the caller owns (nothing is cleaned
+    /// up): for tests that run their own server.
+    pub async fn postgres_at(url: &str, adjust: impl FnOnce(&mut Config)) -> TestApp {
+        let mut config = test_config(url.to_string());
+        adjust(&mut config);
+        let app = App::build(config).await.expect("App::build on PostgreSQL");
+        Self::wrap(app, Engine::Postgres, Cleanup::Shared)
     }
 
     /// An app on `engine` with the configuration adjusted; `None` when the engine is not

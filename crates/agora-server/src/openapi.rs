@@ -14,7 +14,8 @@
 //!   ([`fields`]);
 //! - what the middleware stack answers on every operation: the `X-Request-ID`, `API-Version`
 //!   and `X-CSRF-Token` parameters, the `X-Request-ID` and `API-Version` response headers, and
-//!   the stack's error codes (401, 405, 429, 500, 503; 404 for an unknown version; 403 CSRF on
+//!   the stack's error codes (401, 405, 429, 500, 503 for an unreachable dependency or rate
+//!   limiter; 404 for an unknown version; 403 CSRF on
 //!   unsafe methods; 400/413/415 where there is a body or a path id) merged into the
 //!   handler's.
 //!
@@ -153,6 +154,8 @@ fn stack_codes(method: &str, path: &str, op: &Operation, versioned: bool, table:
         ErrorCode::RateLimitExceeded,
         ErrorCode::InternalError,
         ErrorCode::RateLimiterUnavailable,
+        // The database (or Redis) is unreachable: any operation may need it.
+        ErrorCode::NotReady,
     ];
     let concrete = path.replace("{id}", "1");
     let http_method = Method::from_bytes(method.to_ascii_uppercase().as_bytes()).unwrap_or(Method::GET);

@@ -92,17 +92,27 @@ impl Db {
 
     /// Brings the schema up to date. Each engine has its own migration tree, kept identical in
     /// shape by a test.
-    pub async fn migrate(&self) -> Result<(), DbError> {
+    pub async fn migrate(&self) -> Result<Vec<String>, DbError> {
+        let before = self.applied_migrations().await;
         match self {
             Db::Sqlite(p) => {
                 let mut c = pool::get(p).await.map_err(DbError::connect)?;
-                sqlx::migrate!("./migrations/sqlite").run(&mut c.raw).await.map_err(DbError::migrate)
+                sqlx::migrate!("./migrations/sqlite").run(&mut c.raw).await.map_err(DbError::migrate)?;
             }
             Db::Postgres(p) => {
                 let mut c = pool::get(p).await.map_err(DbError::connect)?;
-                sqlx::migrate!("./migrations/postgres").run(&mut c.raw).await.map_err(DbError::migrate)
+                sqlx::migrate!("./migrations/postgres").run(&mut c.raw).await.map_err(DbError::migrate)?;
             }
         }
+        let after = self.applied_migrations().await;
+        Ok(after.into_iter().filter(|m| !before.contains(m)).collect())
+    }
+
+    /// `<version> <description>` of each applied migration (none when the schema is new).
+    async fn applied_migrations(&self) -> Vec<String> {
+        let sql = "SELECT version, description FROM _sqlx_migrations WHERE success ORDER BY version";
+        let rows: Result<Vec<(i64, String)>, sqlx::Error> = on_pool!(self, c => sqlx::query_as(sql).fetch_all(c).await);
+        rows.unwrap_or_default().into_iter().map(|(v, d)| format!("{v} {d}")).collect()
     }
 
     /// A cheap round trip, for readiness checks.

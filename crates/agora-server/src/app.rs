@@ -73,11 +73,19 @@ fn derive_key(secret: &[u8], purpose: &str) -> Vec<u8> {
 
 /// Connects and migrates the database named by the configuration.
 pub async fn open_database(config: &Config) -> Result<Db, StartError> {
+    Ok(open_and_migrate(config).await?.0)
+}
+
+/// [`open_database`], also returning the migrations it applied (`<version> <description>`).
+pub async fn open_and_migrate(config: &Config) -> Result<(Db, Vec<String>), StartError> {
     let settings =
         PoolSettings { max_connections: config.db_max_connections, acquire_timeout: config.db_acquire_timeout };
     let db = Db::connect(&config.database_url, &settings).await?;
-    db.migrate().await?;
-    Ok(db)
+    let applied = db.migrate().await?;
+    for m in &applied {
+        tracing::info!(migration = %m, "migration applied");
+    }
+    Ok((db, applied))
 }
 
 /// The server secret: configured, or generated once and stored in the database so every

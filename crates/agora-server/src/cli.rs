@@ -1,6 +1,6 @@
 //! The `agora` command line.
 
-use std::io::BufRead;
+use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 
 use agora_core::auth::NewOAuthClient;
@@ -120,10 +120,16 @@ pub enum UserCommand {
     },
 }
 
+/// Logging to standard error. Without `RUST_LOG`: `info`, and from the database driver only
+/// errors (its slow-statement warnings print whole statements — a seed batch is hundreds of
+/// kilobytes). Colour only when standard error is a terminal, never into files.
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=error"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
     let _ = match format {
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
         LogFormat::Pretty => builder.compact().try_init(),
@@ -137,8 +143,15 @@ pub async fn run(cli: Cli) -> Result<(), String> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await.map_err(|e| e.to_string()),
         Command::Migrate => {
-            app::open_database(&config).await.map_err(|e| e.to_string())?;
-            println!("database is up to date");
+            let (_, applied) = app::open_and_migrate(&config).await.map_err(|e| e.to_string())?;
+            if applied.is_empty() {
+                println!("database is up to date; nothing to apply");
+            } else {
+                println!("applied {} migration(s):", applied.len());
+                for m in applied {
+                    println!("  {m}");
+                }
+            }
             Ok(())
         }
         Command::Seed { users, posts, products } => {
@@ -158,8 +171,12 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Openapi => {
             let (_, api, table) = crate::rest::all().split();
-            println!("{}", crate::openapi::documents(api, &table).all);
-            Ok(())
+            let doc = crate::openapi::documents(api, &table).all;
+            // A reader that stops early (`agora openapi | head`) is not an error.
+            match writeln!(std::io::stdout().lock(), "{doc}") {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.to_string()),
+                _ => Ok(()),
+            }
         }
         Command::Apikey { action: ApiKeyCommand::Create { user, scopes, name } } => {
             create_api_key(config, &user, &scopes, &name).await
@@ -199,8 +216,17 @@ async fn create_api_key(config: Config, user: &str, scopes: &str, name: &str) ->
     let auth = &app.state.services.auth;
     let u =
         auth.user_by_email(user).await.map_err(|e| e.message)?.ok_or_else(|| format!("no user with email {user}"))?;
-    let minted =
-        auth.mint_api_key(u.id, name, scopes.intersect(u.role.default_scopes())).await.map_err(|e| e.message)?;
+    let allowed = u.role.default_scopes();
+    if !allowed.contains(scopes) {
+        return Err(format!(
+            "{} is a {} and may hold only `{}`; not `{}`",
+            u.email,
+            u.role.as_str(),
+            allowed.to_scope_string(),
+            scopes.to_scope_string()
+        ));
+    }
+    let minted = auth.mint_api_key(u.id, name, scopes).await.map_err(|e| e.message)?;
     println!("{}", minted.secret);
     eprintln!(
         "created API key {} ({}) for {}; store it now, it is not shown again",

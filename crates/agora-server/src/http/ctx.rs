@@ -259,7 +259,8 @@ fn finish(done: Done, res: &mut Response) {
             method = %method,
             route = %route,
             status,
-            latency_ms = elapsed.as_secs_f64() * 1000.0,
+            // Microsecond precision: `28.671`, not `28.670880999999998`.
+            latency_ms = (elapsed.as_secs_f64() * 1_000_000.0).round() / 1000.0,
             principal = %principal,
             "request"
         );

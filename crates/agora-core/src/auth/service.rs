@@ -126,6 +126,10 @@ impl AuthService {
     /// state (a deleted user's token stops working; a demoted admin loses admin at once).
     async fn authenticate_bearer(&self, token: &str) -> DomainResult<Result<Authenticated, Refusal>> {
         let Ok(claims) = self.signer.verify(token, true) else {
+            // Said apart, so that a client knows to refresh rather than to sign in again.
+            if self.signer.verify(token, false).is_ok() {
+                return Ok(Err(Refusal::InvalidToken("the access token expired; refresh it")));
+            }
             return Ok(Err(Refusal::InvalidToken("signature, algorithm or claims rejected")));
         };
         if self.denylist.is_jti_revoked(&claims.jti).await? {

@@ -148,6 +148,15 @@ db_test!(hs256_attacks_are_refused, |app| async move {
     c["iat"] = json!(now() - 1000);
     c["nbf"] = json!(now() - 1000);
     assert_refused(&app, &sign_hmac(&header, &c, &key), "expired").await;
+    // ...and told apart from a forged one (RFC 6750 error_description), so a client refreshes.
+    let res = app.get("/v2/users/me").bearer(&sign_hmac(&header, &c, &key)).send().await;
+    let challenge = res.header("www-authenticate").unwrap_or_default().to_string();
+    assert!(challenge.contains("error=\"invalid_token\"") && challenge.contains("expired"), "{challenge}");
+    assert!(res.body["error"]["message"].as_str().unwrap_or_default().contains("expired"), "{}", res.describe());
+    let mut forged = sign_hmac(&header, &c, &key);
+    forged.push('A');
+    let res = app.get("/v2/users/me").bearer(&forged).send().await;
+    assert!(!res.header("www-authenticate").unwrap_or_default().contains("expired"), "{}", res.describe());
     let mut c = claims.clone();
     c["nbf"] = json!(now() + 600);
     assert_refused(&app, &sign_hmac(&header, &c, &key), "nbf in the future").await;

@@ -86,6 +86,7 @@ impl Metrics {
                     .ok()
                     .and_then(|b| b.install_recorder().ok())
                     .inspect(spawn_upkeep)
+                    .inspect(|_| describe())
             })
             .clone();
         Self { handle, requests: Arc::default() }
@@ -124,6 +125,20 @@ impl Metrics {
     pub fn render(&self) -> String {
         self.handle.as_ref().map(|h| h.render()).unwrap_or_default()
     }
+}
+
+/// The `# HELP` line of every metric the server records.
+fn describe() {
+    use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+    describe_counter!("agora_http_requests_total", "HTTP requests answered, by method, route template and status.");
+    describe_histogram!(
+        "agora_http_request_duration_seconds",
+        Unit::Seconds,
+        "Time to answer an HTTP request, by method and route template."
+    );
+    describe_gauge!("agora_db_pool_connections", "Open database connections (as of the last scrape).");
+    describe_gauge!("agora_db_pool_idle_connections", "Idle database connections (as of the last scrape).");
+    agora_ratelimit::metrics_names::describe();
 }
 
 /// How often histogram samples are folded into their summaries.

@@ -247,12 +247,13 @@ impl KeyRules {
         };
         let method = req.method().as_str();
         let path = req.uri().path();
-        // A wildcard pattern never covers a probe. Behind a proxy that is not listed in
-        // `trusted_proxies`, every request arrives from the proxy's address; if `"*"` covered
-        // the probes, API traffic from that address would use up the quota of the proxy's own
-        // health checks, and the instance would be taken out of rotation for being busy. A
-        // policy limits a probe only if one of its patterns names the path itself.
-        let operational = !path.starts_with("/v") && self.routes.is_probe(path);
+        // A wildcard pattern never covers an operational endpoint. Behind a proxy that is not
+        // listed in `trusted_proxies`, every request arrives from the proxy's address; if `"*"`
+        // covered the probes, API traffic from that address would use up the quota of the
+        // proxy's own health checks, and the instance would be taken out of rotation for being
+        // busy — and a newcomer reading `/docs` would be refused its assets. A policy limits an
+        // operational endpoint only if one of its patterns names the path itself.
+        let operational = self.routes.is_operational(path);
         let covers =
             |pattern: &String| route_matches(pattern, method, path) && (!operational || names_path(pattern, path));
         let client = client(req, trusted);
@@ -446,11 +447,12 @@ mod tests {
             rules.checks(&req).len()
         };
         let wildcards = rules_for(&["*", "GET *", "* /*", "GET /metrics*"]);
-        for path in ["/healthz", "/readyz", "/metrics"] {
+        let operational = ["/healthz", "/readyz", "/metrics", "/openapi.json", "/v2/openapi.json", "/docs", "/docs/"];
+        for path in operational.into_iter().chain(["/docs/swagger-ui.css"]) {
             assert_eq!(count(&wildcards, "GET", path), 0, "{path}");
         }
         // Everything else, including near misses of those paths, is still covered.
-        for path in ["/v2/users", "/healthz/", "/metricsx", "/openapi.json", "/docs", "/graphql"] {
+        for path in ["/v2/users", "/healthz/", "/metricsx", "/v2/openapi.jsonx", "/oauth/authorize", "/graphql"] {
             assert_eq!(count(&wildcards, "GET", path), 1, "{path}");
         }
         // A pattern that names the path covers it, for the methods it names.

@@ -552,7 +552,7 @@ async fn a_get_policy_covers_head_requests() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn probes_and_metrics_are_never_limited_by_wildcards() {
+async fn probes_metrics_and_docs_are_never_limited_by_wildcards() {
     let s = Server::start(RateLimitConfig::default()).await;
     // Probes take no quota...
     for _ in 0..120 {
@@ -574,8 +574,12 @@ async fn probes_and_metrics_are_never_limited_by_wildcards() {
         assert_eq!(r.status, 200, "{path}: {r:?}");
         r.assert_no_rate_limit_headers();
     }
-    // Documentation is not operational: it is limited like the API.
-    assert_rate_limited(&s.get("/openapi.json").await, "anonymous");
+    // So is the documentation: a reader who spent the quota can still read how to use it.
+    for path in ["/docs/", "/docs/swagger-ui.css", "/openapi.json", "/v2/openapi.json"] {
+        let r = s.get(path).await;
+        assert_eq!(r.status, 200, "{path}: status {}", r.status);
+        r.assert_no_rate_limit_headers();
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -28,9 +28,6 @@ pub enum Kind {
     Versioned,
     /// An endpoint outside the versions (`/openapi.json`, `/oauth/authorize`, `/docs`).
     Unversioned,
-    /// An unversioned endpoint that load balancers and scrapers call (`/healthz`, `/readyz`,
-    /// `/metrics`): a wildcard rate-limit pattern never covers it (see `ratelimit`).
-    Probe,
 }
 
 /// One route template and what is known of it.
@@ -38,6 +35,10 @@ pub enum Kind {
 struct Entry {
     template: Arc<str>,
     kind: Kind,
+    /// Called by operators, load balancers, scrapers and the docs page rather than by API
+    /// clients (`/healthz`, `/readyz`, `/metrics`, the documents, `/docs`): a wildcard
+    /// rate-limit pattern never covers it (see `ratelimit`).
+    operational: bool,
     /// Methods whose request body carries the credentials being presented (a password, a
     /// refresh token, a client secret): a cookie or bearer header on them is not.
     credentials_in_body: Vec<Method>,
@@ -61,12 +62,13 @@ pub struct RoutesBuilder {
 
 impl RoutesBuilder {
     /// Records `template` (with `methods` carrying credentials in their body).
-    pub fn add(&mut self, template: &str, kind: Kind, credentials_in_body: &[Method]) {
+    pub fn add(&mut self, template: &str, kind: Kind, operational: bool, credentials_in_body: &[Method]) {
         match self.entries.iter_mut().find(|e| &*e.template == template) {
             Some(e) => e.credentials_in_body.extend_from_slice(credentials_in_body),
             None => self.entries.push(Entry {
                 template: Arc::from(template),
                 kind,
+                operational,
                 credentials_in_body: credentials_in_body.to_vec(),
             }),
         }
@@ -89,7 +91,7 @@ impl RoutesBuilder {
     /// Adds every route of `other`.
     pub fn merge(&mut self, other: RoutesBuilder) {
         for e in other.entries {
-            self.add(&e.template, e.kind, &e.credentials_in_body);
+            self.add(&e.template, e.kind, e.operational, &e.credentials_in_body);
         }
     }
 
@@ -144,10 +146,10 @@ impl<S: Clone + Send + Sync + 'static> Routes<S> {
         Routes { groups: Vec::new(), undocumented: Vec::new(), table: RoutesBuilder::default(), kind }
     }
 
-    fn add(mut self, r: UtoipaMethodRouter<S>, kind: Kind, credentials_in_body: bool) -> Self {
+    fn add(mut self, r: UtoipaMethodRouter<S>, operational: bool, credentials_in_body: bool) -> Self {
         for (path, item) in &r.1.paths {
             let methods = if credentials_in_body { methods(item) } else { Vec::new() };
-            self.table.add(path, kind, &methods);
+            self.table.add(path, self.kind, operational, &methods);
         }
         self.groups.push(r);
         self
@@ -155,27 +157,26 @@ impl<S: Clone + Send + Sync + 'static> Routes<S> {
 
     /// Adds handlers (one path) with their documentation.
     pub fn route(self, r: UtoipaMethodRouter<S>) -> Self {
-        let kind = self.kind;
-        self.add(r, kind, false)
+        self.add(r, false, false)
     }
 
     /// Adds handlers whose request body carries the credentials being presented (a password,
     /// a refresh token, a client secret): authentication leaves their other credentials alone,
     /// so a browser holding a session cookie can still sign in again.
     pub fn credentials_in_body(self, r: UtoipaMethodRouter<S>) -> Self {
-        let kind = self.kind;
-        self.add(r, kind, true)
+        self.add(r, false, true)
     }
 
-    /// Adds a probe (health, readiness, metrics).
-    pub fn probe(self, r: UtoipaMethodRouter<S>) -> Self {
-        self.add(r, Kind::Probe, false)
+    /// Adds an operational endpoint (health, readiness, metrics, the documents).
+    pub fn operational(self, r: UtoipaMethodRouter<S>) -> Self {
+        self.add(r, true, false)
     }
 
-    /// Adds routes that are not part of the API document (the docs page's assets).
+    /// Adds operational routes that are not part of the API document (the docs page and its
+    /// assets).
     pub fn undocumented(mut self, router: Router<S>, templates: &[&str]) -> Self {
         for t in templates {
-            self.table.add(t, self.kind, &[]);
+            self.table.add(t, self.kind, true, &[]);
         }
         self.undocumented.push(router);
         self
@@ -231,9 +232,9 @@ impl RouteTable {
         self.entry(path).is_some_and(|e| e.kind != Kind::Versioned)
     }
 
-    /// Whether `path` is a probe.
-    pub fn is_probe(&self, path: &str) -> bool {
-        self.entry(path).is_some_and(|e| e.kind == Kind::Probe)
+    /// Whether `path` is an operational endpoint.
+    pub fn is_operational(&self, path: &str) -> bool {
+        self.entry(path).is_some_and(|e| e.operational)
     }
 
     /// Whether the body of `method path` carries the credentials being presented.
@@ -258,14 +259,15 @@ mod tests {
 
     fn table() -> RouteTable {
         let mut api = RoutesBuilder::default();
-        api.add("/users", Kind::Versioned, &[]);
-        api.add("/users/{id}", Kind::Versioned, &[]);
-        api.add("/users/me", Kind::Versioned, &[]);
-        api.add("/auth/session", Kind::Versioned, &[Method::POST]);
+        api.add("/users", Kind::Versioned, false, &[]);
+        api.add("/users/{id}", Kind::Versioned, false, &[]);
+        api.add("/users/me", Kind::Versioned, false, &[]);
+        api.add("/auth/session", Kind::Versioned, false, &[Method::POST]);
+        api.add("/openapi.json", Kind::Versioned, true, &[]);
         let mut all = api.prefixed("/v1");
         all.merge(api.prefixed("/v2"));
-        all.add("/healthz", Kind::Probe, &[]);
-        all.add("/openapi.json", Kind::Unversioned, &[]);
+        all.add("/healthz", Kind::Unversioned, true, &[]);
+        all.add("/oauth/authorize", Kind::Unversioned, false, &[]);
         all.build()
     }
 
@@ -284,8 +286,10 @@ mod tests {
     #[test]
     fn kinds_and_credentials() {
         let t = table();
-        assert!(t.is_unversioned("/healthz") && t.is_probe("/healthz"));
-        assert!(t.is_unversioned("/openapi.json") && !t.is_probe("/openapi.json"));
+        assert!(t.is_unversioned("/healthz") && t.is_operational("/healthz"));
+        assert!(!t.is_unversioned("/v2/openapi.json") && t.is_operational("/v2/openapi.json"));
+        assert!(t.is_unversioned("/oauth/authorize") && !t.is_operational("/oauth/authorize"));
+        assert!(!t.is_operational("/v2/users/1"));
         assert!(!t.is_unversioned("/v2/users") && !t.is_unversioned("/nope"));
         assert!(t.credentials_in_body(&Method::POST, "/v1/auth/session"));
         assert!(!t.credentials_in_body(&Method::DELETE, "/v2/auth/session"));

@@ -18,15 +18,15 @@ use crate::state::AppState;
 /// The probes and the documents, outside the versions.
 pub fn unversioned_routes() -> Routes<AppState> {
     Routes::new(Kind::Unversioned)
-        .probe(utoipa_axum::routes!(healthz))
-        .probe(utoipa_axum::routes!(readyz))
-        .probe(utoipa_axum::routes!(metrics))
-        .route(utoipa_axum::routes!(openapi))
+        .operational(utoipa_axum::routes!(healthz))
+        .operational(utoipa_axum::routes!(readyz))
+        .operational(utoipa_axum::routes!(metrics))
+        .operational(utoipa_axum::routes!(openapi))
 }
 
 /// Each version's own document.
 pub fn versioned_routes() -> Routes<AppState> {
-    Routes::new(Kind::Versioned).route(utoipa_axum::routes!(openapi))
+    Routes::new(Kind::Versioned).operational(utoipa_axum::routes!(openapi))
 }
 
 /// `GET /healthz` data.

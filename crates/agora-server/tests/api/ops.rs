@@ -56,6 +56,10 @@ db_test!(metrics_count_requests, |app| async move {
     let n: f64 = line.rsplit(' ').next().unwrap().parse().unwrap();
     assert!(n >= 1.0, "{line}");
     assert!(text.contains("agora_http_request_duration_seconds"), "{text}");
+    // Every metric family says what it counts.
+    for family in ["agora_http_requests_total", "agora_http_request_duration_seconds", "agora_db_pool_connections"] {
+        assert!(text.contains(&format!("# HELP {family} ")), "no HELP for {family}:\n{text}");
+    }
 });
 
 db_test!(metrics_bound_the_method_label, |app| async move {

@@ -60,6 +60,9 @@ error_codes! {
     /// The OAuth client may not use the grant it asked for.
     UnauthorizedClient = "UNAUTHORIZED_CLIENT", 400, "This client may not use this grant.",
         "The OAuth client is not registered for the grant it used.";
+    /// The operation requires an `Idempotency-Key` and none was sent.
+    MissingIdempotencyKey = "MISSING_IDEMPOTENCY_KEY", 400, "This operation requires an Idempotency-Key header.",
+        "The operation requires an `Idempotency-Key` header (1–255 printable ASCII characters, unique per attempt series); nothing was done.";
     /// No usable credential.
     Unauthenticated = "UNAUTHENTICATED", 401, "Authentication is required.",
         "No credential where one is required, or one that is invalid, expired or revoked (never treated as anonymous). `WWW-Authenticate` names the scheme.";
@@ -96,6 +99,9 @@ error_codes! {
     /// A unique value is already taken.
     Conflict = "CONFLICT", 409, "The resource conflicts with an existing one.",
         "A unique value is already taken (`details` name the field).";
+    /// A request with the same `Idempotency-Key` is still running.
+    RequestInProgress = "REQUEST_IN_PROGRESS", 409, "A request with this Idempotency-Key is still in progress; retry after Retry-After.",
+        "A request with the same `Idempotency-Key` and the same content is still being processed; retry after `Retry-After` seconds to get its response.";
     /// The caller holds as many of something as it may.
     LimitReached = "LIMIT_REACHED", 409, "You have reached the limit for this resource.",
         "The caller already holds as many of these as it may (100 API keys); delete one first.";
@@ -114,6 +120,9 @@ error_codes! {
     /// One or more fields failed validation.
     ValidationError = "VALIDATION_ERROR", 422, "The request has invalid fields.",
         "One `details` entry per bad field: missing, `null`, wrong type, out of range, unknown or read-only.";
+    /// The key was already used for a different request.
+    IdempotencyKeyReused = "IDEMPOTENCY_KEY_REUSED", 422, "This Idempotency-Key was used for a different request.",
+        "The `Idempotency-Key` was already used with a different method, path or body; use a new key for a new request.";
     /// Over a rate limit.
     RateLimitExceeded = "RATE_LIMIT_EXCEEDED", 429, "Too many requests.",
         "Too many requests: retry after `Retry-After` seconds (also `error.retry_after`).";

@@ -9,6 +9,7 @@ use crate::products::{ProductRepo, ProductService};
 use crate::users::{UserRepo, UserService};
 
 /// What the services are built from, by name.
+#[derive(Clone)]
 pub struct Ports {
     /// User storage.
     pub users: Arc<dyn UserRepo>,
@@ -43,6 +44,29 @@ pub struct Services {
     pub products: ProductService,
     /// Credentials.
     pub auth: AuthService,
+    /// What they were built from, for [`Services::within`].
+    ports: Arc<Ports>,
+}
+
+/// The storage ports a unit of work replaces: repositories whose statements all run in one
+/// transaction (see [`Services::within`]).
+#[derive(Clone)]
+pub struct Repos {
+    /// Users.
+    pub users: Arc<dyn UserRepo>,
+    /// Posts.
+    pub posts: Arc<dyn PostRepo>,
+    /// Products.
+    pub products: Arc<dyn ProductRepo>,
+    /// Durable credentials.
+    pub auth: Arc<dyn AuthRepo>,
+}
+
+impl Repos {
+    /// Every repository from one storage adapter.
+    pub fn all<T: UserRepo + PostRepo + ProductRepo + AuthRepo + 'static>(store: Arc<T>) -> Self {
+        Self { users: store.clone(), posts: store.clone(), products: store.clone(), auth: store }
+    }
 }
 
 impl Services {
@@ -51,9 +75,18 @@ impl Services {
         let users = UserService::new(p.users.clone(), p.hasher.clone(), p.cursor_key.clone());
         Self {
             auth: AuthService::new(&p),
-            posts: PostService::new(p.posts, users.clone(), p.cursor_key.clone()),
-            products: ProductService::new(p.products, p.cursor_key),
+            posts: PostService::new(p.posts.clone(), users.clone(), p.cursor_key.clone()),
+            products: ProductService::new(p.products.clone(), p.cursor_key.clone()),
             users,
+            ports: Arc::new(p),
         }
+    }
+
+    /// The same services over `repos`: a unit of work, so that everything one request writes
+    /// commits (or rolls back) as one, together with whatever else the unit's transaction
+    /// holds (the request's idempotency record). The other ports are shared.
+    pub fn within(&self, repos: Repos) -> Services {
+        let Repos { users, posts, products, auth } = repos;
+        Services::new(Ports { users, posts, products, auth, ..(*self.ports).clone() })
     }
 }

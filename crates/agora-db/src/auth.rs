@@ -126,7 +126,7 @@ impl AuthRepo for SqlStore {
     ) -> DomainResult<()> {
         const SQL: &str = "INSERT INTO refresh_tokens (token_hash, family, user_id, scopes, expires_at, created_at) \
                            VALUES ($1, $2, $3, $4, $5, $6)";
-        execute(&self.db, SQL, &[s(hash), s(family), i(user_id), i(bits_of(scopes)), t(expires_at), t(now)])
+        execute(self, SQL, &[s(hash), s(family), i(user_id), i(bits_of(scopes)), t(expires_at), t(now)])
             .await
             .map_err(internal)?;
         Ok(())
@@ -139,8 +139,8 @@ impl AuthRepo for SqlStore {
             "UPDATE refresh_tokens SET used = 1 WHERE token_hash = $1 AND used = 0 AND revoked = 0 AND expires_at > $2";
         const READ: &str =
             "SELECT family, user_id, scopes, used, revoked, expires_at FROM refresh_tokens WHERE token_hash = $1";
-        let spent = execute(&self.db, SPEND, &[s(hash), t(now)]).await.map_err(internal)?;
-        let row: Option<RefreshRow> = fetch_optional(&self.db, READ, &[s(hash)]).await.map_err(internal)?;
+        let spent = execute(self, SPEND, &[s(hash), t(now)]).await.map_err(internal)?;
+        let row: Option<RefreshRow> = fetch_optional(self, READ, &[s(hash)]).await.map_err(internal)?;
         Ok(match row {
             None => RefreshUse::Invalid,
             Some(r) if spent == 1 => {
@@ -153,7 +153,7 @@ impl AuthRepo for SqlStore {
     }
 
     async fn revoke_family(&self, family: &str) -> DomainResult<()> {
-        execute(&self.db, "UPDATE refresh_tokens SET revoked = 1 WHERE family = $1", &[s(family)])
+        execute(self, "UPDATE refresh_tokens SET revoked = 1 WHERE family = $1", &[s(family)])
             .await
             .map_err(internal)?;
         Ok(())
@@ -162,11 +162,11 @@ impl AuthRepo for SqlStore {
     async fn revoke_refresh(&self, hash: &str) -> DomainResult<bool> {
         const SQL: &str = "UPDATE refresh_tokens SET revoked = 1 WHERE family = \
                            (SELECT family FROM refresh_tokens WHERE token_hash = $1)";
-        Ok(execute(&self.db, SQL, &[s(hash)]).await.map_err(internal)? > 0)
+        Ok(execute(self, SQL, &[s(hash)]).await.map_err(internal)? > 0)
     }
 
     async fn revoke_user_refresh(&self, user_id: i64) -> DomainResult<()> {
-        execute(&self.db, "UPDATE refresh_tokens SET revoked = 1 WHERE user_id = $1", &[i(user_id)])
+        execute(self, "UPDATE refresh_tokens SET revoked = 1 WHERE user_id = $1", &[i(user_id)])
             .await
             .map_err(internal)?;
         Ok(())
@@ -185,7 +185,7 @@ impl AuthRepo for SqlStore {
                            VALUES ($1, $2, $3, $4, $5, $6) \
                            RETURNING id, user_id, name, prefix, key_hash, scopes, created_at, last_used_at";
         let row: Option<KeyRow> =
-            fetch_optional(&self.db, SQL, &[i(user_id), s(name), s(prefix), s(hash), i(bits_of(scopes)), t(now)])
+            fetch_optional(self, SQL, &[i(user_id), s(name), s(prefix), s(hash), i(bits_of(scopes)), t(now)])
                 .await
                 .map_err(internal)?;
         row.map(|r| r.split().0).ok_or_else(|| agora_core::DomainError::internal("insert returned nothing"))
@@ -195,12 +195,12 @@ impl AuthRepo for SqlStore {
         const SQL: &str = "SELECT id, user_id, name, prefix, key_hash, scopes, created_at, last_used_at \
                            FROM api_keys WHERE user_id = $1 ORDER BY id";
         let _ = KEY_COLUMNS;
-        let rows: Vec<KeyRow> = fetch_rows(&self.db, SQL, &[i(user_id)]).await.map_err(internal)?;
+        let rows: Vec<KeyRow> = fetch_rows(self, SQL, &[i(user_id)]).await.map_err(internal)?;
         Ok(rows.into_iter().map(|r| r.split().0).collect())
     }
 
     async fn delete_api_key(&self, id: i64, user_id: i64) -> DomainResult<bool> {
-        Ok(execute(&self.db, "DELETE FROM api_keys WHERE id = $1 AND user_id = $2", &[i(id), i(user_id)])
+        Ok(execute(self, "DELETE FROM api_keys WHERE id = $1 AND user_id = $2", &[i(id), i(user_id)])
             .await
             .map_err(internal)?
             > 0)
@@ -209,7 +209,7 @@ impl AuthRepo for SqlStore {
     async fn find_api_key(&self, prefix: &str) -> DomainResult<Option<(ApiKey, String)>> {
         const SQL: &str = "SELECT id, user_id, name, prefix, key_hash, scopes, created_at, last_used_at \
                            FROM api_keys WHERE prefix = $1";
-        let row: Option<KeyRow> = fetch_optional(&self.db, SQL, &[s(prefix)]).await.map_err(internal)?;
+        let row: Option<KeyRow> = fetch_optional(self, SQL, &[s(prefix)]).await.map_err(internal)?;
         Ok(row.map(KeyRow::split))
     }
 
@@ -217,7 +217,7 @@ impl AuthRepo for SqlStore {
         // At most one write a minute per key, so a busy key does not turn every read into a write.
         const SQL: &str =
             "UPDATE api_keys SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $3)";
-        execute(&self.db, SQL, &[t(now), i(id), t(now - chrono::Duration::seconds(60))]).await.map_err(internal)?;
+        execute(self, SQL, &[t(now), i(id), t(now - chrono::Duration::seconds(60))]).await.map_err(internal)?;
         Ok(())
     }
 
@@ -225,7 +225,7 @@ impl AuthRepo for SqlStore {
         const SQL: &str = "INSERT INTO oauth_clients (client_id, secret_hash, name, redirect_uris, grant_types, scopes, created_at) \
                            VALUES ($1, $2, $3, $4, $5, $6, $7)";
         execute(
-            &self.db,
+            self,
             SQL,
             &[
                 s(&c.client_id),
@@ -245,7 +245,7 @@ impl AuthRepo for SqlStore {
     async fn get_client(&self, client_id: &str) -> DomainResult<Option<(OAuthClient, String)>> {
         const SQL: &str = "SELECT client_id, secret_hash, name, redirect_uris, grant_types, scopes \
                            FROM oauth_clients WHERE client_id = $1";
-        let row: Option<ClientRow> = fetch_optional(&self.db, SQL, &[s(client_id)]).await.map_err(internal)?;
+        let row: Option<ClientRow> = fetch_optional(self, SQL, &[s(client_id)]).await.map_err(internal)?;
         Ok(row.map(|r| {
             (
                 OAuthClient {
@@ -264,7 +264,7 @@ impl AuthRepo for SqlStore {
         const SQL: &str = "INSERT INTO oauth_codes (code_hash, client_id, user_id, redirect_uri, code_challenge, scopes, expires_at) \
                            VALUES ($1, $2, $3, $4, $5, $6, $7)";
         execute(
-            &self.db,
+            self,
             SQL,
             &[
                 s(&c.code_hash),
@@ -285,7 +285,7 @@ impl AuthRepo for SqlStore {
         // DELETE … RETURNING makes redemption single-use even under concurrent exchanges.
         const SQL: &str = "DELETE FROM oauth_codes WHERE code_hash = $1 \
                            RETURNING code_hash, client_id, user_id, redirect_uri, code_challenge, scopes, expires_at";
-        let row: Option<CodeRow> = fetch_optional(&self.db, SQL, &[s(code_hash)]).await.map_err(internal)?;
+        let row: Option<CodeRow> = fetch_optional(self, SQL, &[s(code_hash)]).await.map_err(internal)?;
         Ok(row.filter(|r| r.expires_at > now).map(|r| AuthCode {
             code_hash: r.code_hash,
             client_id: r.client_id,
@@ -302,15 +302,13 @@ impl AuthRepo for SqlStore {
 impl Denylist for SqlStore {
     async fn revoke_jti(&self, jti: &str, expires_at: DateTime<Utc>) -> DomainResult<()> {
         const SQL: &str = "INSERT INTO revoked_tokens (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING";
-        execute(&self.db, SQL, &[s(jti), t(expires_at)]).await.map_err(internal)?;
+        execute(self, SQL, &[s(jti), t(expires_at)]).await.map_err(internal)?;
         Ok(())
     }
 
     async fn is_jti_revoked(&self, jti: &str) -> DomainResult<bool> {
         let row: Option<(String,)> =
-            fetch_optional(&self.db, "SELECT jti FROM revoked_tokens WHERE jti = $1", &[s(jti)])
-                .await
-                .map_err(internal)?;
+            fetch_optional(self, "SELECT jti FROM revoked_tokens WHERE jti = $1", &[s(jti)]).await.map_err(internal)?;
         Ok(row.is_some())
     }
 }
@@ -319,7 +317,7 @@ impl Denylist for SqlStore {
 impl SessionStore for SqlStore {
     async fn create_session(&self, x: &Session) -> DomainResult<()> {
         const SQL: &str = "INSERT INTO sessions (id_hash, user_id, csrf_token, expires_at) VALUES ($1, $2, $3, $4)";
-        execute(&self.db, SQL, &[s(&x.id_hash), i(x.user_id), s(&x.csrf_token), t(x.expires_at)])
+        execute(self, SQL, &[s(&x.id_hash), i(x.user_id), s(&x.csrf_token), t(x.expires_at)])
             .await
             .map_err(internal)?;
         Ok(())
@@ -328,7 +326,7 @@ impl SessionStore for SqlStore {
     async fn get_session(&self, id_hash: &str, now: DateTime<Utc>) -> DomainResult<Option<Session>> {
         const SQL: &str =
             "SELECT id_hash, user_id, csrf_token, expires_at FROM sessions WHERE id_hash = $1 AND expires_at > $2";
-        let row: Option<SessionRow> = fetch_optional(&self.db, SQL, &[s(id_hash), t(now)]).await.map_err(internal)?;
+        let row: Option<SessionRow> = fetch_optional(self, SQL, &[s(id_hash), t(now)]).await.map_err(internal)?;
         Ok(row.map(|r| Session {
             id_hash: r.id_hash,
             user_id: r.user_id,
@@ -338,7 +336,7 @@ impl SessionStore for SqlStore {
     }
 
     async fn delete_session(&self, id_hash: &str) -> DomainResult<()> {
-        execute(&self.db, "DELETE FROM sessions WHERE id_hash = $1", &[s(id_hash)]).await.map_err(internal)?;
+        execute(self, "DELETE FROM sessions WHERE id_hash = $1", &[s(id_hash)]).await.map_err(internal)?;
         Ok(())
     }
 }

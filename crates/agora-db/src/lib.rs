@@ -10,11 +10,13 @@
 mod auth;
 pub mod dialect;
 mod error;
+mod idempotency;
 pub mod pool;
 mod posts;
 mod products;
 pub mod seed;
 pub mod sql;
+pub mod unit;
 mod users;
 
 use std::str::FromStr;
@@ -26,6 +28,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, Sq
 use crate::pool::Pool;
 
 pub use error::DbError;
+pub use idempotency::SqlIdempotencyStore;
+pub use unit::Unit;
 
 /// A connection pool to whichever engine the configuration names.
 #[derive(Clone, Debug)]
@@ -146,20 +150,35 @@ impl Db {
 }
 
 /// The repositories over one pool; implements every repository port of `agora-core`.
+///
+/// Bound to a [`Unit`] ([`SqlStore::in_unit`]), every statement runs in the unit's
+/// transaction instead, so a request's writes commit (or roll back) together with its
+/// idempotency record.
 #[derive(Clone, Debug)]
 pub struct SqlStore {
     db: Db,
+    unit: Option<Unit>,
 }
 
 impl SqlStore {
     /// Wraps a pool.
     pub fn new(db: Db) -> Self {
-        Self { db }
+        Self { db, unit: None }
+    }
+
+    /// The same repositories, writing through `unit`'s transaction.
+    pub fn in_unit(&self, unit: Unit) -> Self {
+        Self { db: self.db.clone(), unit: Some(unit) }
     }
 
     /// The pool.
     pub fn db(&self) -> &Db {
         &self.db
+    }
+
+    /// The unit of work this store writes through, if any.
+    pub fn unit(&self) -> Option<&Unit> {
+        self.unit.as_ref()
     }
 }
 

@@ -40,6 +40,12 @@ pub struct Conn<C> {
 }
 
 impl<C> Conn<C> {
+    /// Closes the connection instead of returning it to the pool (its transaction state is in
+    /// doubt, e.g. a transaction left open).
+    pub fn discard(&mut self) {
+        self.broken = true;
+    }
+
     /// Marks the connection broken when a statement failed in a way that leaves the connection
     /// itself in doubt: a lost socket, a protocol desync, a crashed SQLite worker, or the
     /// server announcing that it is ending the session (SQLSTATE class 08, connection

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 
 use crate::error::{internal, is_fk_violation};
 use crate::sql::{self, Table};
-use crate::{SqlStore, on_pool};
+use crate::{SqlStore, on_conn};
 
 const COLUMNS: &str = "id, author_id, title, content, likes, comment_count, created_at, updated_at, version";
 
@@ -54,7 +54,7 @@ impl PostRepo for SqlStore {
             Value::Text(new.content.as_str().into()),
             Value::Time(now),
         ];
-        let res: Result<PostRow, sqlx::Error> = match sql::fetch_optional(&self.db, SQL, &vals).await {
+        let res: Result<PostRow, sqlx::Error> = match sql::fetch_optional(self, SQL, &vals).await {
             Ok(Some(r)) => Ok(r),
             Ok(None) => Err(sqlx::Error::RowNotFound),
             Err(e) => Err(e),
@@ -72,12 +72,12 @@ impl PostRepo for SqlStore {
         const SQL: &str = "SELECT id, author_id, title, content, likes, comment_count, created_at, updated_at, version \
              FROM posts WHERE id = $1";
         let row: Option<PostRow> =
-            on_pool!(&self.db, p => sqlx::query_as(SQL).bind(id).fetch_optional(p).await).map_err(internal)?;
+            on_conn!(self, p => sqlx::query_as(SQL).bind(id).fetch_optional(p).await).map_err(internal)?;
         Ok(row.map(to_post))
     }
 
     async fn list(&self, q: &ListQuery) -> DomainResult<Fetched<Post>> {
-        sql::list::<PostRow, Post>(&self.db, &TABLE, q, to_post).await.map_err(internal)
+        sql::list::<PostRow, Post>(self, &TABLE, q, to_post).await.map_err(internal)
     }
 
     async fn update(
@@ -98,7 +98,7 @@ impl PostRepo for SqlStore {
             Value::Int(id),
             Value::opt_int(expected_version),
         ];
-        let res: Result<Option<PostRow>, sqlx::Error> = sql::fetch_optional(&self.db, SQL, &vals).await;
+        let res: Result<Option<PostRow>, sqlx::Error> = sql::fetch_optional(self, SQL, &vals).await;
         match res.map_err(internal)? {
             Some(r) => Ok(Written::Done(to_post(r))),
             None => Ok(if self.get(id).await?.is_some() { Written::VersionMismatch } else { Written::Missing }),
@@ -106,7 +106,7 @@ impl PostRepo for SqlStore {
     }
 
     async fn delete(&self, id: i64) -> DomainResult<bool> {
-        let done = on_pool!(&self.db, p => sqlx::query("DELETE FROM posts WHERE id = $1").bind(id).execute(p).await.map(|r| r.rows_affected()))
+        let done = on_conn!(self, p => sqlx::query("DELETE FROM posts WHERE id = $1").bind(id).execute(p).await.map(|r| r.rows_affected()))
             .map_err(internal)?;
         Ok(done > 0)
     }

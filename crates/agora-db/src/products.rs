@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 
 use crate::error::internal;
 use crate::sql::{self, Table};
-use crate::{SqlStore, on_pool};
+use crate::{SqlStore, on_conn};
 
 const COLUMNS: &str = "id, name, description, category, price, currency, stock, created_at, updated_at, version";
 
@@ -59,7 +59,7 @@ impl ProductRepo for SqlStore {
             Value::Int(n.stock().get()),
             Value::Time(now),
         ];
-        let row: ProductRow = sql::fetch_optional(&self.db, SQL, &vals)
+        let row: ProductRow = sql::fetch_optional(self, SQL, &vals)
             .await
             .map_err(internal)?
             .ok_or_else(|| agora_core::DomainError::internal("insert returned nothing"))?;
@@ -70,12 +70,12 @@ impl ProductRepo for SqlStore {
         const SQL: &str = "SELECT id, name, description, category, price, currency, stock, created_at, updated_at, version \
              FROM products WHERE id = $1";
         let row: Option<ProductRow> =
-            on_pool!(&self.db, p => sqlx::query_as(SQL).bind(id).fetch_optional(p).await).map_err(internal)?;
+            on_conn!(self, p => sqlx::query_as(SQL).bind(id).fetch_optional(p).await).map_err(internal)?;
         Ok(row.map(to_product))
     }
 
     async fn list(&self, q: &ListQuery) -> DomainResult<Fetched<Product>> {
-        sql::list::<ProductRow, Product>(&self.db, &TABLE, q, to_product).await.map_err(internal)
+        sql::list::<ProductRow, Product>(self, &TABLE, q, to_product).await.map_err(internal)
     }
 
     async fn update(
@@ -101,7 +101,7 @@ impl ProductRepo for SqlStore {
             Value::Int(id),
             Value::opt_int(expected_version),
         ];
-        let res: Result<Option<ProductRow>, sqlx::Error> = sql::fetch_optional(&self.db, SQL, &vals).await;
+        let res: Result<Option<ProductRow>, sqlx::Error> = sql::fetch_optional(self, SQL, &vals).await;
         match res.map_err(internal)? {
             Some(r) => Ok(Written::Done(to_product(r))),
             None => Ok(if self.get(id).await?.is_some() { Written::VersionMismatch } else { Written::Missing }),
@@ -109,7 +109,7 @@ impl ProductRepo for SqlStore {
     }
 
     async fn delete(&self, id: i64) -> DomainResult<bool> {
-        let done = on_pool!(&self.db, p => sqlx::query("DELETE FROM products WHERE id = $1").bind(id).execute(p).await.map(|r| r.rows_affected()))
+        let done = on_conn!(self, p => sqlx::query("DELETE FROM products WHERE id = $1").bind(id).execute(p).await.map(|r| r.rows_affected()))
             .map_err(internal)?;
         Ok(done > 0)
     }

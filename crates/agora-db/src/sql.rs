@@ -11,7 +11,7 @@ use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{AssertSqlSafe, FromRow};
 
-use crate::Db;
+use crate::SqlStore;
 
 /// A table as lists see it.
 #[derive(Debug)]
@@ -169,37 +169,35 @@ pub fn render_list(table: &Table, q: &ListQuery) -> (Sql, Option<Sql>) {
 }
 
 /// Fetches rows of `R` for a rendered statement on whichever engine is live.
-pub async fn fetch_all<R>(db: &Db, sql: Sql) -> Result<Vec<R>, sqlx::Error>
+pub async fn fetch_all<R>(store: &SqlStore, sql: Sql) -> Result<Vec<R>, sqlx::Error>
 where
     R: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin + 'static,
 {
     let Sql { text, params } = sql;
-    match db {
-        Db::Sqlite(p) => crate::with_conn!(p, c => {
-            crate::bind_values!(sqlite, sqlx::query_as::<_, R>(AssertSqlSafe(text)), &params).fetch_all(c).await
-        }),
-        Db::Postgres(p) => crate::with_conn!(p, c => {
-            crate::bind_values!(postgres, sqlx::query_as::<_, R>(AssertSqlSafe(text)), &params).fetch_all(c).await
-        }),
-    }
+    crate::per_engine!(store,
+    sqlite c => {
+        crate::bind_values!(sqlite, sqlx::query_as::<_, R>(AssertSqlSafe(text)), &params).fetch_all(c).await
+    },
+    postgres c => {
+        crate::bind_values!(postgres, sqlx::query_as::<_, R>(AssertSqlSafe(text)), &params).fetch_all(c).await
+    })
 }
 
 /// Runs a rendered `COUNT(*)`.
-pub async fn fetch_count(db: &Db, sql: Sql) -> Result<i64, sqlx::Error> {
+pub async fn fetch_count(store: &SqlStore, sql: Sql) -> Result<i64, sqlx::Error> {
     let Sql { text, params } = sql;
-    match db {
-        Db::Sqlite(p) => crate::with_conn!(p, c => {
-            crate::bind_values!(sqlite, sqlx::query_scalar::<_, i64>(AssertSqlSafe(text)), &params).fetch_one(c).await
-        }),
-        Db::Postgres(p) => crate::with_conn!(p, c => {
-            crate::bind_values!(postgres, sqlx::query_scalar::<_, i64>(AssertSqlSafe(text)), &params).fetch_one(c).await
-        }),
-    }
+    crate::per_engine!(store,
+    sqlite c => {
+        crate::bind_values!(sqlite, sqlx::query_scalar::<_, i64>(AssertSqlSafe(text)), &params).fetch_one(c).await
+    },
+    postgres c => {
+        crate::bind_values!(postgres, sqlx::query_scalar::<_, i64>(AssertSqlSafe(text)), &params).fetch_one(c).await
+    })
 }
 
 /// Runs a list query end to end: the page, the count if wanted, and direction handling.
 pub async fn list<R, T>(
-    db: &Db,
+    store: &SqlStore,
     table: &Table,
     q: &ListQuery,
     map: fn(R) -> T,
@@ -209,57 +207,54 @@ where
 {
     let (page_sql, count_sql) = render_list(table, q);
     let limit = q.page.limit() as usize;
-    let mut rows: Vec<R> = fetch_all(db, page_sql).await?;
+    let mut rows: Vec<R> = fetch_all(store, page_sql).await?;
     let has_more = rows.len() > limit;
     rows.truncate(limit);
     if matches!(&q.page, PageRequest::Cursor { position: Some(p), .. } if p.backward) {
         rows.reverse();
     }
     let total = match count_sql {
-        Some(c) => Some(fetch_count(db, c).await?),
+        Some(c) => Some(fetch_count(store, c).await?),
         None => None,
     };
     Ok(agora_core::list::Fetched { rows: rows.into_iter().map(map).collect(), has_more, total })
 }
 
 /// Runs a static statement with bound values; returns rows affected.
-pub async fn execute(db: &Db, sql: &'static str, params: &[Value]) -> Result<u64, sqlx::Error> {
-    match db {
-        Db::Sqlite(p) => crate::with_conn!(p, c => {
-            crate::bind_values!(sqlite, sqlx::query(sql), params).execute(c).await.map(|r| r.rows_affected())
-        }),
-        Db::Postgres(p) => crate::with_conn!(p, c => {
-            crate::bind_values!(postgres, sqlx::query(sql), params).execute(c).await.map(|r| r.rows_affected())
-        }),
-    }
+pub async fn execute(store: &SqlStore, sql: &'static str, params: &[Value]) -> Result<u64, sqlx::Error> {
+    crate::per_engine!(store,
+    sqlite c => {
+        crate::bind_values!(sqlite, sqlx::query(sql), params).execute(c).await.map(|r| r.rows_affected())
+    },
+    postgres c => {
+        crate::bind_values!(postgres, sqlx::query(sql), params).execute(c).await.map(|r| r.rows_affected())
+    })
 }
 
 /// Fetches at most one row of a static statement.
-pub async fn fetch_optional<R>(db: &Db, sql: &'static str, params: &[Value]) -> Result<Option<R>, sqlx::Error>
+pub async fn fetch_optional<R>(store: &SqlStore, sql: &'static str, params: &[Value]) -> Result<Option<R>, sqlx::Error>
 where
     R: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin + 'static,
 {
-    match db {
-        Db::Sqlite(p) => crate::with_conn!(p, c => {
-            crate::bind_values!(sqlite, sqlx::query_as::<_, R>(sql), params).fetch_optional(c).await
-        }),
-        Db::Postgres(p) => crate::with_conn!(p, c => {
-            crate::bind_values!(postgres, sqlx::query_as::<_, R>(sql), params).fetch_optional(c).await
-        }),
-    }
+    crate::per_engine!(store,
+    sqlite c => {
+        crate::bind_values!(sqlite, sqlx::query_as::<_, R>(sql), params).fetch_optional(c).await
+    },
+    postgres c => {
+        crate::bind_values!(postgres, sqlx::query_as::<_, R>(sql), params).fetch_optional(c).await
+    })
 }
 
 /// Fetches every row of a static statement.
-pub async fn fetch_rows<R>(db: &Db, sql: &'static str, params: &[Value]) -> Result<Vec<R>, sqlx::Error>
+pub async fn fetch_rows<R>(store: &SqlStore, sql: &'static str, params: &[Value]) -> Result<Vec<R>, sqlx::Error>
 where
     R: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin + 'static,
 {
-    match db {
-        Db::Sqlite(p) => crate::with_conn!(p, c => {
-            crate::bind_values!(sqlite, sqlx::query_as::<_, R>(sql), params).fetch_all(c).await
-        }),
-        Db::Postgres(p) => crate::with_conn!(p, c => {
-            crate::bind_values!(postgres, sqlx::query_as::<_, R>(sql), params).fetch_all(c).await
-        }),
-    }
+    crate::per_engine!(store,
+    sqlite c => {
+        crate::bind_values!(sqlite, sqlx::query_as::<_, R>(sql), params).fetch_all(c).await
+    },
+    postgres c => {
+        crate::bind_values!(postgres, sqlx::query_as::<_, R>(sql), params).fetch_all(c).await
+    })
 }

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 
 use crate::error::{internal, is_unique_violation};
 use crate::sql::{self, Table};
-use crate::{SqlStore, on_pool};
+use crate::{SqlStore, on_conn};
 
 const COLUMNS: &str = "id, email, name, role, created_at, updated_at, version";
 
@@ -63,7 +63,7 @@ impl UserRepo for SqlStore {
             Value::Text(new.role.as_str().into()),
             Value::Time(new.now),
         ];
-        let res: Result<UserRow, sqlx::Error> = match sql::fetch_optional(&self.db, SQL, &vals).await {
+        let res: Result<UserRow, sqlx::Error> = match sql::fetch_optional(self, SQL, &vals).await {
             Ok(Some(r)) => Ok(r),
             Ok(None) => Err(sqlx::Error::RowNotFound),
             Err(e) => Err(e),
@@ -78,7 +78,7 @@ impl UserRepo for SqlStore {
     async fn get(&self, id: i64) -> DomainResult<Option<User>> {
         const SQL: &str = "SELECT id, email, name, role, created_at, updated_at, version FROM users WHERE id = $1";
         let row: Option<UserRow> =
-            on_pool!(&self.db, p => sqlx::query_as(SQL).bind(id).fetch_optional(p).await).map_err(internal)?;
+            on_conn!(self, p => sqlx::query_as(SQL).bind(id).fetch_optional(p).await).map_err(internal)?;
         Ok(row.map(to_user))
     }
 
@@ -86,12 +86,12 @@ impl UserRepo for SqlStore {
         const SQL: &str =
             "SELECT id, email, name, role, created_at, updated_at, version, password_hash FROM users WHERE email = $1";
         let row: Option<UserWithHash> =
-            on_pool!(&self.db, p => sqlx::query_as(SQL).bind(email).fetch_optional(p).await).map_err(internal)?;
+            on_conn!(self, p => sqlx::query_as(SQL).bind(email).fetch_optional(p).await).map_err(internal)?;
         Ok(row.map(|r| (to_user(r.user), r.password_hash)))
     }
 
     async fn list(&self, q: &ListQuery) -> DomainResult<Fetched<User>> {
-        sql::list::<UserRow, User>(&self.db, &TABLE, q, to_user).await.map_err(internal)
+        sql::list::<UserRow, User>(self, &TABLE, q, to_user).await.map_err(internal)
     }
 
     async fn update(
@@ -115,7 +115,7 @@ impl UserRepo for SqlStore {
             Value::Int(id),
             Value::opt_int(expected_version),
         ];
-        let res: Result<Option<UserRow>, sqlx::Error> = sql::fetch_optional(&self.db, SQL, &vals).await;
+        let res: Result<Option<UserRow>, sqlx::Error> = sql::fetch_optional(self, SQL, &vals).await;
         match res {
             Ok(Some(r)) => Ok(Written::Done(to_user(r))),
             Ok(None) => Ok(if self.get(id).await?.is_some() { Written::VersionMismatch } else { Written::Missing }),
@@ -125,7 +125,7 @@ impl UserRepo for SqlStore {
     }
 
     async fn delete(&self, id: i64) -> DomainResult<bool> {
-        let done = on_pool!(&self.db, p => sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(p).await.map(|r| r.rows_affected()))
+        let done = on_conn!(self, p => sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(p).await.map(|r| r.rows_affected()))
             .map_err(internal)?;
         Ok(done > 0)
     }

@@ -22,8 +22,10 @@ use redis::cluster_async::ClusterConnection;
 /// One Redis server (reconnecting manager) or a cluster, behind one command interface; every
 /// command here touches a single key, so cluster routing needs nothing more.
 #[derive(Clone)]
-enum Conn {
+pub enum Conn {
+    /// One server.
     Single(ConnectionManager),
+    /// A cluster.
     Cluster(ClusterConnection),
 }
 
@@ -101,6 +103,11 @@ impl RedisCredentials {
             )
         };
         Ok(Self { durable, redis, prefix: "agora".into() })
+    }
+
+    /// The connection, for other Redis-backed stores (idempotency records) to share.
+    pub fn connection(&self) -> Conn {
+        self.redis.clone()
     }
 
     /// Whether Redis answers a `PING` (for `/readyz`; the caller bounds the wait).

@@ -10,7 +10,9 @@ use agora_core::services::{Ports, Services};
 use agora_core::users::NewUser;
 use agora_core::{Actor, ErrorCode};
 use agora_db::{Db, PoolSettings, SqlStore};
+use agora_idempotency::IdempotencyLayer;
 use axum::Router;
+use axum::body::Body;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -29,6 +31,7 @@ use crate::http::error::ApiError;
 use crate::http::normalize::{NormalizeErrors, fallback};
 use crate::http::routes::RouteTable;
 use crate::http::versioning::SelectVersion;
+use crate::idempotency::KeyRules;
 use crate::metrics::Metrics;
 use crate::password::Argon2Hasher;
 use crate::state::AppState;
@@ -168,6 +171,7 @@ impl App {
         let tokens = token_keys(&config, &secret)?;
         let refresh_token_ttl = chrono::Duration::from_std(config.auth.refresh_token_ttl)
             .map_err(|_| StartError::Config("`auth.refresh_token_ttl` is too long".into()))?;
+        let sql_store = (*store).clone();
         let services = Services::new(Ports {
             users: store.clone(),
             posts: store.clone(),
@@ -184,17 +188,22 @@ impl App {
         // front of it read all come from this.
         let (routes, api, table) = crate::rest::all().split();
         let table = Arc::new(table);
+        let keys = KeyRules::new(table.clone(), config.idempotency.required.clone());
+        let idempotency_store = crate::idempotency::store(&config, &db, redis.as_ref()).map_err(StartError::Config)?;
+        crate::idempotency::spawn_purger(idempotency_store.clone());
+        let idempotency = crate::idempotency::layer(&config, keys.clone(), idempotency_store);
         let state = AppState::new(crate::state::Shared {
             services,
+            store: sql_store,
             db,
             metrics: Metrics::install(),
             config: Arc::new(config),
-            docs: Arc::new(crate::openapi::documents(api, &table)),
+            docs: Arc::new(crate::openapi::documents(api, &keys)),
             tokens,
             redis,
         });
         bootstrap_admin(&state).await?;
-        let router = router(state.clone(), routes, table.clone()).map_err(StartError::Config)?;
+        let router = router(state.clone(), routes, table.clone(), idempotency).map_err(StartError::Config)?;
         Ok(App { state, routes: table, router })
     }
 
@@ -246,7 +255,12 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> axum::response:
 /// Order matters: the request context is outermost (every response gets a request id and a
 /// log line); version selection rewrites the URI before the inner router matches it, which is
 /// why the routes sit behind a fallback service instead of directly in this router.
-fn router(state: AppState, routes: Router<AppState>, table: Arc<RouteTable>) -> Result<Router, String> {
+fn router(
+    state: AppState,
+    routes: Router<AppState>,
+    table: Arc<RouteTable>,
+    idempotency: IdempotencyLayer<Body>,
+) -> Result<Router, String> {
     let body_limit = state.config.body_limit_bytes;
     let api = routes
         .fallback(fallback)
@@ -259,6 +273,13 @@ fn router(state: AppState, routes: Router<AppState>, table: Arc<RouteTable>) -> 
         // The whole request, body included: a client that trickles its body is cut off (408)
         // instead of holding a connection and a handler for as long as it likes.
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, state.config.request_timeout))
+        // Inside authentication (a key's scope is the principal) and the rate limiter (a 429
+        // never touches a key); each request with a key runs in its own task, so the timeout
+        // above cannot cut it off between its write and its record.
+        .layer(idempotency)
+        // One body type for the layer above to store and replay (axum boxes it here or later
+        // anyway).
+        .map_response(|res: axum::http::Response<_>| res.map(Body::new))
         .layer(RequestBodyLimitLayer::new(body_limit))
         .service(api);
     // The outer stack is one tower service behind a single router level. (Each

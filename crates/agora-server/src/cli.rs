@@ -171,7 +171,8 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Openapi => {
             let (_, api, table) = crate::rest::all().split();
-            let doc = crate::openapi::documents(api, &table).all;
+            let keys = crate::idempotency::KeyRules::new(table.into(), config.idempotency.required.clone());
+            let doc = crate::openapi::documents(api, &keys).all;
             // A reader that stops early (`agora openapi | head`) is not an error.
             match writeln!(std::io::stdout().lock(), "{doc}") {
                 Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.to_string()),

@@ -353,6 +353,14 @@ impl Config {
         if !["database", "redis", "memory"].contains(&self.idempotency.backend.as_str()) {
             return bad("idempotency.backend", "must be database, redis or memory");
         }
+        if self.idempotency.backend == "redis" && self.redis_url.is_empty() {
+            return bad("idempotency.backend", "\"redis\" needs `redis_url`");
+        }
+        if self.idempotency.ttl < Duration::from_secs(60) || self.idempotency.ttl > Duration::from_secs(30 * 24 * 3600)
+        {
+            return bad("idempotency.ttl", "must be between 1m and 30d");
+        }
+        crate::idempotency::validate_required(&self.idempotency.required).map_err(ConfigError)?;
         if self.auth.argon2_memory_kib < 8 || self.auth.argon2_iterations == 0 {
             return bad("auth.argon2_memory_kib", "argon2 memory must be >= 8 KiB and iterations >= 1");
         }

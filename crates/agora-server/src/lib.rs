@@ -6,6 +6,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod http;
+pub mod idempotency;
 pub mod metrics;
 pub mod openapi;
 pub mod password;

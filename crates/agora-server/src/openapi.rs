@@ -41,9 +41,10 @@ use utoipa::openapi::{Components, Deprecated, License, Ref, RefOr};
 
 use crate::http::envelope::Meta;
 use crate::http::error::{ErrorEnvelope, ProblemDetails};
-use crate::http::routes::RouteTable;
 use crate::http::versioning::{ApiVersion, V1_SUNSET};
+use crate::idempotency::KeyRules;
 use crate::state::Documents;
+use agora_idempotency::Rule;
 use headers::names;
 
 const DESCRIPTION: &str = "\
@@ -125,7 +126,7 @@ fn is_unsafe(method: &str) -> bool {
 /// Adds the headers every response carries, turns headers declared by name into references
 /// (a redirect's `Location` is the client's URI, not a new resource's), and for v1 adds
 /// `Deprecation`, `Sunset` and the successor `Link`.
-fn decorate_response(response: &mut Response, redirect: bool, v1: bool) {
+fn decorate_response(response: &mut Response, redirect: bool, v1: bool, replayable: bool) {
     for (name, header) in response.headers.iter_mut() {
         if redirect && name == "Location" {
             *header = RefOr::Ref(headers::header_ref(names::LOCATION_REDIRECT));
@@ -138,6 +139,9 @@ fn decorate_response(response: &mut Response, redirect: bool, v1: bool) {
     };
     add("X-Request-ID", names::REQUEST_ID);
     add("API-Version", names::API_VERSION);
+    if replayable {
+        add("Idempotency-Replay", names::IDEMPOTENCY_REPLAY);
+    }
     if v1 {
         add("Deprecation", names::DEPRECATION);
         add("Sunset", names::SUNSET);
@@ -148,7 +152,8 @@ fn decorate_response(response: &mut Response, redirect: bool, v1: bool) {
 }
 
 /// The error codes the middleware stack can answer with on this operation.
-fn stack_codes(method: &str, path: &str, op: &Operation, versioned: bool, table: &RouteTable) -> Vec<ErrorCode> {
+fn stack_codes(method: &str, path: &str, op: &Operation, versioned: bool, keys: &KeyRules) -> Vec<ErrorCode> {
+    let table = keys.table();
     let mut codes = vec![
         ErrorCode::MethodNotAllowed,
         ErrorCode::RateLimitExceeded,
@@ -175,6 +180,15 @@ fn stack_codes(method: &str, path: &str, op: &Operation, versioned: bool, table:
     }
     if path.contains('{') {
         codes.push(ErrorCode::InvalidRequest);
+    }
+    match keys.rule(&http_method, &concrete) {
+        Rule::Ignore => {}
+        rule => {
+            codes.extend([ErrorCode::InvalidRequest, ErrorCode::RequestInProgress, ErrorCode::IdempotencyKeyReused]);
+            if rule == Rule::Require {
+                codes.push(ErrorCode::MissingIdempotencyKey);
+            }
+        }
     }
     codes
 }
@@ -222,7 +236,7 @@ fn expand_security(op: &mut Operation) {
 }
 
 /// Decorates one operation at `path`.
-fn decorate_operation(method: &str, path: &str, op: &mut Operation, table: &RouteTable) {
+fn decorate_operation(method: &str, path: &str, op: &mut Operation, keys: &KeyRules) {
     let version = [ApiVersion::V1, ApiVersion::V2].into_iter().find(|v| path.starts_with(&format!("{}/", v.prefix())));
     let params = op.parameters.get_or_insert_with(Vec::new);
     params.push(parameter_ref(names::REQUEST_ID));
@@ -232,8 +246,15 @@ fn decorate_operation(method: &str, path: &str, op: &mut Operation, table: &Rout
     if is_unsafe(method) {
         params.push(parameter_ref(names::CSRF_TOKEN));
     }
+    let http_method = Method::from_bytes(method.to_ascii_uppercase().as_bytes()).unwrap_or(Method::GET);
+    let rule = keys.rule(&http_method, &path.replace("{id}", "1"));
+    match rule {
+        Rule::Ignore => {}
+        Rule::Honour => params.push(parameter_ref(names::IDEMPOTENCY_KEY)),
+        Rule::Require => params.push(parameter_ref(names::IDEMPOTENCY_KEY_REQUIRED)),
+    }
     expand_security(op);
-    merge_errors(op, stack_codes(method, path, op, version.is_some(), table));
+    merge_errors(op, stack_codes(method, path, op, version.is_some(), keys));
     let v1 = version == Some(ApiVersion::V1);
     if let Some(v) = version {
         let id = op.operation_id.take().unwrap_or_default();
@@ -252,20 +273,22 @@ fn decorate_operation(method: &str, path: &str, op: &mut Operation, table: &Rout
     }
     for (status, response) in op.responses.responses.iter_mut() {
         if let RefOr::T(r) = response {
-            decorate_response(r, status.starts_with('3') && status != "304", v1);
+            let replayable =
+                rule != Rule::Ignore && status.parse::<u16>().is_ok_and(agora_idempotency::StoredResponse::is_storable);
+            decorate_response(r, status.starts_with('3') && status != "304", v1, replayable);
         }
     }
 }
 
 /// The full document: the router's paths, decorated, with the global parts.
-pub fn document(routes: utoipa::openapi::OpenApi, table: &RouteTable) -> utoipa::openapi::OpenApi {
+pub fn document(routes: utoipa::openapi::OpenApi, keys: &KeyRules) -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     let mut license = License::new("MIT OR Apache-2.0");
     license.identifier = Some("MIT OR Apache-2.0".to_string());
     doc.info.license = Some(license);
     let mut paths = routes.paths;
     for (path, item) in paths.paths.iter_mut() {
-        operations_mut(item).for_each(|(m, op)| decorate_operation(m, path, op, table));
+        operations_mut(item).for_each(|(m, op)| decorate_operation(m, path, op, keys));
     }
     doc.paths = paths;
     let mut components = doc.components.take().unwrap_or_default();
@@ -274,6 +297,10 @@ pub fn document(routes: utoipa::openapi::OpenApi, table: &RouteTable) -> utoipa:
     components.parameters.insert(names::REQUEST_ID.to_string(), RefOr::T(params::request_id_param()));
     components.parameters.insert(names::API_VERSION.to_string(), RefOr::T(params::api_version_param()));
     components.parameters.insert(names::CSRF_TOKEN.to_string(), RefOr::T(params::csrf_token_param()));
+    components.parameters.insert(names::IDEMPOTENCY_KEY.to_string(), RefOr::T(params::idempotency_key_param(false)));
+    components
+        .parameters
+        .insert(names::IDEMPOTENCY_KEY_REQUIRED.to_string(), RefOr::T(params::idempotency_key_param(true)));
     components.security_schemes.extend(security::security_schemes());
     fields::document_selection(
         doc.paths.paths.values_mut().flat_map(|item| operations_mut(item).map(|(_, op)| op)),
@@ -293,8 +320,8 @@ fn only(doc: &utoipa::openapi::OpenApi, prefix: &str) -> utoipa::openapi::OpenAp
 }
 
 /// Renders the three documents served: all, v1 only, v2 only.
-pub fn documents(routes: utoipa::openapi::OpenApi, table: &RouteTable) -> Documents {
-    let all = document(routes, table);
+pub fn documents(routes: utoipa::openapi::OpenApi, keys: &KeyRules) -> Documents {
+    let all = document(routes, keys);
     let render = |d: &utoipa::openapi::OpenApi| {
         let mut json = serde_json::to_value(d).unwrap_or_default();
         conditions::add_conditions(&mut json);

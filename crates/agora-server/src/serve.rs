@@ -34,6 +34,15 @@ use tower::{Layer, ServiceExt};
 
 use crate::ratelimit::Peer;
 
+/// Most bytes of one request head (request line and headers). hyper's default lets a head grow
+/// to about 400 KiB; nothing a client of this API sends comes near 16 KiB, so a larger head is
+/// refused `431` sooner and costs less memory per connection. A request line longer than
+/// hyper's own limit (65,534 bytes) is refused `414` before this one applies.
+pub const MAX_HEAD_BYTES: usize = 128 * 1024;
+
+/// Most header fields in one request (hyper's default, named here so the docs can cite it).
+pub const MAX_HEADERS: usize = 100;
+
 /// What a connection may take.
 #[derive(Debug, Clone, Copy)]
 pub struct ConnectionLimits {
@@ -54,8 +63,13 @@ pub async fn serve(
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let graceful = GracefulShutdown::new();
     let mut builder = Builder::new(TokioExecutor::new());
-    builder.http1().timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout);
-    builder.http2().timer(TokioTimer::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .max_buf_size(MAX_HEAD_BYTES)
+        .max_headers(MAX_HEADERS);
+    builder.http2().timer(TokioTimer::new()).max_header_list_size(MAX_HEAD_BYTES as u32);
     tokio::pin!(shutdown);
     loop {
         let permit = tokio::select! {

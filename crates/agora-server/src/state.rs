@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use agora_core::services::Services;
-use agora_db::Db;
+use agora_core::services::{Repos, Services};
+use agora_db::{Db, SqlStore};
 
 use crate::config::Config;
 use crate::metrics::Metrics;
@@ -18,6 +18,34 @@ impl AppState {
     /// Wraps the parts into the shared state.
     pub fn new(shared: Shared) -> Self {
         Self(Arc::new(shared))
+    }
+
+    /// The state a request runs with: when the request's idempotency record is kept by the
+    /// SQL store, its services write through the record's unit of work, so the request's
+    /// writes and its record commit together; otherwise the shared state itself.
+    pub fn for_request(&self, extensions: &axum::http::Extensions) -> AppState {
+        let unit = extensions.get::<agora_idempotency::Unit>().and_then(|u| u.0.downcast_ref::<agora_db::Unit>());
+        match unit {
+            None => self.clone(),
+            Some(unit) => {
+                let repos = Repos::all(Arc::new(self.store.in_unit(unit.clone())));
+                AppState::new(Shared { services: self.services.within(repos), ..(*self.0).clone() })
+            }
+        }
+    }
+}
+
+/// The request's state ([`AppState::for_request`]): what mutating handlers take instead of
+/// `State<AppState>`.
+pub struct Scoped(pub AppState);
+
+impl axum::extract::FromRequestParts<AppState> for Scoped {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, std::convert::Infallible> {
+        Ok(Scoped(state.for_request(&parts.extensions)))
     }
 }
 
@@ -40,11 +68,14 @@ pub struct Documents {
 }
 
 /// What the state holds; reached through `AppState`'s `Deref`.
+#[derive(Clone)]
 pub struct Shared {
     /// Domain services.
     pub services: Services,
     /// The pool (readiness, pool metrics).
     pub db: Db,
+    /// The repositories, to bind to a request's unit of work.
+    pub store: SqlStore,
     /// Metrics recorder.
     pub metrics: Metrics,
     /// Effective configuration.

@@ -92,8 +92,12 @@ impl TokenKeys {
 
     /// EdDSA (Ed25519) from a PKCS#8 PEM private key.
     pub fn eddsa_pem(pem: &str, issuer: &str, audience: &str, ttl: Duration) -> Result<Self, String> {
-        let signing = ed25519_dalek::SigningKey::from_pkcs8_pem(pem)
-            .map_err(|e| format!("not an Ed25519 PKCS#8 PEM key: {e}"))?;
+        let signing = ed25519_dalek::SigningKey::from_pkcs8_pem(pem).map_err(|e| {
+            format!(
+                "only Ed25519 keys are supported, as PKCS#8 PEM (`openssl genpkey -algorithm ed25519`); \
+                 this file is not one ({e})"
+            )
+        })?;
         let public = signing.verifying_key().to_bytes();
         let x = URL_SAFE_NO_PAD.encode(public);
         let kid = hex::encode(&sha2_256(&public)[..8]);

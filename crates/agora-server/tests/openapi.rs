@@ -16,7 +16,8 @@ use serde_json::{Value, json};
 
 fn documents() -> Documents {
     let (_, api, table) = agora_server::rest::all().split();
-    agora_server::openapi::documents(api, &table)
+    let required = agora_server::config::Config::default().idempotency.required;
+    agora_server::openapi::documents(api, &agora_server::idempotency::KeyRules::new(table.into(), required))
 }
 
 fn full() -> Value {

@@ -42,6 +42,9 @@ struct Entry {
     /// Methods whose request body carries the credentials being presented (a password, a
     /// refresh token, a client secret): a cookie or bearer header on them is not.
     credentials_in_body: Vec<Method>,
+    /// Methods that honour `Idempotency-Key` (`POST` and `PATCH`, except where the body
+    /// carries credentials or the response carries a secret).
+    idempotent: Vec<Method>,
 }
 
 /// The declared routes, matched against concrete paths.
@@ -61,15 +64,27 @@ pub struct RoutesBuilder {
 }
 
 impl RoutesBuilder {
-    /// Records `template` (with `methods` carrying credentials in their body).
-    pub fn add(&mut self, template: &str, kind: Kind, operational: bool, credentials_in_body: &[Method]) {
+    /// Records `template` (with `methods` carrying credentials in their body, and those that
+    /// honour idempotency keys).
+    pub fn add(
+        &mut self,
+        template: &str,
+        kind: Kind,
+        operational: bool,
+        credentials_in_body: &[Method],
+        idempotent: &[Method],
+    ) {
         match self.entries.iter_mut().find(|e| &*e.template == template) {
-            Some(e) => e.credentials_in_body.extend_from_slice(credentials_in_body),
+            Some(e) => {
+                e.credentials_in_body.extend_from_slice(credentials_in_body);
+                e.idempotent.extend_from_slice(idempotent);
+            }
             None => self.entries.push(Entry {
                 template: Arc::from(template),
                 kind,
                 operational,
                 credentials_in_body: credentials_in_body.to_vec(),
+                idempotent: idempotent.to_vec(),
             }),
         }
     }
@@ -91,7 +106,7 @@ impl RoutesBuilder {
     /// Adds every route of `other`.
     pub fn merge(&mut self, other: RoutesBuilder) {
         for e in other.entries {
-            self.add(&e.template, e.kind, e.operational, &e.credentials_in_body);
+            self.add(&e.template, e.kind, e.operational, &e.credentials_in_body, &e.idempotent);
         }
     }
 
@@ -146,37 +161,52 @@ impl<S: Clone + Send + Sync + 'static> Routes<S> {
         Routes { groups: Vec::new(), undocumented: Vec::new(), table: RoutesBuilder::default(), kind }
     }
 
-    fn add(mut self, r: UtoipaMethodRouter<S>, operational: bool, credentials_in_body: bool) -> Self {
+    fn add(mut self, r: UtoipaMethodRouter<S>, operational: bool, credentials_in_body: bool, keys: bool) -> Self {
         for (path, item) in &r.1.paths {
-            let methods = if credentials_in_body { methods(item) } else { Vec::new() };
-            self.table.add(path, self.kind, operational, &methods);
+            let all = methods(item);
+            let creds = if credentials_in_body { all.clone() } else { Vec::new() };
+            let idempotent: Vec<Method> = if keys && !credentials_in_body {
+                all.into_iter().filter(|m| *m == Method::POST || *m == Method::PATCH).collect()
+            } else {
+                Vec::new()
+            };
+            self.table.add(path, self.kind, operational, &creds, &idempotent);
         }
         self.groups.push(r);
         self
     }
 
-    /// Adds handlers (one path) with their documentation.
+    /// Adds handlers (one path) with their documentation. Their `POST` and `PATCH` honour
+    /// `Idempotency-Key`.
     pub fn route(self, r: UtoipaMethodRouter<S>) -> Self {
-        self.add(r, false, false)
+        self.add(r, false, false, true)
+    }
+
+    /// Adds handlers whose responses carry a secret shown once (an API key, a client secret):
+    /// they ignore `Idempotency-Key`, because a stored response would keep the secret at rest,
+    /// where Agora keeps only hashes.
+    pub fn secret_response(self, r: UtoipaMethodRouter<S>) -> Self {
+        self.add(r, false, false, false)
     }
 
     /// Adds handlers whose request body carries the credentials being presented (a password,
     /// a refresh token, a client secret): authentication leaves their other credentials alone,
     /// so a browser holding a session cookie can still sign in again.
+    /// They ignore `Idempotency-Key` too: their responses carry tokens or sessions.
     pub fn credentials_in_body(self, r: UtoipaMethodRouter<S>) -> Self {
-        self.add(r, false, true)
+        self.add(r, false, true, false)
     }
 
     /// Adds an operational endpoint (health, readiness, metrics, the documents).
     pub fn operational(self, r: UtoipaMethodRouter<S>) -> Self {
-        self.add(r, true, false)
+        self.add(r, true, false, false)
     }
 
     /// Adds operational routes that are not part of the API document (the docs page and its
     /// assets).
     pub fn undocumented(mut self, router: Router<S>, templates: &[&str]) -> Self {
         for t in templates {
-            self.table.add(t, self.kind, true, &[]);
+            self.table.add(t, self.kind, true, &[], &[]);
         }
         self.undocumented.push(router);
         self
@@ -237,6 +267,11 @@ impl RouteTable {
         self.entry(path).is_some_and(|e| e.operational)
     }
 
+    /// Whether `method path` honours `Idempotency-Key`.
+    pub fn honours_keys(&self, method: &Method, path: &str) -> bool {
+        self.entry(path).is_some_and(|e| e.idempotent.contains(method))
+    }
+
     /// Whether the body of `method path` carries the credentials being presented.
     pub fn credentials_in_body(&self, method: &Method, path: &str) -> bool {
         self.entry(path).is_some_and(|e| e.credentials_in_body.contains(method))
@@ -259,15 +294,15 @@ mod tests {
 
     fn table() -> RouteTable {
         let mut api = RoutesBuilder::default();
-        api.add("/users", Kind::Versioned, false, &[]);
-        api.add("/users/{id}", Kind::Versioned, false, &[]);
-        api.add("/users/me", Kind::Versioned, false, &[]);
-        api.add("/auth/session", Kind::Versioned, false, &[Method::POST]);
-        api.add("/openapi.json", Kind::Versioned, true, &[]);
+        api.add("/users", Kind::Versioned, false, &[], &[Method::POST]);
+        api.add("/users/{id}", Kind::Versioned, false, &[], &[Method::PATCH]);
+        api.add("/users/me", Kind::Versioned, false, &[], &[]);
+        api.add("/auth/session", Kind::Versioned, false, &[Method::POST], &[]);
+        api.add("/openapi.json", Kind::Versioned, true, &[], &[]);
         let mut all = api.prefixed("/v1");
         all.merge(api.prefixed("/v2"));
-        all.add("/healthz", Kind::Unversioned, true, &[]);
-        all.add("/oauth/authorize", Kind::Unversioned, false, &[]);
+        all.add("/healthz", Kind::Unversioned, true, &[], &[]);
+        all.add("/oauth/authorize", Kind::Unversioned, false, &[], &[]);
         all.build()
     }
 
@@ -294,6 +329,9 @@ mod tests {
         assert!(t.credentials_in_body(&Method::POST, "/v1/auth/session"));
         assert!(!t.credentials_in_body(&Method::DELETE, "/v2/auth/session"));
         assert!(!t.credentials_in_body(&Method::POST, "/v2/users"));
+        assert!(t.honours_keys(&Method::POST, "/v1/users") && t.honours_keys(&Method::PATCH, "/v2/users/3"));
+        assert!(!t.honours_keys(&Method::GET, "/v2/users") && !t.honours_keys(&Method::POST, "/v2/auth/session"));
+        assert!(!t.honours_keys(&Method::POST, "/v2/nope"));
     }
 
     #[test]

@@ -74,6 +74,12 @@ pub mod names {
     pub const LOCATION_REDIRECT: &str = "Location.redirect";
     /// `X-CSRF-Token` (a request parameter component).
     pub const CSRF_TOKEN: &str = "X-CSRF-Token";
+    /// `Idempotency-Key` where it is optional (a request parameter component).
+    pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
+    /// `Idempotency-Key` where it is required (a request parameter component).
+    pub const IDEMPOTENCY_KEY_REQUIRED: &str = "Idempotency-Key.required";
+    /// `Idempotency-Replay` on a replayed response.
+    pub const IDEMPOTENCY_REPLAY: &str = "Idempotency-Replay";
 }
 
 /// Which component a header that a handler declares by name (`headers(("ETag" = String))`)
@@ -154,6 +160,14 @@ pub fn header_components() -> BTreeMap<String, RefOr<Header>> {
             ),
         ),
         (names::ALLOW, header("The methods this path supports.", string().examples([json!("GET, POST")]))),
+        (
+            names::IDEMPOTENCY_REPLAY,
+            header(
+                "`true` when this is the stored response of an earlier request with the same \
+                 `Idempotency-Key` (nothing was executed again); absent otherwise.",
+                string().enum_values(Some(["true"])),
+            ),
+        ),
         (names::RETRY_AFTER, header("Seconds to wait before retrying (at least 1).", integer().minimum(Some(1)))),
         (
             names::RATELIMIT_LIMIT,

@@ -294,3 +294,34 @@ pub fn csrf_token_param() -> Parameter {
         string().examples([json!("k3J9xQ2mV8pL5nR7tY1wZ4bC6dF0gH2j")]),
     )
 }
+
+/// The `Idempotency-Key` request header, optional or required. The pattern is the parser's
+/// rule (`agora_idempotency::IdempotencyKey`): 1–255 printable ASCII characters without
+/// surrounding spaces, or the same as an RFC 8941 quoted string.
+pub fn idempotency_key_param(required: bool) -> Parameter {
+    let mut p = header(
+        "Idempotency-Key",
+        if required {
+            "Required. A client-chosen key (1–255 printable ASCII characters, e.g. a UUID) that makes \
+             retries safe: a retry with the same key and the same request gets the first response \
+             again (`Idempotency-Replay: true`) and nothing runs twice. Missing → 400 \
+             `MISSING_IDEMPOTENCY_KEY`; still running → 409 `REQUEST_IN_PROGRESS`; used for another \
+             request → 422 `IDEMPOTENCY_KEY_REUSED`. Keys are kept 24 hours, per caller."
+        } else {
+            "Optional. A client-chosen key (1–255 printable ASCII characters, e.g. a UUID) that makes \
+             retries safe: a retry with the same key and the same request gets the first response \
+             again (`Idempotency-Replay: true`) and nothing runs twice. Still running → 409 \
+             `REQUEST_IN_PROGRESS`; used for another request → 422 `IDEMPOTENCY_KEY_REUSED`. Keys are \
+             kept 24 hours, per caller."
+        },
+        string().pattern(Some(IDEMPOTENCY_KEY_PATTERN)).examples([json!("8e03978e-40d5-43e8-bc93-6894a57f9324")]),
+    );
+    if required {
+        p.required = Required::True;
+    }
+    p
+}
+
+/// What [`idempotency_key_param`] accepts: a bare key, or a quoted string whose only escapes
+/// are `\"` and `\\`.
+pub const IDEMPOTENCY_KEY_PATTERN: &str = r#"^(?:[!#-~](?:[ -~]{0,253}[!-~])?|"(?:[ !#-\[\]-~]|\\["\\]){1,255}")$"#;

@@ -21,7 +21,7 @@ use crate::state::AppState;
 
 /// The API key routes.
 pub fn routes() -> Routes<AppState> {
-    Routes::new(Kind::Versioned).route(utoipa_axum::routes!(list, create)).route(utoipa_axum::routes!(delete))
+    Routes::new(Kind::Versioned).secret_response(utoipa_axum::routes!(list, create)).route(utoipa_axum::routes!(delete))
 }
 
 /// An API key (never its secret).

@@ -26,7 +26,7 @@ use crate::tokens::Jwks;
 
 /// Client registration, under each version.
 pub fn versioned_routes() -> Routes<AppState> {
-    Routes::new(Kind::Versioned).route(utoipa_axum::routes!(create_client))
+    Routes::new(Kind::Versioned).secret_response(utoipa_axum::routes!(create_client))
 }
 
 /// The authorize page and the discovery documents, outside the versions.

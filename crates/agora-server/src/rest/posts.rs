@@ -15,7 +15,7 @@ use crate::http::extract::{CurrentActor, PathId, QueryPairs, Version, Write, Wri
 use crate::http::routes::{Kind, Routes};
 use crate::openapi::errors::Errors;
 use crate::openapi::params::{FieldsParam, IdPath, IfMatch, IfNoneMatch, ListParams};
-use crate::state::AppState;
+use crate::state::{AppState, Scoped};
 
 /// The posts routes.
 pub fn routes() -> Routes<AppState> {
@@ -114,7 +114,7 @@ pub async fn list_by_user(
         Errors<{ errors![Forbidden, ValidationError] }>,
     )
 )]
-pub async fn create(State(s): State<AppState>, v: Version, Write(actor, input): Write<NewPost>) -> ApiResult<Response> {
+pub async fn create(Scoped(s): Scoped, v: Version, Write(actor, input): Write<NewPost>) -> ApiResult<Response> {
     let p = s.services.posts.create(&actor, input).await?;
     Ok(PostOut::created(v, &actor, &p, "posts"))
 }
@@ -168,7 +168,7 @@ pub async fn get(
     )
 )]
 pub async fn patch(
-    State(s): State<AppState>,
+    Scoped(s): Scoped,
     v: Version,
     PathId(id): PathId,
     headers: HeaderMap,

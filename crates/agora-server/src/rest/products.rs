@@ -17,7 +17,7 @@ use crate::http::extract::{CurrentActor, PathId, QueryPairs, Version, Write, Wri
 use crate::http::routes::{Kind, Routes};
 use crate::openapi::errors::Errors;
 use crate::openapi::params::{FieldsParam, IdPath, IfMatch, IfNoneMatch, ListParams};
-use crate::state::AppState;
+use crate::state::{AppState, Scoped};
 
 /// The products routes.
 pub fn routes() -> Routes<AppState> {
@@ -96,11 +96,7 @@ pub async fn list(
         Errors<{ errors![Forbidden, ValidationError] }>,
     )
 )]
-pub async fn create(
-    State(s): State<AppState>,
-    v: Version,
-    Write(actor, input): Write<NewProduct>,
-) -> ApiResult<Response> {
+pub async fn create(Scoped(s): Scoped, v: Version, Write(actor, input): Write<NewProduct>) -> ApiResult<Response> {
     let p = s.services.products.create(&actor, input).await?;
     Ok(ProductOut::created(v, &actor, &p, "products"))
 }
@@ -196,7 +192,7 @@ pub async fn replace(
     )
 )]
 pub async fn patch(
-    State(s): State<AppState>,
+    Scoped(s): Scoped,
     v: Version,
     PathId(id): PathId,
     headers: HeaderMap,

@@ -18,7 +18,7 @@ use crate::http::extract::{Body, CurrentActor, PathId, QueryPairs, Version, Writ
 use crate::http::routes::{Kind, Routes};
 use crate::openapi::errors::Errors;
 use crate::openapi::params::{FieldsParam, IdPath, IfMatch, IfNoneMatch, ListParams};
-use crate::state::AppState;
+use crate::state::{AppState, Scoped};
 
 /// The users routes.
 pub fn routes() -> Routes<AppState> {
@@ -128,7 +128,7 @@ pub async fn list(
     )
 )]
 pub async fn create(
-    State(s): State<AppState>,
+    Scoped(s): Scoped,
     v: Version,
     CurrentActor(actor): CurrentActor,
     Body(input): Body<NewUser>,
@@ -260,7 +260,7 @@ pub async fn replace(
     )
 )]
 pub async fn patch(
-    State(s): State<AppState>,
+    Scoped(s): Scoped,
     v: Version,
     PathId(id): PathId,
     headers: HeaderMap,

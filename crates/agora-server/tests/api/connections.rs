@@ -131,3 +131,27 @@ db_test!(an_unread_body_closes_the_connection_and_says_so, with = limited, |app|
     assert_eq!(res.header("connection"), None);
     assert_eq!(conn.roundtrip("GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n").await.unwrap().status, 200);
 });
+
+db_test!(oversized_request_heads_are_refused_by_the_protocol_layer, with = limited, |app| async move {
+    // hyper answers these before a request exists, so they carry no envelope (OPERATIONS.md
+    // says so); what matters is a prompt refusal and a closed connection, not a buffered head.
+    let s = serve(app).await;
+    let big_header = format!("GET /healthz HTTP/1.1\r\nHost: test\r\nX-Big: {}\r\n\r\n", "a".repeat(200 * 1024));
+    let many_headers = format!(
+        "GET /healthz HTTP/1.1\r\nHost: test\r\n{}\r\n",
+        (0..120).map(|i| format!("X-H{i}: 1\r\n")).collect::<String>()
+    );
+    let long_uri = format!("GET /healthz?{} HTTP/1.1\r\nHost: test\r\n\r\n", "a".repeat(70 * 1024));
+    for (req, status) in [(big_header, "431"), (many_headers, "431"), (long_uri, "414")] {
+        let mut stream = TcpStream::connect(s.addr).await.unwrap();
+        // The server may answer and close before it has read everything we send.
+        let _ = stream.write_all(req.as_bytes()).await;
+        let got = String::from_utf8_lossy(&read_to_close(&mut stream).await).to_string();
+        assert!(got.starts_with(&format!("HTTP/1.1 {status}")), "want {status}: {got}");
+        assert!(got.to_ascii_lowercase().contains("connection: close"), "{got}");
+    }
+    // A head within the limits is served.
+    let mut conn = Conn::connect(s.addr).await.unwrap();
+    let ok = format!("GET /healthz HTTP/1.1\r\nHost: test\r\nX-Fine: {}\r\n\r\n", "a".repeat(8 * 1024));
+    assert_eq!(conn.roundtrip(&ok).await.unwrap().status, 200);
+});

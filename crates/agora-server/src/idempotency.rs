@@ -99,7 +99,7 @@ pub fn refusal(r: Refusal) -> Response {
 /// How long a reservation holds its key: past the longest a request may run, so that only a
 /// holder that died loses it.
 pub fn lease(config: &Config) -> Duration {
-    config.request_timeout + Duration::from_secs(5)
+    config.request_timeout + Duration::from_secs(2)
 }
 
 /// The layer over `store`.

@@ -139,6 +139,7 @@ fn describe() {
     describe_gauge!("agora_db_pool_connections", "Open database connections (as of the last scrape).");
     describe_gauge!("agora_db_pool_idle_connections", "Idle database connections (as of the last scrape).");
     agora_ratelimit::metrics_names::describe();
+    agora_idempotency::metrics_names::describe();
 }
 
 /// How often histogram samples are folded into their summaries.

@@ -32,8 +32,10 @@ impl Around for NormalizeErrors {
 
     fn after(&self, (): (), res: &mut Response) {
         let status = res.status();
+        // A replayed response (`Idempotency-Replay`) was enveloped when it was first sent.
         if !(status.is_client_error() || status.is_server_error())
             || res.extensions().get::<AlreadyEnveloped>().is_some()
+            || res.headers().contains_key(agora_idempotency::IDEMPOTENCY_REPLAY)
         {
             return;
         }

@@ -18,6 +18,7 @@ mod connections;
 mod cursor_walk;
 mod envelope;
 mod hostile;
+mod idempotency;
 mod jwt;
 mod lists;
 mod oauth;

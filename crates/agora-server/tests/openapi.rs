@@ -249,3 +249,61 @@ fn cross_property_rules_are_in_the_schemas() {
     assert!(name_pattern.contains("\\u0000-\\u0008"), "{name_pattern}");
     assert_eq!(schemas["Scopes"]["anyOf"][0]["minItems"], json!(1));
 }
+
+#[test]
+fn idempotency_key_is_documented_exactly_where_it_is_honoured() {
+    let doc = full();
+    let mut keyed = BTreeSet::new();
+    for (path, method, op) in operations(&doc) {
+        let params = parameters(&doc, &op);
+        let key = params.iter().find(|p| p["name"] == "Idempotency-Key");
+        let codes: Vec<&str> = op["responses"]
+            .as_object()
+            .unwrap()
+            .values()
+            .flat_map(|r| r["x-error-codes"].as_array().into_iter().flatten().filter_map(Value::as_str))
+            .collect();
+        let replay_header = op["responses"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .any(|(s, r)| s.starts_with('2') && r["headers"].get("Idempotency-Replay").is_some());
+        match key {
+            Some(k) => {
+                keyed.insert(format!("{} {path}", method.to_uppercase()));
+                assert_eq!(k["required"], json!(false), "{method} {path}: no route requires a key by default");
+                assert!(codes.contains(&"REQUEST_IN_PROGRESS") && codes.contains(&"IDEMPOTENCY_KEY_REUSED"));
+                assert!(replay_header, "{method} {path}: Idempotency-Replay on its success");
+            }
+            None => {
+                assert!(!codes.contains(&"REQUEST_IN_PROGRESS"), "{method} {path}");
+                assert!(!replay_header, "{method} {path}");
+            }
+        }
+    }
+    let mut expected = BTreeSet::new();
+    for v in ["/v1", "/v2"] {
+        for (m, p) in [
+            ("POST", "/users"),
+            ("PATCH", "/users/{id}"),
+            ("POST", "/posts"),
+            ("PATCH", "/posts/{id}"),
+            ("POST", "/products"),
+            ("PATCH", "/products/{id}"),
+        ] {
+            expected.insert(format!("{m} {v}{p}"));
+        }
+    }
+    assert_eq!(keyed, expected, "secrets (API keys, client secrets, tokens, sessions) are never stored");
+}
+
+#[test]
+fn a_required_key_is_documented_as_required() {
+    let (_, api, table) = agora_server::rest::all().split();
+    let keys = agora_server::idempotency::KeyRules::new(table.into(), vec!["POST /v*/posts".into()]);
+    let doc: Value = serde_json::from_str(&agora_server::openapi::documents(api, &keys).v2).unwrap();
+    let op = &doc["paths"]["/v2/posts"]["post"];
+    let key = parameters(&doc, op).into_iter().find(|p| p["name"] == "Idempotency-Key").expect("the header").clone();
+    assert_eq!(key["required"], json!(true));
+    assert!(op["responses"]["400"]["x-error-codes"].as_array().unwrap().contains(&json!("MISSING_IDEMPOTENCY_KEY")));
+}

@@ -306,7 +306,7 @@ pub fn idempotency_key_param(required: bool) -> Parameter {
              retries safe: a retry with the same key and the same request gets the first response \
              again (`Idempotency-Replay: true`) and nothing runs twice. Missing → 400 \
              `MISSING_IDEMPOTENCY_KEY`; still running → 409 `REQUEST_IN_PROGRESS`; used for another \
-             request → 422 `IDEMPOTENCY_KEY_REUSED`. Keys are kept 24 hours, per caller."
+             request → 422 `IDEMPOTENCY_KEY_REUSED`. Keys are per caller and kept 24 hours by default (`idempotency.ttl`)."
         } else {
             "Optional. A client-chosen key (1–255 printable ASCII characters, e.g. a UUID) that makes \
              retries safe: a retry with the same key and the same request gets the first response \

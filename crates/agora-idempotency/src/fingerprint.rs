@@ -45,6 +45,7 @@ impl std::fmt::Debug for Fingerprint {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use http::Method;

@@ -92,6 +92,7 @@ fn unquote(s: &[u8]) -> Result<Vec<u8>, KeyError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use proptest::prelude::*;

@@ -143,6 +143,7 @@ impl Store for MemoryStore {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::IdempotencyKey;

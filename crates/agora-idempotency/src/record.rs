@@ -105,6 +105,7 @@ pub fn judge(existing: Option<&Record>, fingerprint: &Fingerprint, now_ms: u64) 
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use proptest::prelude::*;

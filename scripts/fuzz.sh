@@ -62,7 +62,7 @@ principal() {
 run_schemathesis() {
     local label="$1"; shift
     echo "-- schemathesis: $label"
-    (cd "$WORK" && "$VENV/bin/schemathesis" --config-file "$ROOT/scripts/schemathesis.toml" run \
+    (cd "$WORK" && SCHEMATHESIS_HOOKS="$ROOT/scripts/schemathesis_hooks.py" "$VENV/bin/schemathesis" --config-file "$ROOT/scripts/schemathesis.toml" run \
         "$BASE/openapi.json" --checks all --max-examples "$EXAMPLES" --seed "$SEED" \
         --generation-deterministic --no-shrink --request-timeout 30 "$@")
 }

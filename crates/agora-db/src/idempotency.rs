@@ -19,7 +19,9 @@ use std::time::Duration;
 
 use agora_idempotency::record::{RecordState, Verdict, judge};
 use agora_idempotency::store::{ms, now_ms};
-use agora_idempotency::{Fingerprint, Record, RecordKey, Reservation, Reserve, Store, StoreError, StoredResponse};
+use agora_idempotency::{
+    Fingerprint, Record, RecordKey, Reservation, Reserve, Store, StoreError, StoredResponse, Terms,
+};
 use async_trait::async_trait;
 use bytes::Bytes;
 
@@ -83,13 +85,9 @@ fn i(v: u64) -> i64 {
 
 #[async_trait]
 impl Store for SqlIdempotencyStore {
-    async fn reserve(
-        &self,
-        key: &RecordKey,
-        fingerprint: &Fingerprint,
-        lease: Duration,
-        ttl: Duration,
-    ) -> Result<Reserve, StoreError> {
+    async fn reserve(&self, key: &RecordKey, terms: &Terms) -> Result<Reserve, StoreError> {
+        let Terms { fingerprint, lease, ttl } = terms;
+        let (lease, ttl) = (*lease, *ttl);
         const TAKE: &str = "INSERT INTO idempotency_records \
              (scope, idem_key, fingerprint, state, token, lease_until, expires_at) \
              VALUES ($1, $2, $3, 'in_progress', $4, $5, $6) \

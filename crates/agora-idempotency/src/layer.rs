@@ -28,7 +28,7 @@ use tower::{Layer, Service, ServiceExt};
 use crate::metrics_names::REQUESTS_TOTAL;
 use crate::{
     Fingerprint, IDEMPOTENCY_KEY, IDEMPOTENCY_REPLAY, IdempotencyKey, KeyError, RecordKey, Reservation, Reserve, Store,
-    StoreError, StoredResponse, fault,
+    StoreError, StoredResponse, Terms, fault,
 };
 
 /// Whether an operation honours keys.
@@ -223,7 +223,7 @@ where
             let target = parts.uri.path_and_query().map_or("/", |p| p.as_str());
             let fingerprint = Fingerprint::of(&parts.method, target, &bytes);
             let s = &shared.settings;
-            let reserved = match shared.store.reserve(&key, &fingerprint, s.lease, s.ttl).await {
+            let reserved = match shared.store.reserve(&key, &Terms { fingerprint, lease: s.lease, ttl: s.ttl }).await {
                 Ok(r) => r,
                 Err(e) => {
                     tracing::error!(error = %e, "idempotency store: cannot reserve a key");

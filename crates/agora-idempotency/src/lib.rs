@@ -39,7 +39,7 @@ pub use memory::MemoryStore;
 pub use record::{Record, RecordState, StoredResponse, Verdict};
 #[cfg(feature = "redis")]
 pub use redis_store::RedisStore;
-pub use store::{RecordKey, Reservation, Reserve, Store, StoreError, Unit};
+pub use store::{RecordKey, Reservation, Reserve, Store, StoreError, Terms, Unit};
 
 /// The request header that carries the key.
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";

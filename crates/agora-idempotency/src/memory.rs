@@ -8,7 +8,7 @@ use async_trait::async_trait;
 
 use crate::record::{RecordState, Verdict, judge};
 use crate::store::{ms, now_ms};
-use crate::{Fingerprint, Record, RecordKey, Reservation, Reserve, Store, StoreError, StoredResponse};
+use crate::{Record, RecordKey, Reservation, Reserve, Store, StoreError, StoredResponse, Terms};
 
 /// Records in a map under one lock (every step is a few map operations, never held across an
 /// await). Lost when the process ends, so it promises nothing across a restart or between
@@ -73,13 +73,9 @@ impl Inner {
 
 #[async_trait]
 impl Store for MemoryStore {
-    async fn reserve(
-        &self,
-        key: &RecordKey,
-        fingerprint: &Fingerprint,
-        lease: Duration,
-        ttl: Duration,
-    ) -> Result<Reserve, StoreError> {
+    async fn reserve(&self, key: &RecordKey, terms: &Terms) -> Result<Reserve, StoreError> {
+        let Terms { fingerprint, lease, ttl } = terms;
+        let (lease, ttl) = (*lease, *ttl);
         let now = now_ms();
         let mut g = self.lock();
         match judge(g.records.get(key), fingerprint, now) {
@@ -146,7 +142,7 @@ impl Store for MemoryStore {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::IdempotencyKey;
+    use crate::{Fingerprint, IdempotencyKey};
 
     fn key(k: &str) -> RecordKey {
         RecordKey { scope: "user:1".into(), key: IdempotencyKey::parse(k.as_bytes()).unwrap() }
@@ -166,25 +162,55 @@ mod tests {
     #[tokio::test]
     async fn reserve_complete_replay_release() {
         let s = MemoryStore::default();
-        let Reserve::Proceed(r) = s.reserve(&key("a"), &fp(1), LEASE, TTL).await.unwrap() else { panic!() };
-        assert!(matches!(s.reserve(&key("a"), &fp(1), LEASE, TTL).await.unwrap(), Reserve::InProgress { .. }));
-        assert!(matches!(s.reserve(&key("a"), &fp(2), LEASE, TTL).await.unwrap(), Reserve::Mismatch));
+        let Reserve::Proceed(r) =
+            s.reserve(&key("a"), &Terms { fingerprint: fp(1), lease: LEASE, ttl: TTL }).await.unwrap()
+        else {
+            panic!()
+        };
+        assert!(matches!(
+            s.reserve(&key("a"), &Terms { fingerprint: fp(1), lease: LEASE, ttl: TTL }).await.unwrap(),
+            Reserve::InProgress { .. }
+        ));
+        assert!(matches!(
+            s.reserve(&key("a"), &Terms { fingerprint: fp(2), lease: LEASE, ttl: TTL }).await.unwrap(),
+            Reserve::Mismatch
+        ));
         s.complete(r, &resp(), TTL).await.unwrap();
-        assert!(matches!(s.reserve(&key("a"), &fp(1), LEASE, TTL).await.unwrap(), Reserve::Replay(x) if x == resp()));
+        assert!(
+            matches!(s.reserve(&key("a"), &Terms { fingerprint: fp(1), lease: LEASE, ttl: TTL }).await.unwrap(), Reserve::Replay(x) if x == resp())
+        );
         // Another scope does not see it.
         let other = RecordKey { scope: "user:2".into(), ..key("a") };
-        assert!(matches!(s.reserve(&other, &fp(1), LEASE, TTL).await.unwrap(), Reserve::Proceed(_)));
+        assert!(matches!(
+            s.reserve(&other, &Terms { fingerprint: fp(1), lease: LEASE, ttl: TTL }).await.unwrap(),
+            Reserve::Proceed(_)
+        ));
         // A released key is free again.
-        let Reserve::Proceed(r) = s.reserve(&key("b"), &fp(1), LEASE, TTL).await.unwrap() else { panic!() };
+        let Reserve::Proceed(r) =
+            s.reserve(&key("b"), &Terms { fingerprint: fp(1), lease: LEASE, ttl: TTL }).await.unwrap()
+        else {
+            panic!()
+        };
         s.release(r).await.unwrap();
-        assert!(matches!(s.reserve(&key("b"), &fp(1), LEASE, TTL).await.unwrap(), Reserve::Proceed(_)));
+        assert!(matches!(
+            s.reserve(&key("b"), &Terms { fingerprint: fp(1), lease: LEASE, ttl: TTL }).await.unwrap(),
+            Reserve::Proceed(_)
+        ));
     }
 
     #[tokio::test]
     async fn a_lapsed_lease_is_taken_over_and_the_old_holder_loses() {
         let s = MemoryStore::default();
-        let Reserve::Proceed(old) = s.reserve(&key("a"), &fp(1), Duration::ZERO, TTL).await.unwrap() else { panic!() };
-        let Reserve::Proceed(new) = s.reserve(&key("a"), &fp(1), LEASE, TTL).await.unwrap() else { panic!() };
+        let Reserve::Proceed(old) =
+            s.reserve(&key("a"), &Terms { fingerprint: fp(1), lease: Duration::ZERO, ttl: TTL }).await.unwrap()
+        else {
+            panic!()
+        };
+        let Reserve::Proceed(new) =
+            s.reserve(&key("a"), &Terms { fingerprint: fp(1), lease: LEASE, ttl: TTL }).await.unwrap()
+        else {
+            panic!()
+        };
         assert!(matches!(s.complete(old, &resp(), TTL).await, Err(StoreError::Lost)));
         s.complete(new, &resp(), TTL).await.unwrap();
     }
@@ -193,12 +219,24 @@ mod tests {
     async fn bounded_and_purged() {
         let s = MemoryStore::with_max_records(2);
         for k in ["a", "b"] {
-            assert!(matches!(s.reserve(&key(k), &fp(1), LEASE, Duration::ZERO).await.unwrap(), Reserve::Proceed(_)));
+            assert!(matches!(
+                s.reserve(&key(k), &Terms { fingerprint: fp(1), lease: LEASE, ttl: Duration::ZERO }).await.unwrap(),
+                Reserve::Proceed(_)
+            ));
         }
         // Full of expired records: the reservation purges them and succeeds.
-        assert!(matches!(s.reserve(&key("c"), &fp(1), LEASE, TTL).await.unwrap(), Reserve::Proceed(_)));
-        assert!(matches!(s.reserve(&key("d"), &fp(1), LEASE, TTL).await.unwrap(), Reserve::Proceed(_)));
-        assert!(matches!(s.reserve(&key("e"), &fp(1), LEASE, TTL).await, Err(StoreError::Full)));
+        assert!(matches!(
+            s.reserve(&key("c"), &Terms { fingerprint: fp(1), lease: LEASE, ttl: TTL }).await.unwrap(),
+            Reserve::Proceed(_)
+        ));
+        assert!(matches!(
+            s.reserve(&key("d"), &Terms { fingerprint: fp(1), lease: LEASE, ttl: TTL }).await.unwrap(),
+            Reserve::Proceed(_)
+        ));
+        assert!(matches!(
+            s.reserve(&key("e"), &Terms { fingerprint: fp(1), lease: LEASE, ttl: TTL }).await,
+            Err(StoreError::Full)
+        ));
         assert_eq!(s.purge_expired().await.unwrap(), 0);
     }
 }

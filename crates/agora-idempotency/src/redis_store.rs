@@ -19,7 +19,7 @@ use redis::{Script, Value};
 
 use crate::record::RETRY_AFTER;
 use crate::store::ms;
-use crate::{Fingerprint, RecordKey, Reservation, Reserve, Store, StoreError, StoredResponse};
+use crate::{RecordKey, Reservation, Reserve, Store, StoreError, StoredResponse, Terms};
 
 /// The Redis store over any async connection (a `ConnectionManager`, a cluster connection).
 pub struct RedisStore<C> {
@@ -85,13 +85,9 @@ impl<C> Store for RedisStore<C>
 where
     C: ConnectionLike + Clone + Send + Sync + 'static,
 {
-    async fn reserve(
-        &self,
-        key: &RecordKey,
-        fingerprint: &Fingerprint,
-        lease: Duration,
-        ttl: Duration,
-    ) -> Result<Reserve, StoreError> {
+    async fn reserve(&self, key: &RecordKey, terms: &Terms) -> Result<Reserve, StoreError> {
+        let Terms { fingerprint, lease, ttl } = terms;
+        let (lease, ttl) = (*lease, *ttl);
         let token = Reservation::new(key.clone(), None).token;
         let mut conn = self.conn.clone();
         let v: Value = self

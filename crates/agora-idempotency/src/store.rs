@@ -43,6 +43,17 @@ impl std::fmt::Debug for Unit {
     }
 }
 
+/// What a reservation asks for.
+#[derive(Debug, Clone, Copy)]
+pub struct Terms {
+    /// The request the key is for.
+    pub fingerprint: Fingerprint,
+    /// How long the key is held while the request runs.
+    pub lease: Duration,
+    /// How long the record is kept.
+    pub ttl: Duration,
+}
+
 /// A held key: proof that this request may run and must complete or release the record.
 #[derive(Debug)]
 pub struct Reservation {
@@ -96,15 +107,9 @@ pub enum StoreError {
 /// single holder.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
-    /// Reserves `key` for a request with `fingerprint` (holding it for `lease`), or says why
-    /// not, applying [`crate::record::judge`] atomically.
-    async fn reserve(
-        &self,
-        key: &RecordKey,
-        fingerprint: &Fingerprint,
-        lease: Duration,
-        ttl: Duration,
-    ) -> Result<Reserve, StoreError>;
+    /// Reserves `key` on `terms`, or says why not, applying [`crate::record::judge`]
+    /// atomically.
+    async fn reserve(&self, key: &RecordKey, terms: &Terms) -> Result<Reserve, StoreError>;
 
     /// Stores the response and completes the record, kept for `ttl` (committing the
     /// reservation's unit of work with it, for stores that have one).

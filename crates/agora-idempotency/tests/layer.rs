@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use agora_idempotency::{
     Fingerprint, IdempotencyKey, IdempotencyLayer, MemoryStore, RecordKey, Refusal, Reserve, Rule, Settings, Store,
-    StoredResponse,
+    StoredResponse, Terms,
 };
 use bytes::Bytes;
 use http::{Request, Response};
@@ -137,8 +137,10 @@ async fn a_panic_frees_the_key() {
     let mut freed = false;
     for _ in 0..50 {
         tokio::time::sleep(Duration::from_millis(10)).await;
-        if let Reserve::Proceed(r) =
-            store.reserve(&key, &fp, Duration::from_secs(5), Duration::from_secs(60)).await.unwrap()
+        if let Reserve::Proceed(r) = store
+            .reserve(&key, &Terms { fingerprint: fp, lease: Duration::from_secs(5), ttl: Duration::from_secs(60) })
+            .await
+            .unwrap()
         {
             store.release(r).await.unwrap();
             freed = true;
@@ -205,9 +207,15 @@ async fn one_execution_under_a_race_redis() {
     };
     let fp = Fingerprint::of(&http::Method::POST, "/x", b"1");
     let ttl = Duration::from_secs(60);
-    let Reserve::Proceed(old) = store.reserve(&key, &fp, Duration::ZERO, ttl).await.unwrap() else { panic!() };
+    let Reserve::Proceed(old) =
+        store.reserve(&key, &Terms { fingerprint: fp, lease: Duration::ZERO, ttl }).await.unwrap()
+    else {
+        panic!()
+    };
     tokio::time::sleep(Duration::from_millis(5)).await;
-    let Reserve::Proceed(new) = store.reserve(&key, &fp, Duration::from_secs(5), ttl).await.unwrap() else {
+    let Reserve::Proceed(new) =
+        store.reserve(&key, &Terms { fingerprint: fp, lease: Duration::from_secs(5), ttl }).await.unwrap()
+    else {
         panic!("a lapsed lease is taken over")
     };
     let resp = StoredResponse {
@@ -218,8 +226,11 @@ async fn one_execution_under_a_race_redis() {
     assert!(store.complete(old, &resp, ttl).await.is_err(), "the old holder lost the key");
     store.complete(new, &resp, ttl).await.unwrap();
     assert!(
-        matches!(store.reserve(&key, &fp, Duration::from_secs(5), ttl).await.unwrap(), Reserve::Replay(r) if r == resp)
+        matches!(store.reserve(&key, &Terms { fingerprint: fp, lease: Duration::from_secs(5), ttl }).await.unwrap(), Reserve::Replay(r) if r == resp)
     );
     let other = Fingerprint::of(&http::Method::POST, "/x", b"2");
-    assert!(matches!(store.reserve(&key, &other, Duration::from_secs(5), ttl).await.unwrap(), Reserve::Mismatch));
+    assert!(matches!(
+        store.reserve(&key, &Terms { fingerprint: other, lease: Duration::from_secs(5), ttl }).await.unwrap(),
+        Reserve::Mismatch
+    ));
 }

@@ -291,7 +291,7 @@ db_test!(idempotency_metrics_count_outcomes, |app| async move {
 });
 
 db_test!(the_sql_store_purges_expired_records_and_refuses_a_lost_holder, |app| async move {
-    use agora_idempotency::{Fingerprint, IdempotencyKey, RecordKey, Reserve, Store, StoredResponse};
+    use agora_idempotency::{Fingerprint, IdempotencyKey, RecordKey, Reserve, Store, StoredResponse, Terms};
     use std::time::Duration;
     let store = agora_db::SqlIdempotencyStore::new(app.state.db.clone());
     let key = |k: &str| RecordKey { scope: "user:1".into(), key: IdempotencyKey::parse(k.as_bytes()).unwrap() };
@@ -299,30 +299,43 @@ db_test!(the_sql_store_purges_expired_records_and_refuses_a_lost_holder, |app| a
     let resp = StoredResponse { status: 201, headers: vec![], body: axum::body::Bytes::from_static(b"{}") };
     // Expired at once: purged, and the key is free again.
     for k in ["a", "b", "c"] {
-        let Reserve::Proceed(r) = store.reserve(&key(k), &fp, Duration::from_secs(5), Duration::ZERO).await.unwrap()
+        let Reserve::Proceed(r) = store
+            .reserve(&key(k), &Terms { fingerprint: fp, lease: Duration::from_secs(5), ttl: Duration::ZERO })
+            .await
+            .unwrap()
         else {
             panic!("free key")
         };
         store.complete(r, &resp, Duration::ZERO).await.unwrap();
     }
-    let Reserve::Proceed(live) =
-        store.reserve(&key("d"), &fp, Duration::from_secs(5), Duration::from_secs(60)).await.unwrap()
+    let Reserve::Proceed(live) = store
+        .reserve(&key("d"), &Terms { fingerprint: fp, lease: Duration::from_secs(5), ttl: Duration::from_secs(60) })
+        .await
+        .unwrap()
     else {
         panic!("free key")
     };
     store.complete(live, &resp, Duration::from_secs(60)).await.unwrap();
     assert_eq!(store.purge_expired().await.unwrap(), 3);
     assert!(matches!(
-        store.reserve(&key("d"), &fp, Duration::from_secs(5), Duration::from_secs(60)).await.unwrap(),
+        store
+            .reserve(&key("d"), &Terms { fingerprint: fp, lease: Duration::from_secs(5), ttl: Duration::from_secs(60) })
+            .await
+            .unwrap(),
         Reserve::Replay(_)
     ));
     // A holder whose lease lapsed and whose key was taken over cannot complete it.
-    let Reserve::Proceed(old) = store.reserve(&key("e"), &fp, Duration::ZERO, Duration::from_secs(60)).await.unwrap()
+    let Reserve::Proceed(old) = store
+        .reserve(&key("e"), &Terms { fingerprint: fp, lease: Duration::ZERO, ttl: Duration::from_secs(60) })
+        .await
+        .unwrap()
     else {
         panic!("free key")
     };
-    let Reserve::Proceed(new) =
-        store.reserve(&key("e"), &fp, Duration::from_secs(5), Duration::from_secs(60)).await.unwrap()
+    let Reserve::Proceed(new) = store
+        .reserve(&key("e"), &Terms { fingerprint: fp, lease: Duration::from_secs(5), ttl: Duration::from_secs(60) })
+        .await
+        .unwrap()
     else {
         panic!("a lapsed lease is taken over")
     };

@@ -51,6 +51,5 @@ for round in $(seq 1 "$ROUNDS"); do
   base+=("$b") new+=("$n")
   printf 'round %d   base %10s req/s   new %10s req/s\n' "$round" "$b" "$n"
 done
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 mb=$(median "${base[@]}") mn=$(median "${new[@]}")
 printf 'median    base %10s req/s   new %10s req/s   new/base %.3f\n' "$mb" "$mn" "$(echo "$mn / $mb" | bc -l)"

@@ -67,7 +67,6 @@ for round in $(seq 1 "$ROUNDS"); do
   plain+=("$p") keyed+=("$k")
   printf 'round %d   no key %9s req/s   fresh key %9s req/s\n' "$round" "$p" "$k"
 done
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 mp=$(median "${plain[@]}") mk=$(median "${keyed[@]}")
 printf 'median    no key %9s req/s   fresh key %9s req/s   keyed/plain %.3f\n' "$mp" "$mk" "$(echo "$mk / $mp" | bc -l)"
 rm -f "$script"

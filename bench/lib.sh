@@ -32,3 +32,6 @@ agora_binary() {
   fi
   BIN="${AGORA_BIN:-$CARGO_TARGET_DIR/release/agora}"
 }
+
+# median NUMBER...: prints the median.
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }

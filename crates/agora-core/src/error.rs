@@ -197,8 +197,16 @@ pub struct FieldError {
 
 impl FieldError {
     /// Builds a field error; used by every validator so details look the same everywhere.
+    ///
+    /// `field` echoes a name the client sent (an unknown body field, a query parameter), so a
+    /// NUL in it is shown as U+FFFD: a NUL is text no document promises and no log or terminal
+    /// handles well.
     pub fn new(field: impl Into<String>, code: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), message: message.into(), code: code.into() }
+        let mut field = field.into();
+        if field.contains('\0') {
+            field = field.replace('\0', "\u{FFFD}");
+        }
+        Self { field, message: message.into(), code: code.into() }
     }
 }
 

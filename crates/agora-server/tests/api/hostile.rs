@@ -30,6 +30,11 @@ db_test!(nul_characters_are_refused_cleanly_everywhere, |app| async move {
     res.assert_validation(&["password"]);
     let body = json!({"name": "Ada", "email": "ada@example.com", "password": "correct horse\u{0}"});
     app.post("/v2/users").json(&body).send().await.assert_validation(&["password"]);
+    // A NUL in an unknown field's name is not echoed back.
+    let body = json!({"name": "Ada", "email": "ada2@example.com", "password": "correct horse", "a\u{0}b": {}});
+    let res = app.post("/v2/users").json(&body).send().await;
+    res.assert_validation(&["a\u{FFFD}b"]);
+    assert!(!res.text().contains("\\u0000"), "{}", res.text());
     // Nothing was stored, and the server is fine.
     app.get("/v2/products").send().await.assert_status(200);
 });

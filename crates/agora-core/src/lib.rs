@@ -10,6 +10,7 @@ pub mod actor;
 pub mod auth;
 pub mod cursor;
 pub mod error;
+pub mod follows;
 pub mod input;
 pub mod list;
 pub mod posts;

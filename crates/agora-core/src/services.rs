@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use crate::auth::{AuthRepo, AuthService, AuthSettings, Denylist, PasswordHasher, SessionStore, TokenSigner};
 use crate::cursor::CursorKey;
+use crate::follows::{FollowRepo, FollowService};
 use crate::posts::{PostRepo, PostService};
 use crate::products::{ProductRepo, ProductService};
 use crate::users::{UserRepo, UserService};
@@ -15,6 +16,8 @@ pub struct Ports {
     pub users: Arc<dyn UserRepo>,
     /// Post storage.
     pub posts: Arc<dyn PostRepo>,
+    /// Follow storage.
+    pub follows: Arc<dyn FollowRepo>,
     /// Product storage.
     pub products: Arc<dyn ProductRepo>,
     /// Durable credential storage.
@@ -42,6 +45,8 @@ pub struct Services {
     pub posts: PostService,
     /// Products.
     pub products: ProductService,
+    /// Follows.
+    pub follows: FollowService,
     /// Credentials.
     pub auth: AuthService,
     /// What they were built from, for [`Services::within`].
@@ -56,6 +61,8 @@ pub struct Repos {
     pub users: Arc<dyn UserRepo>,
     /// Posts.
     pub posts: Arc<dyn PostRepo>,
+    /// Follows.
+    pub follows: Arc<dyn FollowRepo>,
     /// Products.
     pub products: Arc<dyn ProductRepo>,
     /// Durable credentials.
@@ -64,8 +71,14 @@ pub struct Repos {
 
 impl Repos {
     /// Every repository from one storage adapter.
-    pub fn all<T: UserRepo + PostRepo + ProductRepo + AuthRepo + 'static>(store: Arc<T>) -> Self {
-        Self { users: store.clone(), posts: store.clone(), products: store.clone(), auth: store }
+    pub fn all<T: UserRepo + PostRepo + FollowRepo + ProductRepo + AuthRepo + 'static>(store: Arc<T>) -> Self {
+        Self {
+            users: store.clone(),
+            posts: store.clone(),
+            follows: store.clone(),
+            products: store.clone(),
+            auth: store,
+        }
     }
 }
 
@@ -77,6 +90,7 @@ impl Services {
             auth: AuthService::new(&p),
             posts: PostService::new(p.posts.clone(), users.clone(), p.cursor_key.clone()),
             products: ProductService::new(p.products.clone(), p.cursor_key.clone()),
+            follows: FollowService::new(p.follows.clone(), users.clone(), p.cursor_key.clone()),
             users,
             ports: Arc::new(p),
         }
@@ -86,7 +100,7 @@ impl Services {
     /// commits (or rolls back) as one, together with whatever else the unit's transaction
     /// holds (the request's idempotency record). The other ports are shared.
     pub fn within(&self, repos: Repos) -> Services {
-        let Repos { users, posts, products, auth } = repos;
-        Services::new(Ports { users, posts, products, auth, ..(*self.ports).clone() })
+        let Repos { users, posts, follows, products, auth } = repos;
+        Services::new(Ports { users, posts, follows, products, auth, ..(*self.ports).clone() })
     }
 }

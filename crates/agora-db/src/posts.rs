@@ -105,6 +105,23 @@ impl PostRepo for SqlStore {
         }
     }
 
+    async fn like(&self, post_id: i64, user_id: i64, now: DateTime<Utc>) -> DomainResult<bool> {
+        const SQL: &str = "INSERT INTO post_likes (post_id, user_id, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (post_id, user_id) DO NOTHING";
+        match sql::execute(self, SQL, &[Value::Int(post_id), Value::Int(user_id), Value::Time(now)]).await {
+            Ok(_) => Ok(true),
+            // The post (or, deleted meanwhile, the user) does not exist.
+            Err(e) if is_fk_violation(&e) => Ok(false),
+            Err(e) => Err(internal(e)),
+        }
+    }
+
+    async fn unlike(&self, post_id: i64, user_id: i64) -> DomainResult<()> {
+        const SQL: &str = "DELETE FROM post_likes WHERE post_id = $1 AND user_id = $2";
+        sql::execute(self, SQL, &[Value::Int(post_id), Value::Int(user_id)]).await.map_err(internal)?;
+        Ok(())
+    }
+
     async fn delete(&self, id: i64) -> DomainResult<bool> {
         let done = on_conn!(self, p => sqlx::query("DELETE FROM posts WHERE id = $1").bind(id).execute(p).await.map(|r| r.rows_affected()))
             .map_err(internal)?;

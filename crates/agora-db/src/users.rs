@@ -1,6 +1,7 @@
 use agora_core::DomainError;
 use agora_core::actor::Role;
 use agora_core::error::DomainResult;
+use agora_core::follows::FollowRepo;
 use agora_core::list::{Fetched, ListQuery, Value};
 use agora_core::repo::Written;
 use agora_core::users::User;
@@ -8,13 +9,22 @@ use agora_core::users::{NewUserRecord, UserChanges, UserRepo};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::error::{internal, is_unique_violation};
+use crate::error::{internal, is_fk_violation, is_unique_violation};
 use crate::sql::{self, Table};
 use crate::{SqlStore, on_conn};
 
-const COLUMNS: &str = "id, email, name, role, created_at, updated_at, version";
+const COLUMNS: &str = "id, email, name, role, created_at, updated_at, version, followers_count, following_count";
 
 static TABLE: Table = Table { name: "users", columns: COLUMNS, search: &["name"] };
+
+/// Users who follow someone: filtered by `followee_id`. `follows` names none of the users'
+/// columns (its time is `followed_at`), so the list's unqualified columns stay the users'.
+static FOLLOWERS: Table =
+    Table { name: "users JOIN follows ON follows.follower_id = users.id", columns: COLUMNS, search: &["name"] };
+
+/// Users someone follows: filtered by `follower_id`.
+static FOLLOWING: Table =
+    Table { name: "users JOIN follows ON follows.followee_id = users.id", columns: COLUMNS, search: &["name"] };
 
 #[derive(sqlx::FromRow)]
 struct UserRow {
@@ -25,6 +35,8 @@ struct UserRow {
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     version: i64,
+    followers_count: i64,
+    following_count: i64,
 }
 
 #[derive(sqlx::FromRow)]
@@ -44,6 +56,8 @@ fn to_user(r: UserRow) -> User {
         created_at: r.created_at,
         updated_at: r.updated_at,
         version: r.version,
+        followers_count: r.followers_count,
+        following_count: r.following_count,
     }
 }
 
@@ -55,7 +69,7 @@ fn email_taken() -> DomainError {
 impl UserRepo for SqlStore {
     async fn create(&self, new: NewUserRecord) -> DomainResult<User> {
         const SQL: &str = "INSERT INTO users (email, name, password_hash, role, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $5) RETURNING id, email, name, role, created_at, updated_at, version";
+             VALUES ($1, $2, $3, $4, $5, $5) RETURNING id, email, name, role, created_at, updated_at, version, followers_count, following_count";
         let vals = [
             Value::Text(new.email),
             Value::Text(new.name),
@@ -76,15 +90,16 @@ impl UserRepo for SqlStore {
     }
 
     async fn get(&self, id: i64) -> DomainResult<Option<User>> {
-        const SQL: &str = "SELECT id, email, name, role, created_at, updated_at, version FROM users WHERE id = $1";
+        const SQL: &str = "SELECT id, email, name, role, created_at, updated_at, version, followers_count, following_count \
+             FROM users WHERE id = $1";
         let row: Option<UserRow> =
             on_conn!(self, p => sqlx::query_as(SQL).bind(id).fetch_optional(p).await).map_err(internal)?;
         Ok(row.map(to_user))
     }
 
     async fn get_by_email(&self, email: &str) -> DomainResult<Option<(User, String)>> {
-        const SQL: &str =
-            "SELECT id, email, name, role, created_at, updated_at, version, password_hash FROM users WHERE email = $1";
+        const SQL: &str = "SELECT id, email, name, role, created_at, updated_at, version, followers_count, following_count, \
+             password_hash FROM users WHERE email = $1";
         let row: Option<UserWithHash> =
             on_conn!(self, p => sqlx::query_as(SQL).bind(email).fetch_optional(p).await).map_err(internal)?;
         Ok(row.map(|r| (to_user(r.user), r.password_hash)))
@@ -105,7 +120,7 @@ impl UserRepo for SqlStore {
              password_hash = COALESCE($3, password_hash), role = COALESCE($4, role), \
              updated_at = $5, version = version + 1 \
              WHERE id = $6 AND ($7 IS NULL OR version = $7) \
-             RETURNING id, email, name, role, created_at, updated_at, version";
+             RETURNING id, email, name, role, created_at, updated_at, version, followers_count, following_count";
         let vals = [
             Value::opt_text(c.email),
             Value::opt_text(c.name),
@@ -128,5 +143,32 @@ impl UserRepo for SqlStore {
         let done = on_conn!(self, p => sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(p).await.map(|r| r.rows_affected()))
             .map_err(internal)?;
         Ok(done > 0)
+    }
+}
+
+#[async_trait]
+impl FollowRepo for SqlStore {
+    async fn follow(&self, follower: i64, followee: i64, now: DateTime<Utc>) -> DomainResult<bool> {
+        const SQL: &str = "INSERT INTO follows (follower_id, followee_id, followed_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (follower_id, followee_id) DO NOTHING";
+        match sql::execute(self, SQL, &[Value::Int(follower), Value::Int(followee), Value::Time(now)]).await {
+            Ok(_) => Ok(true),
+            Err(e) if is_fk_violation(&e) => Ok(false),
+            Err(e) => Err(internal(e)),
+        }
+    }
+
+    async fn unfollow(&self, follower: i64, followee: i64) -> DomainResult<()> {
+        const SQL: &str = "DELETE FROM follows WHERE follower_id = $1 AND followee_id = $2";
+        sql::execute(self, SQL, &[Value::Int(follower), Value::Int(followee)]).await.map_err(internal)?;
+        Ok(())
+    }
+
+    async fn followers(&self, q: &ListQuery) -> DomainResult<Fetched<User>> {
+        sql::list::<UserRow, User>(self, &FOLLOWERS, q, to_user).await.map_err(internal)
+    }
+
+    async fn following(&self, q: &ListQuery) -> DomainResult<Fetched<User>> {
+        sql::list::<UserRow, User>(self, &FOLLOWING, q, to_user).await.map_err(internal)
     }
 }

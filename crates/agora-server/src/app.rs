@@ -175,6 +175,7 @@ impl App {
         let services = Services::new(Ports {
             users: store.clone(),
             posts: store.clone(),
+            follows: store.clone(),
             products: store.clone(),
             auth: store,
             denylist,

@@ -91,6 +91,7 @@ credential is optional.";
     components(schemas(ErrorEnvelope, ProblemDetails, FieldError, ErrorCode, Meta)),
     tags(
         (name = "users", description = "Accounts: public sign-up, profiles, deletion."),
+        (name = "follows", description = "Who follows whom: following, unfollowing, followers and following lists."),
         (name = "posts", description = "Posts, their authors and likes."),
         (name = "products", description = "The catalogue, read by anyone and written by administrators."),
         (name = "auth", description = "Access tokens (OAuth 2.0 token endpoint), revocation, introspection and browser sessions."),

@@ -27,4 +27,9 @@ pub trait PostRepo: Send + Sync {
     ) -> DomainResult<Written<Post>>;
     /// Deletes; false if there was none.
     async fn delete(&self, id: i64) -> DomainResult<bool>;
+    /// Records that `user_id` likes the post (nothing if already); false if the post does not
+    /// exist. The post's `likes` follows in the same transaction.
+    async fn like(&self, post_id: i64, user_id: i64, now: DateTime<Utc>) -> DomainResult<bool>;
+    /// Removes `user_id`'s like, if any.
+    async fn unlike(&self, post_id: i64, user_id: i64) -> DomainResult<()>;
 }

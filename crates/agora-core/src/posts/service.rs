@@ -73,6 +73,26 @@ impl PostService {
         }
     }
 
+    /// The caller likes a post (once, however often it says so).
+    pub async fn like(&self, actor: &Actor, id: i64) -> DomainResult<()> {
+        let user_id = self.liker(actor)?;
+        if self.repo.like(id, user_id, crate::now()).await? { Ok(()) } else { Err(ErrorCode::PostNotFound.into()) }
+    }
+
+    /// The caller no longer likes a post (harmless if it did not).
+    pub async fn unlike(&self, actor: &Actor, id: i64) -> DomainResult<()> {
+        let user_id = self.liker(actor)?;
+        self.get(actor, id).await?;
+        self.repo.unlike(id, user_id).await
+    }
+
+    /// Who likes: a user with the `write` scope (checked before the post is looked up, so an
+    /// anonymous caller learns nothing of which ids exist).
+    fn liker(&self, actor: &Actor) -> DomainResult<i64> {
+        actor.require_write()?;
+        actor.user_id().ok_or_else(|| DomainError::forbidden("Only users can like posts."))
+    }
+
     /// Deletes a post: its author or an admin.
     pub async fn delete(&self, actor: &Actor, id: i64) -> DomainResult<()> {
         // Who may write at all is checked before the post is looked up: otherwise a 404 would

@@ -34,6 +34,10 @@ pub struct User {
     pub updated_at: DateTime<Utc>,
     /// Row version, bumped by every write; the basis of ETags and `If-Match`.
     pub version: i64,
+    /// Users who follow this one.
+    pub followers_count: i64,
+    /// Users this one follows.
+    pub following_count: i64,
 }
 
 crate::input! {
@@ -97,7 +101,7 @@ impl From<UserReplace> for UserPatch {
 /// The users collection: selectable fields, sorts and filters.
 pub static USERS: ResourceSpec = ResourceSpec {
     name: "users",
-    fields: &["id", "name", "email", "role", "created_at", "updated_at"],
+    fields: &["id", "name", "email", "role", "created_at", "updated_at", "followers_count", "following_count"],
     sortable: &[("id", ValueKind::Int), ("name", ValueKind::Text), ("created_at", ValueKind::Time)],
     default_sort: &[SortKey { column: "id", dir: SortDir::Asc }],
     filters: &[],

@@ -60,6 +60,22 @@ impl<S: Send + Sync> FromRequestParts<S> for PathId {
     }
 }
 
+/// The `{id}` and `{target_id}` path parameters (in that order), as positive integers.
+#[derive(Debug, Clone, Copy)]
+pub struct PathIds(pub i64, pub i64);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathIds {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let no_route = || ApiError::from(ErrorCode::NotFound);
+        let params = axum::extract::RawPathParams::from_request_parts(parts, state).await.map_err(|_| no_route())?;
+        let mut ids = params.iter();
+        let (first, raw_first) = ids.next().ok_or_else(no_route)?;
+        let (second, raw_second) = ids.next().ok_or_else(no_route)?;
+        Ok(PathIds(parse_id(first, raw_first)?, parse_id(second, raw_second)?))
+    }
+}
+
 /// The decoded query string as ordered pairs; undecodable input is `400 INVALID_QUERY`.
 #[derive(Debug, Clone, Default)]
 pub struct QueryPairs(pub Vec<(String, String)>);

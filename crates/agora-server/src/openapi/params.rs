@@ -239,6 +239,24 @@ params_type!(
 );
 
 params_type!(
+    /// `{id}` and `{target_id}` in the path (a user and the user it follows).
+    FollowPath => ["id", "target_id"]
+        .into_iter()
+        .map(|name| ParameterBuilder::new()
+            .name(name)
+            .parameter_in(ParameterIn::Path)
+            .required(Required::True)
+            .description(Some(if name == "id" {
+                "The follower's user id: a positive 64-bit integer. Anything else is 400 `INVALID_REQUEST`."
+            } else {
+                "The followed user's id: a positive 64-bit integer. Anything else is 400 `INVALID_REQUEST`."
+            }))
+            .schema(Some(Schema::Object(int64().minimum(Some(1)).examples([json!(2)]).build())))
+            .build())
+        .collect()
+);
+
+params_type!(
     /// `If-None-Match` on single-resource GETs.
     IfNoneMatch => vec![header(
         "If-None-Match",

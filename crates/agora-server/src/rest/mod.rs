@@ -8,6 +8,7 @@
 
 pub mod api_keys;
 pub mod auth;
+pub mod follows;
 pub mod oauth;
 pub mod ops;
 pub mod posts;
@@ -30,6 +31,7 @@ use crate::state::AppState;
 /// Every versioned route, without its prefix.
 pub fn versioned() -> Routes<AppState> {
     users::routes()
+        .merge(follows::routes())
         .merge(posts::routes())
         .merge(products::routes())
         .merge(auth::routes())

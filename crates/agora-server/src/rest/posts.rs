@@ -23,6 +23,7 @@ pub fn routes() -> Routes<AppState> {
         .route(utoipa_axum::routes!(list_by_user))
         .route(utoipa_axum::routes!(list, create))
         .route(utoipa_axum::routes!(get, patch, delete))
+        .route(utoipa_axum::routes!(like, unlike))
 }
 
 /// A post as clients see it: the entity itself.
@@ -197,5 +198,46 @@ pub async fn patch(
 )]
 pub async fn delete(State(s): State<AppState>, PathId(id): PathId, Writer(actor): Writer) -> ApiResult<Response> {
     s.services.posts.delete(&actor, id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Like a post
+///
+/// The caller likes the post. Idempotent: liking again changes nothing, and the post's `likes`
+/// counts each user once.
+#[utoipa::path(
+    put,
+    path = "/posts/{id}/like",
+    operation_id = "like_post",
+    tag = "posts",
+    security(("user" = ["write"])),
+    params(IdPath),
+    responses(
+        (status = 204, description = "The caller likes the post (now or already). No body."),
+        Errors<{ errors![Forbidden, PostNotFound] }>,
+    )
+)]
+pub async fn like(State(s): State<AppState>, PathId(id): PathId, Writer(actor): Writer) -> ApiResult<Response> {
+    s.services.posts.like(&actor, id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Unlike a post
+///
+/// The caller no longer likes the post. Idempotent: 204 whether or not it did.
+#[utoipa::path(
+    delete,
+    path = "/posts/{id}/like",
+    operation_id = "unlike_post",
+    tag = "posts",
+    security(("user" = ["write"])),
+    params(IdPath),
+    responses(
+        (status = 204, description = "The caller does not like the post (any more). No body."),
+        Errors<{ errors![Forbidden, PostNotFound] }>,
+    )
+)]
+pub async fn unlike(State(s): State<AppState>, PathId(id): PathId, Writer(actor): Writer) -> ApiResult<Response> {
+    s.services.posts.unlike(&actor, id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -45,6 +45,10 @@ pub struct UserOut {
     pub created_at: DateTime<Utc>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
+    /// Users who follow this one.
+    pub followers_count: i64,
+    /// Users this one follows.
+    pub following_count: i64,
 }
 
 impl Representation for UserOut {
@@ -75,6 +79,8 @@ impl UserOut {
             role: u.role,
             created_at: u.created_at,
             updated_at: u.updated_at,
+            followers_count: u.followers_count,
+            following_count: u.following_count,
         }
     }
 }

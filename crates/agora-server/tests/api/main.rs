@@ -17,6 +17,7 @@ mod conditional;
 mod connections;
 mod cursor_walk;
 mod envelope;
+mod follows;
 mod hostile;
 mod idempotency;
 mod jwt;

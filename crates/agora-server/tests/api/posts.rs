@@ -168,3 +168,69 @@ db_test!(default_order_is_newest_first, |app| async move {
     let res = app.get("/v1/posts").send().await;
     assert_eq!(res.ids(), ids);
 });
+
+async fn likes(app: &TestApp, id: i64) -> i64 {
+    app.get(&format!("/v2/posts/{id}")).send().await.data()["likes"].as_i64().unwrap()
+}
+
+db_test!(likes_are_idempotent_and_count_each_user_once, |app| async move {
+    let (_, author) = app.signup_and_login(&unique_email("author")).await;
+    let post = app.post("/v2/posts").bearer(&author).json(&json!({"title": "t", "content": "c"})).send().await;
+    let id = post.data()["id"].as_i64().unwrap();
+    let etag = post.header("etag").unwrap().to_string();
+    for _ in 0..2 {
+        app.put(&format!("/v2/posts/{id}/like")).bearer(&author).send().await.assert_status(204);
+    }
+    assert_eq!(likes(&app, id).await, 1);
+    // The representation changed, so its ETag did.
+    assert_ne!(app.get(&format!("/v2/posts/{id}")).send().await.header("etag"), Some(etag.as_str()));
+    for _ in 0..2 {
+        app.delete(&format!("/v2/posts/{id}/like")).bearer(&author).send().await.assert_status(204);
+    }
+    assert_eq!(likes(&app, id).await, 0);
+    // Rules: a credential with `write`, a post that exists.
+    app.put(&format!("/v2/posts/{id}/like")).send().await.assert_status(401);
+    app.put("/v2/posts/999999/like").bearer(&author).send().await.assert_error(404, "POST_NOT_FOUND");
+    app.delete("/v2/posts/999999/like").bearer(&author).send().await.assert_error(404, "POST_NOT_FOUND");
+    app.put("/v1/posts/999999/like").send().await.assert_status(401);
+});
+
+db_test!(fifty_concurrent_likes_count_exactly, |app| async move {
+    let (_, author) = app.signup_and_login(&unique_email("author")).await;
+    let post = app.post("/v2/posts").bearer(&author).json(&json!({"title": "t", "content": "c"})).send().await;
+    let id = post.data()["id"].as_i64().unwrap();
+    let mut tokens = Vec::new();
+    for i in 0..50 {
+        tokens.push(app.signup_and_login(&unique_email(&format!("fan{i}"))).await.1);
+    }
+    let app = std::sync::Arc::new(app);
+    // Everyone likes at once, twice; then half unlike at once.
+    let mut tasks = Vec::new();
+    for t in tokens.iter().chain(tokens.iter()) {
+        let (app, t) = (app.clone(), t.clone());
+        tasks
+            .push(tokio::spawn(async move { app.put(&format!("/v2/posts/{id}/like")).bearer(&t).send().await.status }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), 204);
+    }
+    assert_eq!(likes(&app, id).await, 50);
+    let mut tasks = Vec::new();
+    for t in tokens.iter().take(25) {
+        let (app, t) = (app.clone(), t.clone());
+        tasks.push(tokio::spawn(
+            async move { app.delete(&format!("/v2/posts/{id}/like")).bearer(&t).send().await.status },
+        ));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), 204);
+    }
+    assert_eq!(likes(&app, id).await, 25);
+    // A liker's account goes, and its like with it.
+    let (fan, fan_token) = app.signup_and_login(&unique_email("leaver")).await;
+    app.put(&format!("/v2/posts/{id}/like")).bearer(&fan_token).send().await.assert_status(204);
+    assert_eq!(likes(&app, id).await, 26);
+    let fan_id = fan["id"].as_i64().unwrap();
+    app.delete(&format!("/v2/users/{fan_id}")).bearer(&fan_token).send().await.assert_status(204);
+    assert_eq!(likes(&app, id).await, 25);
+});

@@ -87,6 +87,9 @@ error_codes! {
     /// No product with this id.
     ProductNotFound = "PRODUCT_NOT_FOUND", 404, "The product does not exist.",
         "No product has this id.";
+    /// No comment with this id.
+    CommentNotFound = "COMMENT_NOT_FOUND", 404, "The comment does not exist.",
+        "No comment has this id.";
     /// No API key with this id among the caller's.
     ApiKeyNotFound = "API_KEY_NOT_FOUND", 404, "The API key does not exist.",
         "The caller has no API key with this id (other users' keys are not found either).";

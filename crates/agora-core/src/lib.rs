@@ -8,6 +8,7 @@
 
 pub mod actor;
 pub mod auth;
+pub mod comments;
 pub mod cursor;
 pub mod error;
 pub mod follows;

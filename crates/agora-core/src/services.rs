@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::auth::{AuthRepo, AuthService, AuthSettings, Denylist, PasswordHasher, SessionStore, TokenSigner};
+use crate::comments::{CommentRepo, CommentService};
 use crate::cursor::CursorKey;
 use crate::follows::{FollowRepo, FollowService};
 use crate::posts::{PostRepo, PostService};
@@ -18,6 +19,8 @@ pub struct Ports {
     pub posts: Arc<dyn PostRepo>,
     /// Follow storage.
     pub follows: Arc<dyn FollowRepo>,
+    /// Comment storage.
+    pub comments: Arc<dyn CommentRepo>,
     /// Product storage.
     pub products: Arc<dyn ProductRepo>,
     /// Durable credential storage.
@@ -47,6 +50,8 @@ pub struct Services {
     pub products: ProductService,
     /// Follows.
     pub follows: FollowService,
+    /// Comments.
+    pub comments: CommentService,
     /// Credentials.
     pub auth: AuthService,
     /// What they were built from, for [`Services::within`].
@@ -63,6 +68,8 @@ pub struct Repos {
     pub posts: Arc<dyn PostRepo>,
     /// Follows.
     pub follows: Arc<dyn FollowRepo>,
+    /// Comments.
+    pub comments: Arc<dyn CommentRepo>,
     /// Products.
     pub products: Arc<dyn ProductRepo>,
     /// Durable credentials.
@@ -71,11 +78,15 @@ pub struct Repos {
 
 impl Repos {
     /// Every repository from one storage adapter.
-    pub fn all<T: UserRepo + PostRepo + FollowRepo + ProductRepo + AuthRepo + 'static>(store: Arc<T>) -> Self {
+    pub fn all<T>(store: Arc<T>) -> Self
+    where
+        T: UserRepo + PostRepo + FollowRepo + CommentRepo + ProductRepo + AuthRepo + 'static,
+    {
         Self {
             users: store.clone(),
             posts: store.clone(),
             follows: store.clone(),
+            comments: store.clone(),
             products: store.clone(),
             auth: store,
         }
@@ -86,9 +97,11 @@ impl Services {
     /// Wires the services over their ports.
     pub fn new(p: Ports) -> Self {
         let users = UserService::new(p.users.clone(), p.hasher.clone(), p.cursor_key.clone());
+        let posts = PostService::new(p.posts.clone(), users.clone(), p.cursor_key.clone());
         Self {
             auth: AuthService::new(&p),
-            posts: PostService::new(p.posts.clone(), users.clone(), p.cursor_key.clone()),
+            comments: CommentService::new(p.comments.clone(), posts.clone(), p.cursor_key.clone()),
+            posts,
             products: ProductService::new(p.products.clone(), p.cursor_key.clone()),
             follows: FollowService::new(p.follows.clone(), users.clone(), p.cursor_key.clone()),
             users,
@@ -100,7 +113,7 @@ impl Services {
     /// commits (or rolls back) as one, together with whatever else the unit's transaction
     /// holds (the request's idempotency record). The other ports are shared.
     pub fn within(&self, repos: Repos) -> Services {
-        let Repos { users, posts, follows, products, auth } = repos;
-        Services::new(Ports { users, posts, follows, products, auth, ..(*self.ports).clone() })
+        let Repos { users, posts, follows, comments, products, auth } = repos;
+        Services::new(Ports { users, posts, follows, comments, products, auth, ..(*self.ports).clone() })
     }
 }

@@ -8,6 +8,7 @@
 //! one real difference between the engines — how a timestamp is bound — lives in [`dialect`].
 
 mod auth;
+mod comments;
 pub mod dialect;
 mod error;
 mod idempotency;

@@ -176,6 +176,7 @@ impl App {
             users: store.clone(),
             posts: store.clone(),
             follows: store.clone(),
+            comments: store.clone(),
             products: store.clone(),
             auth: store,
             denylist,

@@ -93,6 +93,7 @@ credential is optional.";
         (name = "users", description = "Accounts: public sign-up, profiles, deletion."),
         (name = "follows", description = "Who follows whom: following, unfollowing, followers and following lists."),
         (name = "posts", description = "Posts, their authors and likes."),
+        (name = "comments", description = "Comments on posts: written by users, removed by their author, the post's author or an administrator."),
         (name = "products", description = "The catalogue, read by anyone and written by administrators."),
         (name = "auth", description = "Access tokens (OAuth 2.0 token endpoint), revocation, introspection and browser sessions."),
         (name = "api-keys", description = "The caller's API keys."),

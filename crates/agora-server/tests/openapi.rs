@@ -288,6 +288,7 @@ fn idempotency_key_is_documented_exactly_where_it_is_honoured() {
             ("PATCH", "/users/{id}"),
             ("POST", "/posts"),
             ("PATCH", "/posts/{id}"),
+            ("POST", "/posts/{id}/comments"),
             ("POST", "/products"),
             ("PATCH", "/products/{id}"),
         ] {

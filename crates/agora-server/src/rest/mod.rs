@@ -8,6 +8,7 @@
 
 pub mod api_keys;
 pub mod auth;
+pub mod comments;
 pub mod follows;
 pub mod oauth;
 pub mod ops;
@@ -33,6 +34,7 @@ pub fn versioned() -> Routes<AppState> {
     users::routes()
         .merge(follows::routes())
         .merge(posts::routes())
+        .merge(comments::routes())
         .merge(products::routes())
         .merge(auth::routes())
         .merge(api_keys::routes())

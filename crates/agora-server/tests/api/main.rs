@@ -13,6 +13,7 @@ mod common {
 mod apikeys;
 mod auth;
 mod authz;
+mod comments;
 mod conditional;
 mod connections;
 mod cursor_walk;

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::auth::{AuthRepo, AuthService, AuthSettings, Denylist, PasswordHasher, SessionStore, TokenSigner};
 use crate::comments::{CommentRepo, CommentService};
 use crate::cursor::CursorKey;
+use crate::feed::{FeedRepo, FeedService};
 use crate::follows::{FollowRepo, FollowService};
 use crate::posts::{PostRepo, PostService};
 use crate::products::{ProductRepo, ProductService};
@@ -21,6 +22,8 @@ pub struct Ports {
     pub follows: Arc<dyn FollowRepo>,
     /// Comment storage.
     pub comments: Arc<dyn CommentRepo>,
+    /// The feed's query.
+    pub feed: Arc<dyn FeedRepo>,
     /// Product storage.
     pub products: Arc<dyn ProductRepo>,
     /// Durable credential storage.
@@ -52,6 +55,8 @@ pub struct Services {
     pub follows: FollowService,
     /// Comments.
     pub comments: CommentService,
+    /// The feed.
+    pub feed: FeedService,
     /// Credentials.
     pub auth: AuthService,
     /// What they were built from, for [`Services::within`].
@@ -70,6 +75,8 @@ pub struct Repos {
     pub follows: Arc<dyn FollowRepo>,
     /// Comments.
     pub comments: Arc<dyn CommentRepo>,
+    /// The feed.
+    pub feed: Arc<dyn FeedRepo>,
     /// Products.
     pub products: Arc<dyn ProductRepo>,
     /// Durable credentials.
@@ -80,13 +87,14 @@ impl Repos {
     /// Every repository from one storage adapter.
     pub fn all<T>(store: Arc<T>) -> Self
     where
-        T: UserRepo + PostRepo + FollowRepo + CommentRepo + ProductRepo + AuthRepo + 'static,
+        T: UserRepo + PostRepo + FollowRepo + CommentRepo + FeedRepo + ProductRepo + AuthRepo + 'static,
     {
         Self {
             users: store.clone(),
             posts: store.clone(),
             follows: store.clone(),
             comments: store.clone(),
+            feed: store.clone(),
             products: store.clone(),
             auth: store,
         }
@@ -101,6 +109,7 @@ impl Services {
         Self {
             auth: AuthService::new(&p),
             comments: CommentService::new(p.comments.clone(), posts.clone(), p.cursor_key.clone()),
+            feed: FeedService::new(p.feed.clone(), p.cursor_key.clone()),
             posts,
             products: ProductService::new(p.products.clone(), p.cursor_key.clone()),
             follows: FollowService::new(p.follows.clone(), users.clone(), p.cursor_key.clone()),
@@ -113,7 +122,7 @@ impl Services {
     /// commits (or rolls back) as one, together with whatever else the unit's transaction
     /// holds (the request's idempotency record). The other ports are shared.
     pub fn within(&self, repos: Repos) -> Services {
-        let Repos { users, posts, follows, comments, products, auth } = repos;
-        Services::new(Ports { users, posts, follows, comments, products, auth, ..(*self.ports).clone() })
+        let Repos { users, posts, follows, comments, feed, products, auth } = repos;
+        Services::new(Ports { users, posts, follows, comments, feed, products, auth, ..(*self.ports).clone() })
     }
 }

@@ -1,5 +1,6 @@
 use agora_core::DomainError;
 use agora_core::error::{DomainResult, FieldError};
+use agora_core::feed::FeedRepo;
 use agora_core::list::{Fetched, ListQuery, Value};
 use agora_core::posts::Post;
 use agora_core::posts::{NewPost, PostPatch, PostRepo};
@@ -14,6 +15,15 @@ use crate::{SqlStore, on_conn};
 const COLUMNS: &str = "id, author_id, title, content, likes, comment_count, created_at, updated_at, version";
 
 static TABLE: Table = Table { name: "posts", columns: COLUMNS, search: &["title", "content"] };
+
+/// Posts by the authors someone follows: filtered by `follower_id`. `follows` names none of
+/// the posts' columns, so the list's unqualified columns stay the posts'. The keyset walks
+/// `posts(author_id, created_at, id)` per followed author.
+static FEED: Table = Table {
+    name: "posts JOIN follows ON follows.followee_id = posts.author_id",
+    columns: COLUMNS,
+    search: &["title", "content"],
+};
 
 #[derive(sqlx::FromRow)]
 struct PostRow {
@@ -126,5 +136,12 @@ impl PostRepo for SqlStore {
         let done = on_conn!(self, p => sqlx::query("DELETE FROM posts WHERE id = $1").bind(id).execute(p).await.map(|r| r.rows_affected()))
             .map_err(internal)?;
         Ok(done > 0)
+    }
+}
+
+#[async_trait]
+impl FeedRepo for SqlStore {
+    async fn feed(&self, q: &ListQuery) -> DomainResult<Fetched<Post>> {
+        sql::list::<PostRow, Post>(self, &FEED, q, to_post).await.map_err(internal)
     }
 }

@@ -177,6 +177,7 @@ impl App {
             posts: store.clone(),
             follows: store.clone(),
             comments: store.clone(),
+            feed: store.clone(),
             products: store.clone(),
             auth: store,
             denylist,

@@ -66,11 +66,7 @@ pub fn validate_required(globs: &[String]) -> Result<(), String> {
 /// A key's scope: the principal. Keys of different users never meet; every anonymous caller
 /// shares the `anonymous` scope (there is nobody to tell them apart by).
 pub fn scope_of(actor: Option<&Actor>) -> String {
-    match actor {
-        Some(Actor::User { id, .. }) => format!("user:{id}"),
-        Some(Actor::Client { client_id, .. }) => format!("client:{client_id}"),
-        Some(Actor::Anonymous) | None => "anonymous".into(),
-    }
+    actor.map_or_else(|| Actor::Anonymous.label(), Actor::label)
 }
 
 /// A refusal in the envelope (or problem details) every other error uses.

@@ -215,6 +215,20 @@ impl<T: Collection> IntoParams for ListParams<T> {
     }
 }
 
+/// The query of a collection of `T` that pages by cursor only (the feed): [`ListParams`]
+/// without `page`, `per_page` and `offset`.
+#[derive(Debug)]
+pub struct CursorListParams<T>(PhantomData<T>);
+
+impl<T: Collection> IntoParams for CursorListParams<T> {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        list_params(T::SPEC)
+            .into_iter()
+            .filter(|p| !matches!(p.name.as_str(), "page" | "per_page" | "offset"))
+            .collect()
+    }
+}
+
 /// `fields` on a single-resource GET of a `T`.
 #[derive(Debug)]
 pub struct FieldsParam<T>(PhantomData<T>);

@@ -9,6 +9,7 @@
 pub mod api_keys;
 pub mod auth;
 pub mod comments;
+pub mod feed;
 pub mod follows;
 pub mod oauth;
 pub mod ops;
@@ -35,6 +36,7 @@ pub fn versioned() -> Routes<AppState> {
         .merge(follows::routes())
         .merge(posts::routes())
         .merge(comments::routes())
+        .merge(feed::routes())
         .merge(products::routes())
         .merge(auth::routes())
         .merge(api_keys::routes())

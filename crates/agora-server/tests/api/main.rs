@@ -18,6 +18,7 @@ mod conditional;
 mod connections;
 mod cursor_walk;
 mod envelope;
+mod feed;
 mod follows;
 mod hostile;
 mod idempotency;

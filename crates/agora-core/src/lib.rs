@@ -11,6 +11,7 @@ pub mod auth;
 pub mod comments;
 pub mod cursor;
 pub mod error;
+pub mod events;
 pub mod feed;
 pub mod follows;
 pub mod input;

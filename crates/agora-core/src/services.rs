@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::auth::{AuthRepo, AuthService, AuthSettings, Denylist, PasswordHasher, SessionStore, TokenSigner};
 use crate::comments::{CommentRepo, CommentService};
 use crate::cursor::CursorKey;
+use crate::events::EventBus;
 use crate::feed::{FeedRepo, FeedService};
 use crate::follows::{FollowRepo, FollowService};
 use crate::posts::{PostRepo, PostService};
@@ -38,6 +39,8 @@ pub struct Ports {
     pub signer: Arc<dyn TokenSigner>,
     /// Signs and verifies pagination cursors.
     pub cursor_key: CursorKey,
+    /// Where domain events go.
+    pub events: Arc<dyn EventBus>,
     /// Credential lifetimes.
     pub auth_settings: AuthSettings,
 }
@@ -105,10 +108,10 @@ impl Services {
     /// Wires the services over their ports.
     pub fn new(p: Ports) -> Self {
         let users = UserService::new(p.users.clone(), p.hasher.clone(), p.cursor_key.clone());
-        let posts = PostService::new(p.posts.clone(), users.clone(), p.cursor_key.clone());
+        let posts = PostService::new(p.posts.clone(), users.clone(), p.cursor_key.clone(), p.events.clone());
         Self {
             auth: AuthService::new(&p),
-            comments: CommentService::new(p.comments.clone(), posts.clone(), p.cursor_key.clone()),
+            comments: CommentService::new(p.comments.clone(), posts.clone(), p.cursor_key.clone(), p.events.clone()),
             feed: FeedService::new(p.feed.clone(), p.cursor_key.clone()),
             posts,
             products: ProductService::new(p.products.clone(), p.cursor_key.clone()),
@@ -118,11 +121,17 @@ impl Services {
         }
     }
 
+    /// The event bus, for those who subscribe.
+    pub fn events(&self) -> &Arc<dyn EventBus> {
+        &self.ports.events
+    }
+
     /// The same services over `repos`: a unit of work, so that everything one request writes
     /// commits (or rolls back) as one, together with whatever else the unit's transaction
-    /// holds (the request's idempotency record). The other ports are shared.
-    pub fn within(&self, repos: Repos) -> Services {
+    /// holds (the request's idempotency record). `events` is the bus that holds their events
+    /// until the unit commits. The other ports are shared.
+    pub fn within(&self, repos: Repos, events: Arc<dyn EventBus>) -> Services {
         let Repos { users, posts, follows, comments, feed, products, auth } = repos;
-        Services::new(Ports { users, posts, follows, comments, feed, products, auth, ..(*self.ports).clone() })
+        Services::new(Ports { users, posts, follows, comments, feed, products, auth, events, ..(*self.ports).clone() })
     }
 }

@@ -173,7 +173,12 @@ impl Store for SqlIdempotencyStore {
             // Nothing was written through the unit: the completion commits by itself.
             drop(g);
             let n = on_pool!(&self.db, c => done!(c)).map_err(unavailable)?;
-            return if n == 1 { Ok(()) } else { Err(StoreError::Lost) };
+            return if n == 1 {
+                unit.committed();
+                Ok(())
+            } else {
+                Err(StoreError::Lost)
+            };
         };
         drop(g);
         let n = crate::on_tx!(&mut tx, c => done!(c));
@@ -184,7 +189,10 @@ impl Store for SqlIdempotencyStore {
         }
         drop(tx);
         match (n, ended) {
-            (Ok(1), Ok(())) => Ok(()),
+            (Ok(1), Ok(())) => {
+                unit.committed();
+                Ok(())
+            }
             (Ok(_), Ok(())) => Err(StoreError::Lost),
             (Err(e), _) | (_, Err(e)) => {
                 // Rolled back (or never committed): free the key for a retry.

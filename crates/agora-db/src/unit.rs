@@ -19,9 +19,12 @@ use tokio::sync::{Mutex, MutexGuard};
 use crate::Db;
 use crate::pool::{self, Manager};
 
+/// What runs once a unit has committed.
+type Hooks = Arc<std::sync::Mutex<Vec<Box<dyn FnOnce() + Send>>>>;
+
 /// One request's transaction, shared by its repositories (cheap to clone).
 #[derive(Clone)]
-pub struct Unit(Arc<Mutex<UnitState>>);
+pub struct Unit(Arc<Mutex<UnitState>>, Hooks);
 
 impl std::fmt::Debug for Unit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -86,7 +89,7 @@ macro_rules! on_tx {
 impl Unit {
     /// A unit over `db`; nothing happens until first use.
     pub fn new(db: Db) -> Self {
-        Self(Arc::new(Mutex::new(UnitState { db, conn: None, finished: false })))
+        Self(Arc::new(Mutex::new(UnitState { db, conn: None, finished: false })), Hooks::default())
     }
 
     /// Locks the unit with its transaction begun.
@@ -118,6 +121,25 @@ impl Unit {
         Ok(g)
     }
 
+    /// Runs `f` once the unit has committed (publishing the events of its writes); never if
+    /// it rolls back.
+    pub fn after_commit(&self, f: Box<dyn FnOnce() + Send>) {
+        self.hooks().push(f);
+    }
+
+    fn hooks(&self) -> std::sync::MutexGuard<'_, Vec<Box<dyn FnOnce() + Send>>> {
+        // Hooks are pushed and taken whole; a panic elsewhere leaves the list usable.
+        self.1.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The unit committed: runs what waited for it.
+    pub(crate) fn committed(&self) {
+        let hooks = std::mem::take(&mut *self.hooks());
+        for f in hooks {
+            f();
+        }
+    }
+
     /// Locks the unit as it is (begun or not).
     pub(crate) async fn lock(&self) -> MutexGuard<'_, UnitState> {
         self.0.lock().await
@@ -127,6 +149,7 @@ impl Unit {
     pub async fn rollback(&self) -> Result<(), sqlx::Error> {
         let mut g = self.0.lock().await;
         g.finished = true;
+        self.hooks().clear();
         let Some(mut tx) = g.conn.take() else { return Ok(()) };
         let r = crate::on_tx!(&mut tx, c => sqlx::query("ROLLBACK").execute(c).await.map(|_| ()));
         if r.is_err() {

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use agora_core::events::{DomainEvent, EventBus};
 use agora_core::services::{Repos, Services};
 use agora_db::{Db, SqlStore};
 
@@ -29,9 +30,28 @@ impl AppState {
             None => self.clone(),
             Some(unit) => {
                 let repos = Repos::all(Arc::new(self.store.in_unit(unit.clone())));
-                AppState::new(Shared { services: self.services.within(repos), ..(*self.0).clone() })
+                let events = Arc::new(AfterCommit { unit: unit.clone(), bus: self.services.events().clone() });
+                AppState::new(Shared { services: self.services.within(repos, events), ..(*self.0).clone() })
             }
         }
+    }
+}
+
+/// The event bus of a unit of work: events wait for the unit to commit, so nobody hears of a
+/// write that was rolled back.
+struct AfterCommit {
+    unit: agora_db::Unit,
+    bus: Arc<dyn EventBus>,
+}
+
+impl EventBus for AfterCommit {
+    fn publish(&self, event: DomainEvent) {
+        let bus = self.bus.clone();
+        self.unit.after_commit(Box::new(move || bus.publish(event)));
+    }
+
+    fn subscribe(&self) -> tokio::sync::broadcast::Receiver<DomainEvent> {
+        self.bus.subscribe()
     }
 }
 

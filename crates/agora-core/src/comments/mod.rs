@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use crate::actor::Actor;
 use crate::cursor::CursorKey;
 use crate::error::{DomainError, DomainResult, ErrorCode};
+use crate::events::{DomainEvent, EventBus};
 use crate::list::{
     Collection, Fetched, Filter, FilterOp, ListQuery, ListRequest, Page, ResourceSpec, SortDir, SortKey, Sortable,
     Value, ValueKind,
@@ -91,11 +92,17 @@ pub struct CommentService {
     repo: Arc<dyn CommentRepo>,
     posts: PostService,
     cursor_key: CursorKey,
+    events: Arc<dyn EventBus>,
 }
 
 impl CommentService {
-    pub(crate) fn new(repo: Arc<dyn CommentRepo>, posts: PostService, cursor_key: CursorKey) -> Self {
-        Self { repo, posts, cursor_key }
+    pub(crate) fn new(
+        repo: Arc<dyn CommentRepo>,
+        posts: PostService,
+        cursor_key: CursorKey,
+        events: Arc<dyn EventBus>,
+    ) -> Self {
+        Self { repo, posts, cursor_key, events }
     }
 
     /// The caller comments on a post.
@@ -104,7 +111,10 @@ impl CommentService {
         let Some(author_id) = actor.user_id() else {
             return Err(DomainError::forbidden("Only users can comment."));
         };
-        self.repo.create(post_id, author_id, &input, crate::now()).await?.ok_or_else(|| ErrorCode::PostNotFound.into())
+        let comment =
+            self.repo.create(post_id, author_id, &input, crate::now()).await?.ok_or(ErrorCode::PostNotFound)?;
+        self.events.publish(DomainEvent::CommentAdded(comment.clone()));
+        Ok(comment)
     }
 
     /// One comment.

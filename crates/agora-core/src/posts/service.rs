@@ -6,6 +6,7 @@ use super::{NewPost, POSTS, Post, PostPatch, PostRepo};
 use crate::actor::{Actor, ensure_owner_or_admin};
 use crate::cursor::CursorKey;
 use crate::error::{DomainError, DomainResult, ErrorCode};
+use crate::events::{DomainEvent, EventBus};
 use crate::list::{Filter, FilterOp, ListRequest, Page, Value};
 use crate::repo::Written;
 use crate::users::UserService;
@@ -16,11 +17,17 @@ pub struct PostService {
     repo: Arc<dyn PostRepo>,
     users: UserService,
     cursor_key: CursorKey,
+    events: Arc<dyn EventBus>,
 }
 
 impl PostService {
-    pub(crate) fn new(repo: Arc<dyn PostRepo>, users: UserService, cursor_key: CursorKey) -> Self {
-        Self { repo, users, cursor_key }
+    pub(crate) fn new(
+        repo: Arc<dyn PostRepo>,
+        users: UserService,
+        cursor_key: CursorKey,
+        events: Arc<dyn EventBus>,
+    ) -> Self {
+        Self { repo, users, cursor_key, events }
     }
 
     /// Creates a post authored by the calling user.
@@ -29,7 +36,9 @@ impl PostService {
         let Some(author_id) = actor.user_id() else {
             return Err(DomainError::forbidden("Only users can write posts."));
         };
-        self.repo.create(author_id, &input, crate::now()).await
+        let post = self.repo.create(author_id, &input, crate::now()).await?;
+        self.events.publish(DomainEvent::PostCreated(post.clone()));
+        Ok(post)
     }
 
     /// One post.

@@ -98,3 +98,36 @@ db_test!(an_unfollow_takes_effect_on_the_next_page, |app| async move {
     assert!(second.ids().iter().all(|id| !a_posts.contains(id)), "a's posts are gone at once");
     assert!(!second.ids().is_empty());
 });
+
+db_test!(posts_and_comments_publish_events, |app| async move {
+    let (_, token) = app.signup_and_login(&unique_email("author")).await;
+    let mut events = app.state.services.events().subscribe();
+    let post_id = post(&app, &token, "evented").await;
+    // With an idempotency key the post commits with its record, and only then is announced.
+    let keyed = app
+        .post("/v2/posts")
+        .bearer(&token)
+        .header("Idempotency-Key", &unique("k"))
+        .json(&json!({"title": "keyed", "content": "c"}))
+        .send()
+        .await;
+    keyed.assert_status(201);
+    let comment =
+        app.post(&format!("/v2/posts/{post_id}/comments")).bearer(&token).json(&json!({"content": "hi"})).send().await;
+    comment.assert_status(201);
+    use agora_core::events::DomainEvent;
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        let e = tokio::time::timeout(std::time::Duration::from_secs(5), events.recv()).await.unwrap().unwrap();
+        seen.push(match e {
+            DomainEvent::PostCreated(p) => format!("post {}", p.id),
+            DomainEvent::CommentAdded(c) => format!("comment {} on {}", c.id, c.post_id),
+        });
+    }
+    let keyed_id = keyed.data()["id"].as_i64().unwrap();
+    let comment_id = comment.data()["id"].as_i64().unwrap();
+    assert_eq!(
+        seen,
+        [format!("post {post_id}"), format!("post {keyed_id}"), format!("comment {comment_id} on {post_id}")]
+    );
+});

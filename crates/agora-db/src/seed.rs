@@ -10,15 +10,21 @@ use crate::{Db, DbError, bind_values};
 /// Binds per statement: below SQLite's 32,766 and PostgreSQL's 65,535 limits.
 const MAX_BINDS: usize = 30_000;
 
-/// What `agora seed` inserted.
+/// What `agora seed` inserts (and, returned, what it inserted).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Seeded {
-    /// Users inserted.
+    /// Users.
     pub users: u64,
-    /// Posts inserted.
+    /// Posts, spread over all users.
     pub posts: u64,
-    /// Products inserted.
+    /// Products.
     pub products: u64,
+    /// Follows *per user*: each user follows this many others (capped below the user count).
+    pub follows: u64,
+    /// Likes, spread over all users and posts.
+    pub likes: u64,
+    /// Comments, spread over all users and posts.
+    pub comments: u64,
 }
 
 async fn insert_rows(db: &Db, table: &str, columns: &[&str], rows: &[Vec<Value>]) -> Result<(), DbError> {
@@ -77,7 +83,13 @@ fn words(seed: u64, n: usize) -> String {
 /// Inserts demo users (all sharing `password_hash`, so one hash serves them all), posts spread
 /// over those users, and products. Emails are `user{N}@example.com`, continuing after existing
 /// rows so the command can be run repeatedly.
-pub async fn seed(db: &Db, users: u64, posts: u64, products: u64, password_hash: &str) -> Result<Seeded, DbError> {
+///
+/// Follows, likes and comments go in after, between all users and posts (new and existing),
+/// through the same triggers as the API's, so every count is right. Each user follows the next
+/// `follows` users by id (so no one follows itself or anyone twice), and likes run over
+/// consecutive posts per user, so no like repeats either.
+pub async fn seed(db: &Db, plan: Seeded, password_hash: &str) -> Result<Seeded, DbError> {
+    let Seeded { users, posts, products, .. } = plan;
     let now: DateTime<Utc> = agora_core::now();
     let (_, max_user) = id_range(db, "users").await?;
     let base = max_user as u64;
@@ -146,5 +158,75 @@ pub async fn seed(db: &Db, users: u64, posts: u64, products: u64, password_hash:
         &rows,
     )
     .await?;
-    Ok(Seeded { users, posts, products })
+    let graph = seed_graph(db, plan, now).await?;
+    Ok(Seeded { users, posts, products, ..graph })
+}
+
+/// Follows, likes and comments over every user and post.
+async fn seed_graph(db: &Db, plan: Seeded, now: DateTime<Utc>) -> Result<Seeded, DbError> {
+    let (min_user, max_user) = id_range(db, "users").await?;
+    let (min_post, max_post) = id_range(db, "posts").await?;
+    let user_span = if max_user > 0 { (max_user - min_user + 1) as u64 } else { 0 };
+    let post_span = if max_post > 0 { (max_post - min_post + 1) as u64 } else { 0 };
+    let mut done = Seeded::default();
+    // Rows go in slices to bound memory.
+    const SLICE: u64 = 100_000;
+
+    let per_user = plan.follows.min(user_span.saturating_sub(1));
+    let total = per_user * user_span;
+    let mut start = 0;
+    while start < total {
+        let end = (start + SLICE).min(total);
+        let rows: Vec<Vec<Value>> = (start..end)
+            .map(|i| {
+                let (u, k) = (i / per_user, i % per_user + 1);
+                let followee = min_user + ((u + k) % user_span) as i64;
+                vec![Value::Int(min_user + u as i64), Value::Int(followee), Value::Time(now)]
+            })
+            .collect();
+        insert_rows(db, "follows", &["follower_id", "followee_id", "followed_at"], &rows).await?;
+        start = end;
+    }
+    done.follows = total;
+
+    if user_span > 0 && post_span > 0 {
+        let per_user = plan.likes.div_ceil(user_span).min(post_span);
+        let total = plan.likes.min(per_user * user_span);
+        let mut start = 0;
+        while start < total {
+            let end = (start + SLICE).min(total);
+            let rows: Vec<Vec<Value>> = (start..end)
+                .map(|i| {
+                    let (u, k) = (i % user_span, i / user_span);
+                    let post = min_post + ((u.wrapping_mul(7919) + k) % post_span) as i64;
+                    vec![Value::Int(post), Value::Int(min_user + u as i64), Value::Time(now)]
+                })
+                .collect();
+            insert_rows(db, "post_likes", &["post_id", "user_id", "created_at"], &rows).await?;
+            start = end;
+        }
+        done.likes = total;
+
+        let mut start = 0;
+        while start < plan.comments {
+            let end = (start + SLICE).min(plan.comments);
+            let rows: Vec<Vec<Value>> = (start..end)
+                .map(|i| {
+                    let post = min_post + (i.wrapping_mul(104_729) % post_span) as i64;
+                    let author = min_user + (i.wrapping_mul(7919) % user_span) as i64;
+                    let t = now - Duration::milliseconds((plan.comments - i) as i64);
+                    vec![
+                        Value::Int(post),
+                        Value::Int(author),
+                        Value::Text(format!("Re: {}", words(i, 4))),
+                        Value::Time(t),
+                    ]
+                })
+                .collect();
+            insert_rows(db, "comments", &["post_id", "author_id", "content", "created_at"], &rows).await?;
+            start = end;
+        }
+        done.comments = plan.comments;
+    }
+    Ok(done)
 }

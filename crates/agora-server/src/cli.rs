@@ -43,6 +43,15 @@ pub enum Command {
         /// Products to create.
         #[arg(long, default_value_t = 100)]
         products: u64,
+        /// Follows per user: each user follows this many others.
+        #[arg(long, default_value_t = 0)]
+        follows: u64,
+        /// Likes, spread over all users and posts (each user likes a post at most once).
+        #[arg(long, default_value_t = 0)]
+        likes: u64,
+        /// Comments, spread over all users and posts.
+        #[arg(long, default_value_t = 0)]
+        comments: u64,
     },
     /// Print the OpenAPI document (JSON) to standard output.
     Openapi,
@@ -154,17 +163,21 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             }
             Ok(())
         }
-        Command::Seed { users, posts, products } => {
+        Command::Seed { users, posts, products, follows, likes, comments } => {
             let db = app::open_database(&config).await.map_err(|e| e.to_string())?;
             let hasher = Argon2Hasher::new(config.auth.argon2_memory_kib, config.auth.argon2_iterations)?;
             let hash = hasher.hash_blocking("password123").map_err(|e| e.message)?;
             let started = std::time::Instant::now();
-            let done = agora_db::seed::seed(&db, users, posts, products, &hash).await.map_err(|e| e.to_string())?;
+            let plan = agora_db::seed::Seeded { users, posts, products, follows, likes, comments };
+            let done = agora_db::seed::seed(&db, plan, &hash).await.map_err(|e| e.to_string())?;
             println!(
-                "seeded {} users, {} posts, {} products in {:.1}s",
+                "seeded {} users, {} posts, {} products, {} follows, {} likes, {} comments in {:.1}s",
                 done.users,
                 done.posts,
                 done.products,
+                done.follows,
+                done.likes,
+                done.comments,
                 started.elapsed().as_secs_f64()
             );
             Ok(())

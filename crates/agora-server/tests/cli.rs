@@ -64,9 +64,24 @@ fn migrate_seed_and_openapi() {
     let o = agora(&dir, &["migrate"], &env);
     assert!(o.status.success(), "{}", text(&o));
     assert!(dir.join("cli.db").exists());
-    let o = agora(&dir, &["seed", "--users", "3", "--posts", "5", "--products", "2"], &env);
+    let args = [
+        "seed",
+        "--users",
+        "3",
+        "--posts",
+        "5",
+        "--products",
+        "2",
+        "--follows",
+        "1",
+        "--likes",
+        "4",
+        "--comments",
+        "2",
+    ];
+    let o = agora(&dir, &args, &env);
     assert!(o.status.success(), "{}", text(&o));
-    assert!(text(&o).contains("seeded 3 users, 5 posts, 2 products"), "{}", text(&o));
+    assert!(text(&o).contains("seeded 3 users, 5 posts, 2 products, 3 follows, 4 likes, 2 comments"), "{}", text(&o));
     let o = agora(&dir, &["openapi"], &env);
     assert!(o.status.success());
     let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();

@@ -117,3 +117,17 @@ db_test!(fifty_concurrent_follows_count_exactly, |app| async move {
     app.delete(&format!("/v2/users/{gone}")).bearer(&token).send().await.assert_status(204);
     assert_eq!(counts(&app, star).await, (24, 0));
 });
+
+db_test!(the_seeded_graph_keeps_every_count_right, |app| async move {
+    let plan = agora_db::seed::Seeded { users: 10, posts: 20, products: 0, follows: 3, likes: 25, comments: 9 };
+    let done = agora_db::seed::seed(&app.state.db, plan, "x").await.unwrap();
+    assert_eq!((done.follows, done.likes, done.comments), (30, 25, 9));
+    let users = app.get("/v1/users?per_page=100").send().await;
+    let sum = |items: &Vec<serde_json::Value>, f: &str| items.iter().map(|u| u[f].as_i64().unwrap()).sum::<i64>();
+    assert_eq!(users.items().len(), 10);
+    assert!(users.items().iter().all(|u| u["following_count"] == json!(3)));
+    assert_eq!(sum(users.items(), "followers_count"), 30);
+    let posts = app.get("/v1/posts?per_page=100").send().await;
+    assert_eq!(sum(posts.items(), "likes"), 25);
+    assert_eq!(sum(posts.items(), "comment_count"), 9);
+});

@@ -12,7 +12,8 @@
 //!   transaction* and commits both. A crash before the commit loses the write and the
 //!   completion together (the key is retried after its lease); a crash after it leaves both,
 //!   and the retry replays. If the lease lapsed and another request took the key over, the
-//!   update matches nothing and this request's writes are rolled back.
+//!   update matches nothing and this request's writes are rolled back. An error answer
+//!   (4xx) changed nothing: its unit is rolled back and the answer stored on its own.
 //! - **Release** rolls the transaction back and deletes the in-progress record.
 
 use std::time::Duration;
@@ -163,7 +164,13 @@ impl Store for SqlIdempotencyStore {
             };
         }
         let unit = r.unit.as_ref().and_then(|u| u.0.downcast_ref::<Unit>());
-        let Some(unit) = unit else {
+        // An error answer means the request changed nothing: whatever its unit wrote before it
+        // failed is rolled back (on PostgreSQL a failed statement has aborted the transaction
+        // anyway), and the answer is stored on its own.
+        if let Some(unit) = unit.filter(|_| resp.status >= 400) {
+            unit.rollback().await.map_err(unavailable)?;
+        }
+        let Some(unit) = unit.filter(|_| resp.status < 400) else {
             let n = on_pool!(&self.db, c => done!(c)).map_err(unavailable)?;
             return if n == 1 { Ok(()) } else { Err(StoreError::Lost) };
         };

@@ -342,3 +342,17 @@ db_test!(the_sql_store_purges_expired_records_and_refuses_a_lost_holder, |app| a
     assert!(store.complete(old, &resp, Duration::from_secs(60)).await.is_err());
     store.complete(new, &resp, Duration::from_secs(60)).await.unwrap();
 });
+
+db_test!(a_refusal_after_a_failed_statement_is_stored_and_replayed, |app| async move {
+    // The comment's insert fails on the foreign key inside the request's transaction (which
+    // PostgreSQL then aborts); the 404 is still the final answer, stored and replayed.
+    let (_, token) = app.signup_and_login(&unique_email("idem")).await;
+    let send = || {
+        app.post("/v2/posts/999999/comments").bearer(&token).header(KEY, "k-fk").json(&json!({"content": "hi"})).send()
+    };
+    let first = send().await;
+    first.assert_error(404, "POST_NOT_FOUND");
+    let again = send().await;
+    again.assert_error(404, "POST_NOT_FOUND");
+    assert_eq!(again.header("idempotency-replay"), Some("true"));
+});

@@ -74,7 +74,18 @@ crate::input! {
 /// The posts collection: newest first by default.
 pub static POSTS: ResourceSpec = ResourceSpec {
     name: "posts",
-    fields: &["id", "author_id", "title", "content", "likes", "comment_count", "created_at", "updated_at"],
+    // `comment_count` is v1's name for v2's `comments_count`.
+    fields: &[
+        "id",
+        "author_id",
+        "title",
+        "content",
+        "likes",
+        "comments_count",
+        "comment_count",
+        "created_at",
+        "updated_at",
+    ],
     sortable: &[
         ("id", ValueKind::Int),
         ("created_at", ValueKind::Time),

@@ -29,7 +29,7 @@ impl Representation for CommentOut {
     type Entity = Comment;
     const KIND: &'static str = "comment";
 
-    fn of(c: &Comment, _viewer: &Actor) -> Self {
+    fn of(c: &Comment, _viewer: &Actor, _v: Version) -> Self {
         c.clone()
     }
 
@@ -63,7 +63,7 @@ pub async fn list(
     uri: Uri,
 ) -> ApiResult<Response> {
     let page = s.services.comments.list(&actor, post_id, &q.list(v)).await?;
-    Ok(CommentOut::page(&page, &actor, &uri))
+    Ok(CommentOut::page(&page, &actor, v, &uri))
 }
 
 /// Comment on a post

@@ -35,7 +35,7 @@ pub fn routes() -> Routes<AppState> {
     security(("user" = ["read"])),
     params(CursorListParams<Post>),
     responses(
-        (status = 200, description = "A page of the feed.", body = ListEnvelope<Post>, headers(("Link" = String))),
+        (status = 200, description = "A page of the feed.", body = ListEnvelope<PostOut>, headers(("Link" = String))),
         Errors<{ errors![Forbidden, InvalidQuery] }>,
     )
 )]
@@ -47,5 +47,5 @@ pub async fn list_feed(
     uri: Uri,
 ) -> ApiResult<Response> {
     let page = s.services.feed.feed(&actor, &q.list(v)).await?;
-    Ok(PostOut::page(&page, &actor, &uri))
+    Ok(PostOut::page(&page, &actor, v, &uri))
 }

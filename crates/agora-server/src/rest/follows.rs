@@ -97,7 +97,7 @@ pub async fn followers(
     uri: Uri,
 ) -> ApiResult<Response> {
     let page = s.services.follows.followers(&actor, id, &q.list(v)).await?;
-    Ok(UserOut::page(&page, &actor, &uri))
+    Ok(UserOut::page(&page, &actor, v, &uri))
 }
 
 /// List whom a user follows
@@ -124,5 +124,5 @@ pub async fn following(
     uri: Uri,
 ) -> ApiResult<Response> {
     let page = s.services.follows.following(&actor, id, &q.list(v)).await?;
-    Ok(UserOut::page(&page, &actor, &uri))
+    Ok(UserOut::page(&page, &actor, v, &uri))
 }

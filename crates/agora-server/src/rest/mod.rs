@@ -64,8 +64,8 @@ pub trait Representation: Serialize + Sized {
     /// The resource's name in its ETags.
     const KIND: &'static str;
 
-    /// The representation of `e` for `viewer`.
-    fn of(e: &Self::Entity, viewer: &Actor) -> Self;
+    /// The representation of `e` for `viewer` in version `v`.
+    fn of(e: &Self::Entity, viewer: &Actor, v: Version) -> Self;
 
     /// `(id, row version)` of `e`.
     fn identity(e: &Self::Entity) -> (i64, i64);
@@ -90,23 +90,23 @@ pub trait Representation: Serialize + Sized {
 
     /// A single-resource GET: the representation with its ETag, or 304.
     fn found(headers: &HeaderMap, v: Version, viewer: &Actor, e: &Self::Entity, fields: Option<&[String]>) -> Response {
-        single_response(headers, &Self::of(e, viewer), fields, Self::etag(e, viewer, v, fields))
+        single_response(headers, &Self::of(e, viewer, v), fields, Self::etag(e, viewer, v, fields))
     }
 
     /// A page of a collection, with its `Link` header.
-    fn page(page: &Page<Self::Entity>, viewer: &Actor, uri: &Uri) -> Response {
-        list_response(page, |e| Self::of(e, viewer), uri)
+    fn page(page: &Page<Self::Entity>, viewer: &Actor, v: Version, uri: &Uri) -> Response {
+        list_response(page, |e| Self::of(e, viewer, v), uri)
     }
 
     /// `201 Created` at `{prefix}/{collection}/{id}`.
     fn created(v: Version, viewer: &Actor, e: &Self::Entity, collection: &str) -> Response {
         let location = format!("{}/{collection}/{}", v.0.prefix(), Self::identity(e).0);
-        created_response(&Self::of(e, viewer), location, Some(Self::etag(e, viewer, v, None)))
+        created_response(&Self::of(e, viewer, v), location, Some(Self::etag(e, viewer, v, None)))
     }
 
     /// `200 OK` after a write, with the new ETag.
     fn updated(v: Version, viewer: &Actor, e: &Self::Entity) -> Response {
-        updated_response(&Self::of(e, viewer), Self::etag(e, viewer, v, None))
+        updated_response(&Self::of(e, viewer, v), Self::etag(e, viewer, v, None))
     }
 
     /// The row version a write must find, when `If-Match` matches the current representation;

@@ -6,6 +6,9 @@ use agora_core::posts::{NewPost, POSTS, Post, PostPatch};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::Representation;
 use crate::errors;
@@ -13,6 +16,7 @@ use crate::http::envelope::{Envelope, ListEnvelope};
 use crate::http::error::ApiResult;
 use crate::http::extract::{CurrentActor, PathId, QueryPairs, Version, Write, Writer};
 use crate::http::routes::{Kind, Routes};
+use crate::http::versioning::ApiVersion;
 use crate::openapi::errors::Errors;
 use crate::openapi::params::{FieldsParam, IdPath, IfMatch, IfNoneMatch, ListParams};
 use crate::state::{AppState, Scoped};
@@ -26,15 +30,51 @@ pub fn routes() -> Routes<AppState> {
         .route(utoipa_axum::routes!(like, unlike))
 }
 
-/// A post as clients see it: the entity itself.
-pub type PostOut = Post;
+/// A post as clients see it. The count of comments is `comments_count` in v2 (the
+/// contract's name) and keeps its v1 name, `comment_count`, in v1.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PostOut {
+    /// Id.
+    pub id: i64,
+    /// Author's user id.
+    pub author_id: i64,
+    /// Title.
+    pub title: String,
+    /// Body.
+    pub content: String,
+    /// Number of likes (each user counts once).
+    pub likes: i64,
+    /// Number of comments (v2).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub comments_count: Option<i64>,
+    /// Number of comments (v1 only; `comments_count` in v2).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub comment_count: Option<i64>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
 
 impl Representation for PostOut {
     type Entity = Post;
     const KIND: &'static str = "post";
 
-    fn of(p: &Post, _viewer: &Actor) -> Self {
-        p.clone()
+    fn of(p: &Post, _viewer: &Actor, v: Version) -> Self {
+        let v1 = v.0 == ApiVersion::V1;
+        Self {
+            id: p.id,
+            author_id: p.author_id,
+            title: p.title.clone(),
+            content: p.content.clone(),
+            likes: p.likes,
+            comments_count: (!v1).then_some(p.comment_count),
+            comment_count: v1.then_some(p.comment_count),
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+        }
     }
 
     fn identity(p: &Post) -> (i64, i64) {
@@ -54,7 +94,7 @@ impl Representation for PostOut {
     security((), ("user" = [])),
     params(ListParams<Post>),
     responses(
-        (status = 200, description = "A page of posts.", body = ListEnvelope<Post>, headers(("Link" = String))),
+        (status = 200, description = "A page of posts.", body = ListEnvelope<PostOut>, headers(("Link" = String))),
         Errors<{ errors![InvalidQuery] }>,
     )
 )]
@@ -66,7 +106,7 @@ pub async fn list(
     uri: Uri,
 ) -> ApiResult<Response> {
     let page = s.services.posts.list(&actor, &q.list(v)).await?;
-    Ok(PostOut::page(&page, &actor, &uri))
+    Ok(PostOut::page(&page, &actor, v, &uri))
 }
 
 /// List a user's posts
@@ -80,7 +120,7 @@ pub async fn list(
     security((), ("user" = [])),
     params(IdPath, ListParams<Post>),
     responses(
-        (status = 200, description = "A page of the user's posts.", body = ListEnvelope<Post>, headers(("Link" = String))),
+        (status = 200, description = "A page of the user's posts.", body = ListEnvelope<PostOut>, headers(("Link" = String))),
         Errors<{ errors![InvalidQuery, UserNotFound] }>,
     )
 )]
@@ -93,7 +133,7 @@ pub async fn list_by_user(
     uri: Uri,
 ) -> ApiResult<Response> {
     let page = s.services.posts.list_by_author(&actor, user_id, &q.list(v)).await?;
-    Ok(PostOut::page(&page, &actor, &uri))
+    Ok(PostOut::page(&page, &actor, v, &uri))
 }
 
 /// Create a post
@@ -109,7 +149,7 @@ pub async fn list_by_user(
     request_body(content = NewPost, description = "The new post."),
     responses(
         (
-            status = 201, description = "Created. `Location` names the new post.", body = Envelope<Post>,
+            status = 201, description = "Created. `Location` names the new post.", body = Envelope<PostOut>,
             headers(("Location" = String), ("ETag" = String))
         ),
         Errors<{ errors![Forbidden, ValidationError] }>,
@@ -131,7 +171,7 @@ pub async fn create(Scoped(s): Scoped, v: Version, Write(actor, input): Write<Ne
     security((), ("user" = [])),
     params(IdPath, FieldsParam<Post>, IfNoneMatch),
     responses(
-        (status = 200, description = "The post.", body = Envelope<Post>, headers(("ETag" = String))),
+        (status = 200, description = "The post.", body = Envelope<PostOut>, headers(("ETag" = String))),
         (status = 304, description = "Not Modified: `If-None-Match` matched the current ETag. No body.", headers(("ETag" = String))),
         Errors<{ errors![InvalidQuery, PostNotFound] }>,
     )
@@ -164,7 +204,7 @@ pub async fn get(
         content((PostPatch = "application/merge-patch+json"), (PostPatch = "application/json"))
     ),
     responses(
-        (status = 200, description = "Updated; the new representation.", body = Envelope<Post>, headers(("ETag" = String))),
+        (status = 200, description = "Updated; the new representation.", body = Envelope<PostOut>, headers(("ETag" = String))),
         Errors<{ errors![Forbidden, PostNotFound, PreconditionFailed, ValidationError] }>,
     )
 )]

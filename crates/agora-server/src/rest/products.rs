@@ -40,7 +40,7 @@ impl Representation for ProductOut {
     type Entity = Product;
     const KIND: &'static str = "product";
 
-    fn of(p: &Product, _viewer: &Actor) -> Self {
+    fn of(p: &Product, _viewer: &Actor, _v: Version) -> Self {
         ProductOut { product: p.clone(), in_stock: p.stock > 0 }
     }
 
@@ -74,7 +74,7 @@ pub async fn list(
     uri: Uri,
 ) -> ApiResult<Response> {
     let page = s.services.products.list(&actor, &q.list(v)).await?;
-    Ok(ProductOut::page(&page, &actor, &uri))
+    Ok(ProductOut::page(&page, &actor, v, &uri))
 }
 
 /// Create a product

@@ -56,7 +56,7 @@ impl Representation for UserOut {
     const KIND: &'static str = "user";
 
     /// The email is shown to the user themself and to administrators.
-    fn of(u: &User, viewer: &Actor) -> Self {
+    fn of(u: &User, viewer: &Actor, _v: Version) -> Self {
         Self::with_email(u, viewer.is_self_or_admin(u.id))
     }
 
@@ -110,7 +110,7 @@ pub async fn list(
     uri: Uri,
 ) -> ApiResult<Response> {
     let page = s.services.users.list(&actor, &q.list(v)).await?;
-    Ok(UserOut::page(&page, &actor, &uri))
+    Ok(UserOut::page(&page, &actor, v, &uri))
 }
 
 /// Sign up

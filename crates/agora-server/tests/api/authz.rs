@@ -206,7 +206,12 @@ db_test!(mass_assignment_is_impossible, |app| async move {
 
     // Posts: the author, likes and counts are the server's.
     let post = id(&create_post(&app, uid, "t", "c").await);
-    for (field, value) in [("author_id", json!(uid + 1)), ("likes", json!(1000)), ("comment_count", json!(5))] {
+    for (field, value) in [
+        ("author_id", json!(uid + 1)),
+        ("likes", json!(1000)),
+        ("comment_count", json!(5)),
+        ("comments_count", json!(5)),
+    ] {
         let res = app.patch(&format!("/v2/posts/{post}")).bearer(&token).json(&json!({field: value})).send().await;
         res.assert_validation(&[field]);
     }

@@ -17,7 +17,7 @@ async fn comment(app: &TestApp, token: &str, post: i64, text: &str) -> TestRespo
 }
 
 async fn comment_count(app: &TestApp, post: i64) -> i64 {
-    app.get(&format!("/v2/posts/{post}")).send().await.data()["comment_count"].as_i64().unwrap()
+    app.get(&format!("/v2/posts/{post}")).send().await.data()["comments_count"].as_i64().unwrap()
 }
 
 db_test!(comments_are_created_read_and_listed_oldest_first, |app| async move {
@@ -93,11 +93,11 @@ db_test!(deleting_a_post_or_a_user_removes_what_hangs_off_it, |app| async move {
     let (fan_id, author_id) = (fan["id"].as_i64().unwrap(), author["id"].as_i64().unwrap());
     app.put(&format!("/v2/users/{fan_id}/following/{author_id}")).bearer(&fan_token).send().await.assert_status(204);
     let before = app.get(&format!("/v2/posts/{kept}")).send().await;
-    assert_eq!((before.data()["likes"].as_i64(), before.data()["comment_count"].as_i64()), (Some(1), Some(1)));
+    assert_eq!((before.data()["likes"].as_i64(), before.data()["comments_count"].as_i64()), (Some(1), Some(1)));
     app.delete(&format!("/v2/users/{fan_id}")).bearer(&fan_token).send().await.assert_status(204);
     app.get(&format!("/v2/comments/{on_kept}")).send().await.assert_error(404, "COMMENT_NOT_FOUND");
     let after = app.get(&format!("/v2/posts/{kept}")).send().await;
-    assert_eq!((after.data()["likes"].as_i64(), after.data()["comment_count"].as_i64()), (Some(0), Some(0)));
+    assert_eq!((after.data()["likes"].as_i64(), after.data()["comments_count"].as_i64()), (Some(0), Some(0)));
     let author_now = app.get(&format!("/v2/users/{author_id}")).send().await;
     assert_eq!(author_now.data()["followers_count"], json!(0));
 });

@@ -19,7 +19,10 @@ db_test!(create_get_patch_delete, |app| async move {
     assert_eq!(post["title"], json!("Notes"));
     assert_eq!(post["content"], json!("On the engine"));
     assert_eq!(post["likes"], json!(0));
-    assert_eq!(post["comment_count"], json!(0));
+    assert_eq!(post["comments_count"], json!(0));
+    assert!(post.get("comment_count").is_none(), "renamed in v2");
+    let v1 = app.get(&format!("/v1/posts/{}", id(&post))).send().await;
+    assert_eq!((v1.data()["comment_count"].clone(), v1.data().get("comments_count")), (json!(0), None));
 
     let res = app.get(&format!("/v2/posts/{pid}")).send().await;
     res.assert_status(200);

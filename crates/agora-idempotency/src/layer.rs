@@ -95,11 +95,16 @@ type RuleFn = dyn Fn(&http::request::Parts) -> Rule + Send + Sync;
 type ScopeFn = dyn Fn(&http::request::Parts) -> String + Send + Sync;
 type RefuseFn<RB> = dyn Fn(Refusal) -> Response<RB> + Send + Sync;
 
+/// A request's run, as handed to [`IdempotencyLayer::with_task_context`].
+pub type RunFuture<RB> = Pin<Box<dyn Future<Output = Response<RB>> + Send>>;
+type ContextFn<RB> = dyn Fn(RunFuture<RB>) -> RunFuture<RB> + Send + Sync;
+
 struct Shared<RB> {
     store: Arc<dyn Store>,
     rule: Box<RuleFn>,
     scope: Box<ScopeFn>,
     refuse: Box<RefuseFn<RB>>,
+    context: Option<Box<ContextFn<RB>>>,
     settings: Settings,
 }
 
@@ -130,9 +135,25 @@ impl<RB> IdempotencyLayer<RB> {
                 rule: Box::new(rule),
                 scope: Box::new(scope),
                 refuse: Box::new(refuse),
+                context: None,
                 settings,
             }),
         }
+    }
+
+    /// Wraps each request's run before it is spawned on its own task, from within the
+    /// request's task: the place to carry task-local context (a request id) across, since a
+    /// spawned task inherits none.
+    pub fn with_task_context(self, wrap: impl Fn(RunFuture<RB>) -> RunFuture<RB> + Send + Sync + 'static) -> Self {
+        let shared = match Arc::try_unwrap(self.shared) {
+            Ok(mut s) => {
+                s.context = Some(Box::new(wrap));
+                s
+            }
+            // Clones of a layer under construction do not exist; keep the layer as it was.
+            Err(shared) => return Self { shared },
+        };
+        Self { shared: Arc::new(shared) }
     }
 }
 
@@ -251,7 +272,11 @@ where
                         req.extensions_mut().insert(unit.clone());
                     }
                     let held = Held { store: shared.store.clone(), reservation: Some(reservation) };
-                    let task = tokio::spawn(run(inner, req, held, shared.clone()));
+                    let mut work: RunFuture<RB> = Box::pin(run(inner, req, held, shared.clone()));
+                    if let Some(wrap) = &shared.context {
+                        work = wrap(work);
+                    }
+                    let task = tokio::spawn(work);
                     match task.await {
                         Ok(res) => Ok(res),
                         // The request panicked (its key was released as it unwound): let the

@@ -34,7 +34,7 @@ pub mod store;
 
 pub use fingerprint::Fingerprint;
 pub use key::{IdempotencyKey, KeyError, MAX_KEY_LEN};
-pub use layer::{IdempotencyLayer, IdempotencyService, Refusal, Rule, Settings};
+pub use layer::{IdempotencyLayer, IdempotencyService, Refusal, Rule, RunFuture, Settings};
 pub use memory::MemoryStore;
 pub use record::{Record, RecordState, StoredResponse, Verdict};
 #[cfg(feature = "redis")]

@@ -113,6 +113,8 @@ pub fn layer(config: &Config, rules: KeyRules, store: Arc<dyn Store>) -> Idempot
         |parts| scope_of(parts.extensions.get::<Actor>()),
         refusal,
     )
+    // The request id (and problem+json choice) go with the request onto its own task.
+    .with_task_context(|work| Box::pin(crate::http::ctx::carry(work)))
 }
 
 /// The store `idempotency.backend` names.

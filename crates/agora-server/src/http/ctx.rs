@@ -43,6 +43,11 @@ pub fn current() -> RequestCtx {
         .unwrap_or_else(|_| RequestCtx { request_id: new_request_id().into(), problem_json: false })
 }
 
+/// Runs `f` with the current request's context, e.g. on a task spawned for the request.
+pub fn carry<F: std::future::Future>(f: F) -> impl std::future::Future<Output = F::Output> {
+    CTX.scope(current(), f)
+}
+
 /// A new unique request id: `req_` and a time-ordered UUID.
 pub fn new_request_id() -> String {
     format!("req_{}", uuid::Uuid::now_v7().simple())

@@ -36,7 +36,8 @@ db_test!(a_retry_replays_the_first_response_byte_for_byte, |app| async move {
     assert_eq!(again.header("location"), first.header("location"));
     assert_eq!(again.header("etag"), first.header("etag"));
     assert_eq!(again.header("content-type"), first.header("content-type"));
-    // The body keeps the first request's id; the header is the replay's own.
+    // The body keeps the first request's id (its own X-Request-ID); the header is the replay's.
+    assert_eq!(first.body["meta"]["request_id"], json!(first.header("x-request-id").unwrap()));
     assert_eq!(again.body["meta"]["request_id"], first.body["meta"]["request_id"]);
     assert_ne!(again.header("x-request-id"), first.header("x-request-id"));
     assert_eq!(post_count(&app).await, 1, "nothing ran twice");

@@ -108,6 +108,9 @@ error_codes! {
     /// The caller holds as many of something as it may.
     LimitReached = "LIMIT_REACHED", 409, "You have reached the limit for this resource.",
         "The caller already holds as many of these as it may (100 API keys); delete one first.";
+    /// The order's state does not allow the action.
+    InvalidOrderState = "INVALID_ORDER_STATE", 409, "The order's state does not allow this.",
+        "The action is not allowed from the order's current status (`pending → paid → fulfilled`, or `cancelled`); `details` name the status.";
     /// Not enough stock for an order.
     OutOfStock = "OUT_OF_STOCK", 409, "Not enough stock.",
         "A product of the order has not enough stock (`details` name it); nothing was taken.";

@@ -16,6 +16,7 @@ pub mod feed;
 pub mod follows;
 pub mod input;
 pub mod list;
+pub mod orders;
 pub mod payments;
 pub mod posts;
 pub mod products;

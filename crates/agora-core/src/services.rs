@@ -15,20 +15,8 @@ use crate::users::{UserRepo, UserService};
 /// What the services are built from, by name.
 #[derive(Clone)]
 pub struct Ports {
-    /// User storage.
-    pub users: Arc<dyn UserRepo>,
-    /// Post storage.
-    pub posts: Arc<dyn PostRepo>,
-    /// Follow storage.
-    pub follows: Arc<dyn FollowRepo>,
-    /// Comment storage.
-    pub comments: Arc<dyn CommentRepo>,
-    /// The feed's query.
-    pub feed: Arc<dyn FeedRepo>,
-    /// Product storage.
-    pub products: Arc<dyn ProductRepo>,
-    /// Durable credential storage.
-    pub auth: Arc<dyn AuthRepo>,
+    /// Storage.
+    pub repos: Repos,
     /// Revoked access tokens.
     pub denylist: Arc<dyn Denylist>,
     /// Browser sessions.
@@ -107,15 +95,20 @@ impl Repos {
 impl Services {
     /// Wires the services over their ports.
     pub fn new(p: Ports) -> Self {
-        let users = UserService::new(p.users.clone(), p.hasher.clone(), p.cursor_key.clone());
-        let posts = PostService::new(p.posts.clone(), users.clone(), p.cursor_key.clone(), p.events.clone());
+        let users = UserService::new(p.repos.users.clone(), p.hasher.clone(), p.cursor_key.clone());
+        let posts = PostService::new(p.repos.posts.clone(), users.clone(), p.cursor_key.clone(), p.events.clone());
         Self {
             auth: AuthService::new(&p),
-            comments: CommentService::new(p.comments.clone(), posts.clone(), p.cursor_key.clone(), p.events.clone()),
-            feed: FeedService::new(p.feed.clone(), p.cursor_key.clone()),
+            comments: CommentService::new(
+                p.repos.comments.clone(),
+                posts.clone(),
+                p.cursor_key.clone(),
+                p.events.clone(),
+            ),
+            feed: FeedService::new(p.repos.feed.clone(), p.cursor_key.clone()),
             posts,
-            products: ProductService::new(p.products.clone(), p.cursor_key.clone()),
-            follows: FollowService::new(p.follows.clone(), users.clone(), p.cursor_key.clone()),
+            products: ProductService::new(p.repos.products.clone(), p.cursor_key.clone()),
+            follows: FollowService::new(p.repos.follows.clone(), users.clone(), p.cursor_key.clone()),
             users,
             ports: Arc::new(p),
         }
@@ -131,7 +124,6 @@ impl Services {
     /// holds (the request's idempotency record). `events` is the bus that holds their events
     /// until the unit commits. The other ports are shared.
     pub fn within(&self, repos: Repos, events: Arc<dyn EventBus>) -> Services {
-        let Repos { users, posts, follows, comments, feed, products, auth } = repos;
-        Services::new(Ports { users, posts, follows, comments, feed, products, auth, events, ..(*self.ports).clone() })
+        Services::new(Ports { repos, events, ..(*self.ports).clone() })
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use agora_core::auth::{AuthSettings, Denylist, SessionStore};
 use agora_core::cursor::CursorKey;
-use agora_core::services::{Ports, Services};
+use agora_core::services::{Ports, Repos, Services};
 use agora_core::users::NewUser;
 use agora_core::{Actor, ErrorCode};
 use agora_db::{Db, PoolSettings, SqlStore};
@@ -173,13 +173,7 @@ impl App {
             .map_err(|_| StartError::Config("`auth.refresh_token_ttl` is too long".into()))?;
         let sql_store = (*store).clone();
         let services = Services::new(Ports {
-            users: store.clone(),
-            posts: store.clone(),
-            follows: store.clone(),
-            comments: store.clone(),
-            feed: store.clone(),
-            products: store.clone(),
-            auth: store,
+            repos: Repos::all(store),
             denylist,
             sessions,
             hasher: Arc::new(hasher),

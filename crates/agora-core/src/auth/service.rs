@@ -87,8 +87,8 @@ pub struct AuthService {
 impl AuthService {
     pub(crate) fn new(p: &crate::services::Ports) -> Self {
         Self {
-            users: p.users.clone(),
-            repo: p.auth.clone(),
+            users: p.repos.users.clone(),
+            repo: p.repos.auth.clone(),
             denylist: p.denylist.clone(),
             sessions: p.sessions.clone(),
             hasher: p.hasher.clone(),

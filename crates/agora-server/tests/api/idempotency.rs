@@ -357,3 +357,30 @@ db_test!(a_refusal_after_a_failed_statement_is_stored_and_replayed, |app| async 
     again.assert_error(404, "POST_NOT_FOUND");
     assert_eq!(again.header("idempotency-replay"), Some("true"));
 });
+
+db_test!(a_unit_runs_its_after_commit_hooks_only_when_it_commits, |app| async move {
+    use agora_idempotency::{Fingerprint, IdempotencyKey, RecordKey, Reserve, Store, StoredResponse, Terms};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::Duration;
+    let store = agora_db::SqlIdempotencyStore::new(app.state.db.clone());
+    let terms = Terms {
+        fingerprint: Fingerprint::of(&Method::POST, "/x", b"1"),
+        lease: Duration::from_secs(5),
+        ttl: Duration::from_secs(60),
+    };
+    let ok = StoredResponse { status: 201, headers: vec![], body: axum::body::Bytes::from_static(b"{}") };
+    for commit in [false, true] {
+        let key = RecordKey { scope: "user:1".into(), key: IdempotencyKey::parse(unique("hook").as_bytes()).unwrap() };
+        let Reserve::Proceed(r) = store.reserve(&key, &terms).await.unwrap() else { panic!("free key") };
+        let unit = r.unit.as_ref().and_then(|u| u.0.downcast_ref::<agora_db::Unit>()).unwrap().clone();
+        let ran = Arc::new(AtomicBool::new(false));
+        let flag = ran.clone();
+        unit.after_commit(Box::new(move || flag.store(true, Ordering::SeqCst)));
+        if commit {
+            store.complete(r, &ok, terms.ttl).await.unwrap();
+        } else {
+            store.release(r).await.unwrap();
+        }
+        assert_eq!(ran.load(Ordering::SeqCst), commit, "hooks run on commit only (commit = {commit})");
+    }
+});

@@ -101,10 +101,10 @@ type ContextFn<RB> = dyn Fn(RunFuture<RB>) -> RunFuture<RB> + Send + Sync;
 
 struct Shared<RB> {
     store: Arc<dyn Store>,
-    rule: Box<RuleFn>,
-    scope: Box<ScopeFn>,
-    refuse: Box<RefuseFn<RB>>,
-    context: Option<Box<ContextFn<RB>>>,
+    rule: Arc<RuleFn>,
+    scope: Arc<ScopeFn>,
+    refuse: Arc<RefuseFn<RB>>,
+    context: Option<Arc<ContextFn<RB>>>,
     settings: Settings,
 }
 
@@ -132,9 +132,9 @@ impl<RB> IdempotencyLayer<RB> {
         Self {
             shared: Arc::new(Shared {
                 store,
-                rule: Box::new(rule),
-                scope: Box::new(scope),
-                refuse: Box::new(refuse),
+                rule: Arc::new(rule),
+                scope: Arc::new(scope),
+                refuse: Arc::new(refuse),
                 context: None,
                 settings,
             }),
@@ -145,13 +145,14 @@ impl<RB> IdempotencyLayer<RB> {
     /// request's task: the place to carry task-local context (a request id) across, since a
     /// spawned task inherits none.
     pub fn with_task_context(self, wrap: impl Fn(RunFuture<RB>) -> RunFuture<RB> + Send + Sync + 'static) -> Self {
-        let shared = match Arc::try_unwrap(self.shared) {
-            Ok(mut s) => {
-                s.context = Some(Box::new(wrap));
-                s
-            }
-            // Clones of a layer under construction do not exist; keep the layer as it was.
-            Err(shared) => return Self { shared },
+        let s = &self.shared;
+        let shared = Shared {
+            store: s.store.clone(),
+            rule: s.rule.clone(),
+            scope: s.scope.clone(),
+            refuse: s.refuse.clone(),
+            context: Some(Arc::new(wrap)),
+            settings: s.settings.clone(),
         };
         Self { shared: Arc::new(shared) }
     }

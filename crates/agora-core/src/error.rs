@@ -66,6 +66,12 @@ error_codes! {
     /// No usable credential.
     Unauthenticated = "UNAUTHENTICATED", 401, "Authentication is required.",
         "No credential where one is required, or one that is invalid, expired or revoked (never treated as anonymous). `WWW-Authenticate` names the scheme.";
+    /// The card issuer refused the charge.
+    CardDeclined = "CARD_DECLINED", 402, "The card was declined.",
+        "The payment source was declined. The charge is recorded with `status: failed`; `details` name the source and the charge.";
+    /// The card has not enough funds.
+    InsufficientFunds = "INSUFFICIENT_FUNDS", 402, "The card has insufficient funds.",
+        "The payment source has not enough funds. The charge is recorded with `status: failed`; `details` name the source and the charge.";
     /// Authenticated, but not allowed.
     Forbidden = "FORBIDDEN", 403, "You may not do this.",
         "The credential is valid but lacks the right: another user's resource, a missing scope or role.";
@@ -90,6 +96,12 @@ error_codes! {
     /// No comment with this id.
     CommentNotFound = "COMMENT_NOT_FOUND", 404, "The comment does not exist.",
         "No comment has this id.";
+    /// No order with this id among those the caller may see.
+    OrderNotFound = "ORDER_NOT_FOUND", 404, "The order does not exist.",
+        "No order with this id is the caller's (administrators see every order).";
+    /// No charge with this id among those the caller may see.
+    ChargeNotFound = "CHARGE_NOT_FOUND", 404, "The charge does not exist.",
+        "No charge with this id is the caller's (administrators see every charge).";
     /// No API key with this id among the caller's.
     ApiKeyNotFound = "API_KEY_NOT_FOUND", 404, "The API key does not exist.",
         "The caller has no API key with this id (other users' keys are not found either).";

@@ -25,6 +25,12 @@ const READ_ONLY: &[&str] = &["id", "created_at", "updated_at", "version"];
 pub trait FieldValue: Sized {
     /// Reads the value of field `field`; the error names `field`.
     fn from_json(field: &str, value: &Value) -> Result<Self, FieldError>;
+
+    /// Reads the value with every problem in it: a compound value (an array of objects)
+    /// reports each bad element, named `field[i].name`. Plain values have one problem at most.
+    fn from_json_all(field: &str, value: &Value) -> Result<Self, Vec<FieldError>> {
+        Self::from_json(field, value).map_err(|e| vec![e])
+    }
 }
 
 /// How a struct field is read: a [`FieldValue`] is required, an `Option` of one is optional.
@@ -44,7 +50,7 @@ impl<T: FieldValue> FromField for T {
             fields.errors.push(FieldError::new(name, "required", "must not be null"));
             return None;
         }
-        fields.check(T::from_json(name, v))
+        fields.check(T::from_json_all(name, v))
     }
 }
 
@@ -56,7 +62,7 @@ impl<T: FieldValue> FromField for Option<T> {
                 fields.errors.push(FieldError::new(name, "null", "must not be null"));
                 None
             }
-            Some(v) => fields.check(T::from_json(name, v)).map(Some),
+            Some(v) => fields.check(T::from_json_all(name, v)).map(Some),
         }
     }
 }
@@ -119,8 +125,8 @@ impl<'a> Fields<'a> {
         T::read(self, name)
     }
 
-    fn check<T>(&mut self, r: Result<T, FieldError>) -> Option<T> {
-        r.map_err(|e| self.errors.push(e)).ok()
+    fn check<T>(&mut self, r: Result<T, Vec<FieldError>>) -> Option<T> {
+        r.map_err(|e| self.errors.extend(e)).ok()
     }
 
     /// Ends reading: unknown and read-only fields become errors, and any error fails the whole

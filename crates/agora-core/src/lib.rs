@@ -8,6 +8,7 @@
 
 pub mod actor;
 pub mod auth;
+pub mod charges;
 pub mod comments;
 pub mod cursor;
 pub mod error;

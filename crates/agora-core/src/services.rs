@@ -3,11 +3,14 @@
 use std::sync::Arc;
 
 use crate::auth::{AuthRepo, AuthService, AuthSettings, Denylist, PasswordHasher, SessionStore, TokenSigner};
+use crate::charges::{ChargeRepo, ChargeService};
 use crate::comments::{CommentRepo, CommentService};
 use crate::cursor::CursorKey;
 use crate::events::EventBus;
 use crate::feed::{FeedRepo, FeedService};
 use crate::follows::{FollowRepo, FollowService};
+use crate::orders::{OrderRepo, OrderService};
+use crate::payments::PaymentGateway;
 use crate::posts::{PostRepo, PostService};
 use crate::products::{ProductRepo, ProductService};
 use crate::users::{UserRepo, UserService};
@@ -29,6 +32,8 @@ pub struct Ports {
     pub cursor_key: CursorKey,
     /// Where domain events go.
     pub events: Arc<dyn EventBus>,
+    /// The payment provider.
+    pub gateway: Arc<dyn PaymentGateway>,
     /// Credential lifetimes.
     pub auth_settings: AuthSettings,
 }
@@ -48,6 +53,10 @@ pub struct Services {
     pub comments: CommentService,
     /// The feed.
     pub feed: FeedService,
+    /// Orders.
+    pub orders: OrderService,
+    /// Charges.
+    pub charges: ChargeService,
     /// Credentials.
     pub auth: AuthService,
     /// What they were built from, for [`Services::within`].
@@ -70,6 +79,10 @@ pub struct Repos {
     pub feed: Arc<dyn FeedRepo>,
     /// Products.
     pub products: Arc<dyn ProductRepo>,
+    /// Orders.
+    pub orders: Arc<dyn OrderRepo>,
+    /// Charges.
+    pub charges: Arc<dyn ChargeRepo>,
     /// Durable credentials.
     pub auth: Arc<dyn AuthRepo>,
 }
@@ -78,7 +91,16 @@ impl Repos {
     /// Every repository from one storage adapter.
     pub fn all<T>(store: Arc<T>) -> Self
     where
-        T: UserRepo + PostRepo + FollowRepo + CommentRepo + FeedRepo + ProductRepo + AuthRepo + 'static,
+        T: UserRepo
+            + PostRepo
+            + FollowRepo
+            + CommentRepo
+            + FeedRepo
+            + ProductRepo
+            + OrderRepo
+            + ChargeRepo
+            + AuthRepo
+            + 'static,
     {
         Self {
             users: store.clone(),
@@ -87,6 +109,8 @@ impl Repos {
             comments: store.clone(),
             feed: store.clone(),
             products: store.clone(),
+            orders: store.clone(),
+            charges: store.clone(),
             auth: store,
         }
     }
@@ -106,6 +130,19 @@ impl Services {
                 p.events.clone(),
             ),
             feed: FeedService::new(p.repos.feed.clone(), p.cursor_key.clone()),
+            orders: OrderService::new(
+                p.repos.orders.clone(),
+                p.repos.charges.clone(),
+                p.gateway.clone(),
+                users.clone(),
+                p.cursor_key.clone(),
+            ),
+            charges: ChargeService::new(
+                p.repos.charges.clone(),
+                p.repos.orders.clone(),
+                p.gateway.clone(),
+                p.cursor_key.clone(),
+            ),
             posts,
             products: ProductService::new(p.repos.products.clone(), p.cursor_key.clone()),
             follows: FollowService::new(p.repos.follows.clone(), users.clone(), p.cursor_key.clone()),

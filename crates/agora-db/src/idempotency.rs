@@ -166,11 +166,13 @@ impl Store for SqlIdempotencyStore {
         let unit = r.unit.as_ref().and_then(|u| u.0.downcast_ref::<Unit>());
         // An error answer means the request changed nothing: whatever its unit wrote before it
         // failed is rolled back (on PostgreSQL a failed statement has aborted the transaction
-        // anyway), and the answer is stored on its own.
-        if let Some(unit) = unit.filter(|_| resp.status >= 400) {
+        // anyway), and the answer is stored on its own — unless the unit's writes are kept
+        // (a declined charge is recorded, and answered 402).
+        let succeeded = |u: &&Unit| resp.status < 400 || u.keeps_writes();
+        if let Some(unit) = unit.filter(|u| !succeeded(u)) {
             unit.rollback().await.map_err(unavailable)?;
         }
-        let Some(unit) = unit.filter(|_| resp.status < 400) else {
+        let Some(unit) = unit.filter(succeeded) else {
             let n = on_pool!(&self.db, c => done!(c)).map_err(unavailable)?;
             return if n == 1 { Ok(()) } else { Err(StoreError::Lost) };
         };

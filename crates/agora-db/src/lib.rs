@@ -8,10 +8,12 @@
 //! one real difference between the engines — how a timestamp is bound — lives in [`dialect`].
 
 mod auth;
+mod charges;
 mod comments;
 pub mod dialect;
 mod error;
 mod idempotency;
+mod orders;
 pub mod pool;
 mod posts;
 mod products;

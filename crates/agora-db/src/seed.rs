@@ -25,6 +25,9 @@ pub struct Seeded {
     pub likes: u64,
     /// Comments, spread over all users and posts.
     pub comments: u64,
+    /// Orders, spread over all users, of 1–3 products each, in every status; paid and
+    /// fulfilled ones with the charge that paid them.
+    pub orders: u64,
 }
 
 async fn insert_rows(db: &Db, table: &str, columns: &[&str], rows: &[Vec<Value>]) -> Result<(), DbError> {
@@ -159,7 +162,78 @@ pub async fn seed(db: &Db, plan: Seeded, password_hash: &str) -> Result<Seeded, 
     )
     .await?;
     let graph = seed_graph(db, plan, now).await?;
-    Ok(Seeded { users, posts, products, ..graph })
+    let orders = seed_orders(db, plan.orders, now).await?;
+    Ok(Seeded { users, posts, products, orders, ..graph })
+}
+
+/// Orders over every user and the catalogue's `usd` products. They are history: they take no
+/// stock (the catalogue's stock is what is left to sell).
+async fn seed_orders(db: &Db, orders: u64, now: DateTime<Utc>) -> Result<u64, DbError> {
+    const STATUSES: [&str; 4] = ["pending", "paid", "fulfilled", "cancelled"];
+    let (min_user, max_user) = id_range(db, "users").await?;
+    const CATALOGUE: &str = "SELECT id, price FROM products WHERE currency = 'usd' ORDER BY id LIMIT 10000";
+    let catalogue: Vec<(i64, i64)> =
+        crate::on_pool!(db, p => sqlx::query_as(CATALOGUE).fetch_all(p).await).map_err(DbError::query)?;
+    if orders == 0 || max_user == 0 || catalogue.is_empty() {
+        return Ok(0);
+    }
+    let user_span = (max_user - min_user + 1) as u64;
+    let (_, max_order) = id_range(db, "orders").await?;
+    const SLICE: u64 = 20_000;
+    let mut start = 0;
+    while start < orders {
+        let end = (start + SLICE).min(orders);
+        let (mut order_rows, mut item_rows, mut charge_rows) = (Vec::new(), Vec::new(), Vec::new());
+        for i in start..end {
+            let id = max_order + 1 + i as i64;
+            let user = min_user + (i.wrapping_mul(7919) % user_span) as i64;
+            let status = STATUSES[(i % 4) as usize];
+            let t = now - Duration::seconds((orders - i) as i64);
+            let lines = 1 + (i % 3) as usize;
+            let mut total = 0;
+            let first = (i.wrapping_mul(104_729) % catalogue.len() as u64) as usize;
+            for k in 0..lines.min(catalogue.len()) {
+                let (product, price) = catalogue[(first + k) % catalogue.len()];
+                let quantity = 1 + ((i + k as u64) % 3) as i64;
+                total += price * quantity;
+                item_rows.push(vec![Value::Int(id), Value::Int(product), Value::Int(quantity), Value::Int(price)]);
+            }
+            order_rows.push(vec![
+                Value::Int(id),
+                Value::Int(user),
+                Value::Text(status.into()),
+                Value::Int(total),
+                Value::Text("usd".into()),
+                Value::Time(t),
+                Value::Time(t),
+            ]);
+            if matches!(status, "paid" | "fulfilled") {
+                charge_rows.push(vec![
+                    Value::Int(user),
+                    Value::Int(id),
+                    Value::Int(total),
+                    Value::Text("usd".into()),
+                    Value::Text("succeeded".into()),
+                    Value::Text(format!("ch_sandbox_seed{id}")),
+                    Value::Time(t),
+                    Value::Time(t),
+                ]);
+            }
+        }
+        let columns = ["id", "user_id", "status", "total", "currency", "created_at", "updated_at"];
+        insert_rows(db, "orders", &columns, &order_rows).await?;
+        insert_rows(db, "order_items", &["order_id", "product_id", "quantity", "unit_price"], &item_rows).await?;
+        let columns = ["user_id", "order_id", "amount", "currency", "status", "reference", "created_at", "updated_at"];
+        insert_rows(db, "charges", &columns, &charge_rows).await?;
+        start = end;
+    }
+    // Ids were given explicitly: PostgreSQL's identity sequence must continue after them
+    // (SQLite's AUTOINCREMENT follows by itself).
+    if let Db::Postgres(p) = db {
+        const RESYNC: &str = "SELECT setval(pg_get_serial_sequence('orders', 'id'), (SELECT MAX(id) FROM orders))";
+        crate::with_conn!(p, c => sqlx::query(RESYNC).execute(c).await.map(|_| ())).map_err(DbError::query)?;
+    }
+    Ok(orders)
 }
 
 /// Follows, likes and comments over every user and post.

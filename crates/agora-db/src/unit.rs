@@ -10,6 +10,7 @@
 //! when the connection closes.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use deadpool::managed::Object;
 use sqlx::postgres::PgConnection;
@@ -24,7 +25,7 @@ type Hooks = Arc<std::sync::Mutex<Vec<Box<dyn FnOnce() + Send>>>>;
 
 /// One request's transaction, shared by its repositories (cheap to clone).
 #[derive(Clone)]
-pub struct Unit(Arc<Mutex<UnitState>>, Hooks);
+pub struct Unit(Arc<Mutex<UnitState>>, Hooks, Arc<AtomicBool>);
 
 impl std::fmt::Debug for Unit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -89,7 +90,42 @@ macro_rules! on_tx {
 impl Unit {
     /// A unit over `db`; nothing happens until first use.
     pub fn new(db: Db) -> Self {
-        Self(Arc::new(Mutex::new(UnitState { db, conn: None, finished: false })), Hooks::default())
+        Self(Arc::new(Mutex::new(UnitState { db, conn: None, finished: false })), Hooks::default(), Arc::default())
+    }
+
+    /// Marks what the unit wrote as standing even if the request answers with an error: a
+    /// declined card answers 402, and the failed charge it recorded must still commit.
+    pub fn keep_writes(&self) {
+        self.2.store(true, Ordering::Release);
+    }
+
+    /// Whether [`Unit::keep_writes`] was called.
+    pub fn keeps_writes(&self) -> bool {
+        self.2.load(Ordering::Acquire)
+    }
+
+    /// Ends the unit: commits if `success` (or if its writes are kept), else rolls back. For
+    /// units that carry no idempotency record (whose store commits the unit itself).
+    pub async fn finish(&self, success: bool) -> Result<(), sqlx::Error> {
+        if !(success || self.keeps_writes()) {
+            return self.rollback().await;
+        }
+        let mut g = self.0.lock().await;
+        g.finished = true;
+        let Some(mut tx) = g.conn.take() else {
+            drop(g);
+            self.committed();
+            return Ok(());
+        };
+        drop(g);
+        let r = crate::on_tx!(&mut tx, c => sqlx::query("COMMIT").execute(c).await.map(|_| ()));
+        if r.is_err() {
+            discard(&mut tx);
+            return r;
+        }
+        drop(tx);
+        self.committed();
+        Ok(())
     }
 
     /// Locks the unit with its transaction begun.

@@ -180,6 +180,7 @@ impl App {
             signer: Arc::new(tokens.clone()),
             cursor_key: CursorKey::new(derive_key(&secret, "agora cursor v1")),
             events: Arc::new(agora_core::events::InProcessBus::new()),
+            gateway: Arc::new(agora_core::payments::SandboxGateway),
             auth_settings: AuthSettings { refresh_token_ttl },
         });
         // The routes are declared once: the router, its document and the table the layers in

@@ -52,6 +52,9 @@ pub enum Command {
         /// Comments, spread over all users and posts.
         #[arg(long, default_value_t = 0)]
         comments: u64,
+        /// Orders, spread over all users, in every status (paid ones with their charge).
+        #[arg(long, default_value_t = 0)]
+        orders: u64,
     },
     /// Print the OpenAPI document (JSON) to standard output.
     Openapi,
@@ -163,21 +166,22 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             }
             Ok(())
         }
-        Command::Seed { users, posts, products, follows, likes, comments } => {
+        Command::Seed { users, posts, products, follows, likes, comments, orders } => {
             let db = app::open_database(&config).await.map_err(|e| e.to_string())?;
             let hasher = Argon2Hasher::new(config.auth.argon2_memory_kib, config.auth.argon2_iterations)?;
             let hash = hasher.hash_blocking("password123").map_err(|e| e.message)?;
             let started = std::time::Instant::now();
-            let plan = agora_db::seed::Seeded { users, posts, products, follows, likes, comments };
+            let plan = agora_db::seed::Seeded { users, posts, products, follows, likes, comments, orders };
             let done = agora_db::seed::seed(&db, plan, &hash).await.map_err(|e| e.to_string())?;
             println!(
-                "seeded {} users, {} posts, {} products, {} follows, {} likes, {} comments in {:.1}s",
+                "seeded {} users, {} posts, {} products, {} follows, {} likes, {} comments, {} orders in {:.1}s",
                 done.users,
                 done.posts,
                 done.products,
                 done.follows,
                 done.likes,
                 done.comments,
+                done.orders,
                 started.elapsed().as_secs_f64()
             );
             Ok(())

@@ -127,6 +127,11 @@ impl Metrics {
     }
 }
 
+/// Orders by status (a gauge read from the database at each scrape).
+pub const ORDERS: &str = "agora_orders";
+/// Charges by status (a gauge read from the database at each scrape).
+pub const CHARGES: &str = "agora_charges";
+
 /// The `# HELP` line of every metric the server records.
 fn describe() {
     use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
@@ -138,6 +143,8 @@ fn describe() {
     );
     describe_gauge!("agora_db_pool_connections", "Open database connections (as of the last scrape).");
     describe_gauge!("agora_db_pool_idle_connections", "Idle database connections (as of the last scrape).");
+    describe_gauge!(ORDERS, "Orders by status (counted in the database at each scrape).");
+    describe_gauge!(CHARGES, "Charges by status (counted in the database at each scrape).");
     agora_ratelimit::metrics_names::describe();
     agora_idempotency::metrics_names::describe();
 }

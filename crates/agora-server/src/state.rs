@@ -25,16 +25,23 @@ impl AppState {
     /// SQL store, its services write through the record's unit of work, so the request's
     /// writes and its record commit together; otherwise the shared state itself.
     pub fn for_request(&self, extensions: &axum::http::Extensions) -> AppState {
-        let unit = extensions.get::<agora_idempotency::Unit>().and_then(|u| u.0.downcast_ref::<agora_db::Unit>());
-        match unit {
+        match request_unit(extensions) {
             None => self.clone(),
-            Some(unit) => {
-                let repos = Repos::all(Arc::new(self.store.in_unit(unit.clone())));
-                let events = Arc::new(AfterCommit { unit: unit.clone(), bus: self.services.events().clone() });
-                AppState::new(Shared { services: self.services.within(repos, events), ..(*self.0).clone() })
-            }
+            Some(unit) => self.in_unit(unit),
         }
     }
+
+    /// The state whose services write through `unit`.
+    fn in_unit(&self, unit: &agora_db::Unit) -> AppState {
+        let repos = Repos::all(Arc::new(self.store.in_unit(unit.clone())));
+        let events = Arc::new(AfterCommit { unit: unit.clone(), bus: self.services.events().clone() });
+        AppState::new(Shared { services: self.services.within(repos, events), ..(*self.0).clone() })
+    }
+}
+
+/// The unit of work the request's idempotency record put into its extensions, if any.
+fn request_unit(extensions: &axum::http::Extensions) -> Option<&agora_db::Unit> {
+    extensions.get::<agora_idempotency::Unit>().and_then(|u| u.0.downcast_ref::<agora_db::Unit>())
 }
 
 /// The event bus of a unit of work: events wait for the unit to commit, so nobody hears of a
@@ -66,6 +73,58 @@ impl axum::extract::FromRequestParts<AppState> for Scoped {
         state: &AppState,
     ) -> Result<Self, std::convert::Infallible> {
         Ok(Scoped(state.for_request(&parts.extensions)))
+    }
+}
+
+/// The request's state inside one unit of work, always: what handlers take whose operation
+/// must commit whole or not at all (placing an order takes the stock of several products;
+/// paying marks an order paid). With an idempotency record kept by the SQL store, it is the
+/// record's unit, which the store commits; otherwise the request gets a unit of its own, which
+/// [`Atomic::finish`] commits when the answer is a success (or the unit's writes are kept) and
+/// rolls back otherwise. A request dropped before that rolls back with the dropped unit.
+pub struct Atomic {
+    /// The state whose services write through the unit.
+    pub state: AppState,
+    /// The unit this request owns (none when the idempotency store owns it).
+    own: Option<agora_db::Unit>,
+}
+
+impl axum::extract::FromRequestParts<AppState> for Atomic {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, std::convert::Infallible> {
+        Ok(match request_unit(&parts.extensions) {
+            Some(unit) => Atomic { state: state.in_unit(unit), own: None },
+            None => {
+                let unit = agora_db::Unit::new(state.db.clone());
+                Atomic { state: state.in_unit(&unit), own: Some(unit) }
+            }
+        })
+    }
+}
+
+impl Atomic {
+    /// Ends the request's own unit with its answer: commit on success, else roll back.
+    pub async fn finish(
+        self,
+        answer: crate::http::error::ApiResult<axum::response::Response>,
+    ) -> crate::http::error::ApiResult<axum::response::Response> {
+        let Some(unit) = self.own else { return answer };
+        let success = matches!(&answer, Ok(res) if res.status().as_u16() < 400);
+        match unit.finish(success).await {
+            Ok(()) => answer,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot commit a unit of work");
+                Err(agora_core::DomainError::new(
+                    agora_core::ErrorCode::NotReady,
+                    "The database did not confirm the write; nothing was changed. Retry shortly.",
+                )
+                .with_details(vec![agora_core::FieldError::new("database", "unavailable", "did not commit")])
+                .into())
+            }
+        }
     }
 }
 

@@ -721,6 +721,8 @@ pub mod filters {
         Time,
         /// Free text.
         Text,
+        /// One of these words.
+        OneOf(&'static [&'static str]),
     }
 
     /// Parses a non-negative integer operand.

@@ -1,11 +1,94 @@
-//! Orders: their life cycle and their money, as pure rules (storage and endpoints build on
-//! these).
+//! Orders: what they are, their input, storage port, life cycle and money.
 //!
 //! An order is `pending` when placed, `paid` when a charge for its total succeeds, then
 //! `fulfilled` by an administrator; `pending` and `paid` orders can be `cancelled` (stock
 //! returned, and a paid order's charge refunded). Money is integer minor units throughout.
 
+mod input;
+mod repo;
+mod service;
+
+use chrono::{DateTime, Utc};
+
+pub use input::{ItemRequest, NewOrder, OrderItems};
+pub use repo::{CataloguePrice, NewOrderRow, OrderRepo};
+pub use service::OrderService;
+
 use crate::error::{DomainError, DomainResult, ErrorCode, FieldError};
+use crate::list::{Collection, FilterSpec, ResourceSpec, SortDir, SortKey, Sortable, Value, ValueKind, filters};
+
+/// One line of an order: what was bought, how many, and the price it had when the order was
+/// placed.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct OrderItem {
+    /// The product.
+    pub product_id: i64,
+    /// Units, 1–100.
+    pub quantity: i64,
+    /// The product's price when the order was placed, in minor units.
+    pub unit_price: i64,
+}
+
+/// An order.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct Order {
+    /// Id.
+    pub id: i64,
+    /// Who ordered.
+    pub user_id: i64,
+    /// Where it stands.
+    pub status: OrderStatus,
+    /// Its lines, in product-id order.
+    pub items: Vec<OrderItem>,
+    /// `Σ unit_price × quantity`, in minor units, computed by the server.
+    pub total: i64,
+    /// The currency of every item and of the total.
+    pub currency: String,
+    /// When it was placed.
+    pub created_at: DateTime<Utc>,
+    /// Its last change of status.
+    pub updated_at: DateTime<Utc>,
+    /// Row version (clients see it through the ETag).
+    #[serde(skip)]
+    pub version: i64,
+}
+
+fn status_filter(raw: &str) -> Result<crate::list::Filter, String> {
+    let st = OrderStatus::parse(raw.trim()).ok_or("must be pending, paid, fulfilled or cancelled")?;
+    Ok(crate::list::Filter {
+        column: "status",
+        op: crate::list::FilterOp::Eq,
+        value: Value::Text(st.as_str().to_string()),
+    })
+}
+
+/// A user's orders: newest first by default.
+pub static ORDERS: ResourceSpec = ResourceSpec {
+    name: "orders",
+    fields: &["id", "user_id", "status", "items", "total", "currency", "created_at", "updated_at"],
+    sortable: &[("id", ValueKind::Int), ("created_at", ValueKind::Time), ("total", ValueKind::Int)],
+    default_sort: &[SortKey { column: "created_at", dir: SortDir::Desc }],
+    filters: &[FilterSpec {
+        param: "status",
+        kind: filters::Kind::OneOf(&["pending", "paid", "fulfilled", "cancelled"]),
+        description: "Only orders in this status.",
+        parse: status_filter,
+    }],
+};
+
+impl Collection for Order {
+    const SPEC: &'static ResourceSpec = &ORDERS;
+}
+
+impl Sortable for Order {
+    fn sort_value(&self, column: &str) -> Value {
+        match column {
+            "created_at" => Value::Time(self.created_at),
+            "total" => Value::Int(self.total),
+            _ => Value::Int(self.id),
+        }
+    }
+}
 
 /// Where an order stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]

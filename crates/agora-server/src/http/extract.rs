@@ -140,15 +140,40 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
             return Err(ErrorCode::UnsupportedMediaType.into());
         }
         let bytes = body_bytes(req, state).await?;
-        match serde_json::from_slice::<Value>(&bytes) {
-            Ok(Value::Object(m)) => Ok(JsonObject(m)),
-            Ok(_) => Err(ApiError::invalid_request("The request body must be a JSON object.")),
-            Err(e) => Err(ApiError::invalid_request(format!(
-                "The request body is not valid JSON (line {}, column {}).",
-                e.line(),
-                e.column()
-            ))),
+        json_object(&bytes)
+    }
+}
+
+/// A JSON object body that may be left out: no body at all reads as `{}` (an operation
+/// whose every field is optional, such as a full refund). A body that is sent is checked as
+/// for [`JsonObject`].
+#[derive(Debug, Clone)]
+pub struct OptionalJsonObject(pub agora_core::input::JsonObject);
+
+impl<S: Send + Sync> FromRequest<S> for OptionalJsonObject {
+    type Rejection = ApiError;
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let json = is_json(content_type(req.headers()));
+        let bytes = body_bytes(req, state).await?;
+        if bytes.is_empty() {
+            return Ok(OptionalJsonObject(Default::default()));
         }
+        if !json {
+            return Err(ErrorCode::UnsupportedMediaType.into());
+        }
+        json_object(&bytes).map(|JsonObject(o)| OptionalJsonObject(o))
+    }
+}
+
+fn json_object(bytes: &[u8]) -> Result<JsonObject, ApiError> {
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(Value::Object(m)) => Ok(JsonObject(m)),
+        Ok(_) => Err(ApiError::invalid_request("The request body must be a JSON object.")),
+        Err(e) => Err(ApiError::invalid_request(format!(
+            "The request body is not valid JSON (line {}, column {}).",
+            e.line(),
+            e.column()
+        ))),
     }
 }
 
@@ -279,6 +304,24 @@ impl<S: Send + Sync> FromRequestParts<S> for Writer {
         let actor = parts.extensions.get::<Actor>().cloned().unwrap_or(Actor::Anonymous);
         actor.require_write()?;
         Ok(Writer(actor))
+    }
+}
+
+/// Like [`Write`], for an input whose body may be left out ([`OptionalJsonObject`]).
+#[derive(Debug, Clone)]
+pub struct WriteOptional<T>(pub Actor, pub T);
+
+impl<S, T> FromRequest<S> for WriteOptional<T>
+where
+    S: Send + Sync,
+    T: for<'a> TryFrom<&'a agora_core::input::JsonObject, Error = DomainError>,
+{
+    type Rejection = ApiError;
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let actor = req.extensions().get::<Actor>().cloned().unwrap_or(Actor::Anonymous);
+        let OptionalJsonObject(obj) = OptionalJsonObject::from_request(req, state).await?;
+        actor.require_write()?;
+        Ok(WriteOptional(actor, T::try_from(&obj)?))
     }
 }
 

@@ -105,6 +105,7 @@ pub fn filter_params(spec: &ResourceSpec) -> Vec<Parameter> {
                 filters::Kind::Slug => string().pattern(Some("^[A-Za-z0-9_-]{1,50}$")),
                 filters::Kind::Time => string().format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime))),
                 filters::Kind::Text => string(),
+                filters::Kind::OneOf(words) => string().enum_values(Some(words.iter().copied())),
             };
             query(f.param, format!("Filter. {} A bad value is 400 `INVALID_QUERY`.", f.description), schema)
         })

@@ -8,11 +8,13 @@
 
 pub mod api_keys;
 pub mod auth;
+pub mod charges;
 pub mod comments;
 pub mod feed;
 pub mod follows;
 pub mod oauth;
 pub mod ops;
+pub mod orders;
 pub mod posts;
 pub mod products;
 pub mod users;
@@ -38,6 +40,8 @@ pub fn versioned() -> Routes<AppState> {
         .merge(comments::routes())
         .merge(feed::routes())
         .merge(products::routes())
+        .merge(orders::routes())
+        .merge(charges::routes())
         .merge(auth::routes())
         .merge(api_keys::routes())
         .merge(oauth::versioned_routes())

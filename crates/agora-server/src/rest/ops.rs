@@ -123,7 +123,8 @@ pub async fn readyz(State(s): State<AppState>) -> Response {
 /// Metrics
 ///
 /// `GET /metrics`: Prometheus text exposition — requests by route and status, latency
-/// histograms, rate-limit decisions, idempotency replays, pool statistics.
+/// histograms, rate-limit decisions, idempotency replays, pool statistics, orders and charges
+/// by status.
 #[utoipa::path(
     get,
     path = "/metrics",
@@ -141,10 +142,36 @@ pub async fn metrics(State(s): State<AppState>) -> Response {
     let (size, idle) = s.db.pool_stats();
     metrics::gauge!("agora_db_pool_connections", "engine" => s.db.engine()).set(size as f64);
     metrics::gauge!("agora_db_pool_idle_connections", "engine" => s.db.engine()).set(idle as f64);
+    commerce_gauges(&s).await;
     let mut res = s.metrics.render().into_response();
     res.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
     res
+}
+
+/// Orders and charges by status, counted in the database at scrape time: the figures are the
+/// same whichever instance is scraped. One grouped count per table, over its status index.
+async fn commerce_gauges(s: &AppState) {
+    use agora_core::charges::ChargeStatus;
+    use agora_core::orders::OrderStatus;
+    match s.services.orders.count_by_status().await {
+        Ok(counts) => {
+            for st in [OrderStatus::Pending, OrderStatus::Paid, OrderStatus::Fulfilled, OrderStatus::Cancelled] {
+                let n = counts.iter().find(|(s, _)| *s == st).map_or(0, |(_, n)| *n);
+                metrics::gauge!(crate::metrics::ORDERS, "status" => st.as_str()).set(n as f64);
+            }
+        }
+        Err(e) => tracing::warn!(error = %e.message, "metrics: cannot count orders"),
+    }
+    match s.services.charges.count_by_status().await {
+        Ok(counts) => {
+            for st in [ChargeStatus::Succeeded, ChargeStatus::Failed, ChargeStatus::Refunded] {
+                let n = counts.iter().find(|(s, _)| *s == st).map_or(0, |(_, n)| *n);
+                metrics::gauge!(crate::metrics::CHARGES, "status" => st.as_str()).set(n as f64);
+            }
+        }
+        Err(e) => tracing::warn!(error = %e.message, "metrics: cannot count charges"),
+    }
 }
 
 /// OpenAPI document

@@ -143,8 +143,6 @@ fn describe() {
     );
     describe_gauge!("agora_db_pool_connections", "Open database connections (as of the last scrape).");
     describe_gauge!("agora_db_pool_idle_connections", "Idle database connections (as of the last scrape).");
-    describe_gauge!(ORDERS, "Orders by status (counted in the database at each scrape).");
-    describe_gauge!(CHARGES, "Charges by status (counted in the database at each scrape).");
     agora_ratelimit::metrics_names::describe();
     agora_idempotency::metrics_names::describe();
 }

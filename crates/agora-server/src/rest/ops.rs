@@ -142,36 +142,48 @@ pub async fn metrics(State(s): State<AppState>) -> Response {
     let (size, idle) = s.db.pool_stats();
     metrics::gauge!("agora_db_pool_connections", "engine" => s.db.engine()).set(size as f64);
     metrics::gauge!("agora_db_pool_idle_connections", "engine" => s.db.engine()).set(idle as f64);
-    commerce_gauges(&s).await;
-    let mut res = s.metrics.render().into_response();
+    let mut text = s.metrics.render();
+    text.push_str(&commerce_gauges(&s).await);
+    let mut res = text.into_response();
     res.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
     res
 }
 
-/// Orders and charges by status, counted in the database at scrape time: the figures are the
-/// same whichever instance is scraped. One grouped count per table, over its status index.
-async fn commerce_gauges(s: &AppState) {
+/// Orders and charges by status, counted in the database at scrape time (one grouped count
+/// per table, over its status index): the figures are the same whichever instance is
+/// scraped. Rendered here rather than kept in the process-wide recorder, since they belong to
+/// this app's database.
+async fn commerce_gauges(s: &AppState) -> String {
     use agora_core::charges::ChargeStatus;
     use agora_core::orders::OrderStatus;
+    use std::fmt::Write;
+    let mut out = String::new();
+    let mut family = |name: &str, help: &str, counts: Vec<(&'static str, i64)>| {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+        for (status, n) in counts {
+            let _ = writeln!(out, "{name}{{status=\"{status}\"}} {n}");
+        }
+    };
     match s.services.orders.count_by_status().await {
         Ok(counts) => {
-            for st in [OrderStatus::Pending, OrderStatus::Paid, OrderStatus::Fulfilled, OrderStatus::Cancelled] {
-                let n = counts.iter().find(|(s, _)| *s == st).map_or(0, |(_, n)| *n);
-                metrics::gauge!(crate::metrics::ORDERS, "status" => st.as_str()).set(n as f64);
-            }
+            let all = [OrderStatus::Pending, OrderStatus::Paid, OrderStatus::Fulfilled, OrderStatus::Cancelled];
+            let counts =
+                all.map(|st| (st.as_str(), counts.iter().find(|(s, _)| *s == st).map_or(0, |(_, n)| *n))).to_vec();
+            family(crate::metrics::ORDERS, "Orders by status (counted in the database at each scrape).", counts);
         }
         Err(e) => tracing::warn!(error = %e.message, "metrics: cannot count orders"),
     }
     match s.services.charges.count_by_status().await {
         Ok(counts) => {
-            for st in [ChargeStatus::Succeeded, ChargeStatus::Failed, ChargeStatus::Refunded] {
-                let n = counts.iter().find(|(s, _)| *s == st).map_or(0, |(_, n)| *n);
-                metrics::gauge!(crate::metrics::CHARGES, "status" => st.as_str()).set(n as f64);
-            }
+            let all = [ChargeStatus::Succeeded, ChargeStatus::Failed, ChargeStatus::Refunded];
+            let counts =
+                all.map(|st| (st.as_str(), counts.iter().find(|(s, _)| *s == st).map_or(0, |(_, n)| *n))).to_vec();
+            family(crate::metrics::CHARGES, "Charges by status (counted in the database at each scrape).", counts);
         }
         Err(e) => tracing::warn!(error = %e.message, "metrics: cannot count charges"),
     }
+    out
 }
 
 /// OpenAPI document

@@ -13,6 +13,7 @@ mod common {
 mod apikeys;
 mod auth;
 mod authz;
+mod charges;
 mod comments;
 mod conditional;
 mod connections;
@@ -26,6 +27,7 @@ mod jwt;
 mod lists;
 mod oauth;
 mod ops;
+mod orders;
 mod posts;
 mod products;
 mod ratelimit;

@@ -271,7 +271,12 @@ fn idempotency_key_is_documented_exactly_where_it_is_honoured() {
         match key {
             Some(k) => {
                 keyed.insert(format!("{} {path}", method.to_uppercase()));
-                assert_eq!(k["required"], json!(false), "{method} {path}: no route requires a key by default");
+                // By default (the contract) keys are required to place orders and to charge.
+                let required = method == "post" && (path.ends_with("/charges") || path.ends_with("/orders"));
+                assert_eq!(k["required"], json!(required), "{method} {path}: required by default or not");
+                if required {
+                    assert!(codes.contains(&"MISSING_IDEMPOTENCY_KEY"), "{method} {path}");
+                }
                 assert!(codes.contains(&"REQUEST_IN_PROGRESS") && codes.contains(&"IDEMPOTENCY_KEY_REUSED"));
                 assert!(replay_header, "{method} {path}: Idempotency-Replay on its success");
             }
@@ -291,6 +296,11 @@ fn idempotency_key_is_documented_exactly_where_it_is_honoured() {
             ("POST", "/posts/{id}/comments"),
             ("POST", "/products"),
             ("PATCH", "/products/{id}"),
+            ("POST", "/users/{id}/orders"),
+            ("POST", "/orders/{id}/cancel"),
+            ("POST", "/orders/{id}/fulfill"),
+            ("POST", "/charges"),
+            ("POST", "/charges/{id}/refund"),
         ] {
             expected.insert(format!("{m} {v}{p}"));
         }

@@ -81,7 +81,7 @@ fuzz_one() {
     echo "== fuzz on $db"
     export AGORA_LISTEN="127.0.0.1:$PORT" AGORA_RATE_LIMIT_ENABLED=false AGORA_LOG_FORMAT=json RUST_LOG=warn
     "$AGORA" migrate >/dev/null
-    "$AGORA" seed --users 50 --posts 300 --products 50 >/dev/null
+    "$AGORA" seed --users 50 --posts 300 --products 50 --orders 40 >/dev/null
     "$AGORA" serve >"$WORK/server-$db.log" 2>&1 &
     SERVER_PID=$!
     for _ in $(seq 1 100); do curl -sf "$BASE/readyz" >/dev/null && break; sleep 0.2; done

@@ -109,7 +109,10 @@ impl OrderRepo for SqlStore {
         );
         let params = product_ids.iter().map(|i| Value::Int(*i)).collect();
         let rows: Vec<PriceRow> = sql::fetch_all(self, Sql { text, params }).await.map_err(internal)?;
-        Ok(rows.into_iter().map(|r| CataloguePrice { product_id: r.id, price: r.price, currency: r.currency }).collect())
+        Ok(rows
+            .into_iter()
+            .map(|r| CataloguePrice { product_id: r.id, price: r.price, currency: r.currency })
+            .collect())
     }
 
     async fn take_stock(&self, product_id: i64, quantity: i64) -> DomainResult<Option<CataloguePrice>> {
@@ -151,8 +154,20 @@ impl OrderRepo for SqlStore {
         let mut params = Vec::with_capacity(o.items.len() * 4);
         for (i, l) in o.items.iter().enumerate() {
             let n = i * 4;
-            text.push_str(&format!("{}(${}, ${}, ${}, ${})", if i > 0 { ", " } else { "" }, n + 1, n + 2, n + 3, n + 4));
-            params.extend([Value::Int(order.id), Value::Int(l.product_id), Value::Int(l.quantity), Value::Int(l.unit_price)]);
+            text.push_str(&format!(
+                "{}(${}, ${}, ${}, ${})",
+                if i > 0 { ", " } else { "" },
+                n + 1,
+                n + 2,
+                n + 3,
+                n + 4
+            ));
+            params.extend([
+                Value::Int(order.id),
+                Value::Int(l.product_id),
+                Value::Int(l.quantity),
+                Value::Int(l.unit_price),
+            ]);
         }
         text.push_str(" RETURNING order_id, product_id, quantity, unit_price");
         let rows: Vec<ItemRow> = sql::fetch_all(self, Sql { text, params }).await.map_err(internal)?;

@@ -140,7 +140,8 @@ impl Probe {
             Probe::Charge { token, order } => {
                 let charges = app.get("/v1/charges?per_page=100&status=succeeded").bearer(token).send().await;
                 let n = charges.items().len();
-                let status = app.get(&format!("/v2/orders/{order}")).bearer(token).send().await.data()["status"].clone();
+                let status =
+                    app.get(&format!("/v2/orders/{order}")).bearer(token).send().await.data()["status"].clone();
                 (n, status == if n == 1 { "paid" } else { "pending" })
             }
         }
@@ -156,12 +157,14 @@ async fn setup(app: &TestApp, scenario: Scenario, uid: i64, token: &str) -> Case
             Case { path: "/v2/posts".into(), body, probe: Probe::Post { marker } }
         }
         Scenario::Order => {
-            let product = agora_test_support::create_product(app, &marker, "misc", 700, 5).await["id"].as_i64().unwrap();
+            let product =
+                agora_test_support::create_product(app, &marker, "misc", 700, 5).await["id"].as_i64().unwrap();
             let body = json!({"items": [{"product_id": product, "quantity": 2}]});
             Case { path: format!("/v2/users/{uid}/orders"), body, probe: Probe::Order { uid, token, product } }
         }
         Scenario::Charge => {
-            let product = agora_test_support::create_product(app, &marker, "misc", 700, 5).await["id"].as_i64().unwrap();
+            let product =
+                agora_test_support::create_product(app, &marker, "misc", 700, 5).await["id"].as_i64().unwrap();
             let placed = app
                 .post(&format!("/v2/users/{uid}/orders"))
                 .bearer(&token)
@@ -193,7 +196,11 @@ async fn crash_at(engine: Engine, scenario: Scenario, point: &str) {
     // What the crash left: the write only if it committed with its record.
     let (left, consistent) = case.probe.run(&app).await;
     let committed = point == fault::COMPLETED;
-    assert_eq!(left, usize::from(committed), "{scenario:?}: after a crash at {point}, the write is there only if committed");
+    assert_eq!(
+        left,
+        usize::from(committed),
+        "{scenario:?}: after a crash at {point}, the write is there only if committed"
+    );
     assert!(consistent, "{scenario:?}: after a crash at {point}, stock and status agree with what was written");
 
     let fresh = Server::start(&url, None, &dir).await;

@@ -51,7 +51,11 @@ impl ChargeService {
             order.status.after(OrderAction::Pay)?;
             let mut wrong = Vec::new();
             if amount != order.total {
-                wrong.push(FieldError::new("amount", "mismatch", format!("must equal the order's total, {}", order.total)));
+                wrong.push(FieldError::new(
+                    "amount",
+                    "mismatch",
+                    format!("must equal the order's total, {}", order.total),
+                ));
             }
             if currency != order.currency {
                 wrong.push(FieldError::new(
@@ -81,7 +85,8 @@ impl ChargeService {
         };
         match outcome {
             GatewayOutcome::Succeeded { reference } => {
-                let charge = self.repo.insert(&row(ChargeStatus::Succeeded, None, Some(&reference)), crate::now()).await?;
+                let charge =
+                    self.repo.insert(&row(ChargeStatus::Succeeded, None, Some(&reference)), crate::now()).await?;
                 if let Some(id) = order_id {
                     self.orders.set_status(id, crate::orders::OrderStatus::Paid, crate::now()).await?;
                 }
@@ -95,9 +100,17 @@ impl ChargeService {
                 let charge = self.repo.insert(&row(ChargeStatus::Failed, Some(failure), None), crate::now()).await?;
                 Err(DomainError::new(
                     code,
-                    format!("{} The attempt is recorded as charge {} (status failed).", code.default_message(), charge.id),
+                    format!(
+                        "{} The attempt is recorded as charge {} (status failed).",
+                        code.default_message(),
+                        charge.id
+                    ),
                 )
-                .with_details(vec![FieldError::new("source", failure, format!("declined; charge {}", charge.id))]))
+                .with_details(vec![FieldError::new(
+                    "source",
+                    failure,
+                    format!("declined; charge {}", charge.id),
+                )]))
             }
         }
     }
@@ -142,11 +155,16 @@ pub(crate) async fn refund(
 ) -> DomainResult<Charge> {
     let left = charge.amount - charge.amount_refunded;
     let (reference, ChargeStatus::Succeeded) = (charge.reference.as_deref(), charge.status) else {
-        let why = if charge.status == ChargeStatus::Failed { "a failed charge took nothing" } else { "nothing is left" };
+        let why =
+            if charge.status == ChargeStatus::Failed { "a failed charge took nothing" } else { "nothing is left" };
         return Err(DomainError::invalid_field("amount", "not_refundable", format!("cannot refund: {why}")));
     };
     if amount < 1 || amount > left {
-        return Err(DomainError::invalid_field("amount", "exceeds_remaining", format!("at most {left} is left to refund")));
+        return Err(DomainError::invalid_field(
+            "amount",
+            "exceeds_remaining",
+            format!("at most {left} is left to refund"),
+        ));
     }
     let reference = reference.ok_or_else(|| DomainError::internal("a succeeded charge without its reference"))?;
     gateway.refund(reference, amount).await.map_err(gateway_error)?;

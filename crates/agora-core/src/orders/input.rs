@@ -103,7 +103,9 @@ impl FieldValue for OrderItems {
 
 impl utoipa::PartialSchema for OrderItems {
     fn schema() -> RefOr<Schema> {
-        let int64 = || ObjectBuilder::new().schema_type(Type::Integer).format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)));
+        let int64 = || {
+            ObjectBuilder::new().schema_type(Type::Integer).format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+        };
         let item = ObjectBuilder::new()
             .property("product_id", int64().minimum(Some(1)).description(Some("The product.")))
             .property(
@@ -147,7 +149,8 @@ mod tests {
 
     #[test]
     fn every_bad_line_is_named() {
-        let ok = read(json!({"items": [{"product_id": 3, "quantity": 2}, {"product_id": 1, "quantity": 100}]})).unwrap();
+        let ok =
+            read(json!({"items": [{"product_id": 3, "quantity": 2}, {"product_id": 1, "quantity": 100}]})).unwrap();
         assert_eq!(ok.items.lines()[1], ItemRequest { product_id: 1, quantity: 100 });
         let e = read(json!({"items": [
             {"product_id": 0, "quantity": 1},

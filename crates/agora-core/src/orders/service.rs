@@ -8,9 +8,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::{
-    CataloguePrice, NewOrder, NewOrderRow, ORDERS, Order, OrderAction, OrderItem, OrderRepo, OrderStatus,
-};
+use super::{CataloguePrice, NewOrder, NewOrderRow, ORDERS, Order, OrderAction, OrderItem, OrderRepo, OrderStatus};
 use crate::actor::{Actor, ensure_admin, unauthenticated};
 use crate::charges::{self, ChargeRepo};
 use crate::cursor::CursorKey;
@@ -169,8 +167,7 @@ fn check_catalogue(position: &BTreeMap<i64, usize>, found: &[CataloguePrice]) ->
     if errors.is_empty() {
         let first = found.first().map(|p| p.currency.as_str()).unwrap_or_default();
         if found.iter().any(|p| p.currency != first) {
-            let currencies: Vec<String> =
-                found.iter().map(|p| format!("{} ({})", p.product_id, p.currency)).collect();
+            let currencies: Vec<String> = found.iter().map(|p| format!("{} ({})", p.product_id, p.currency)).collect();
             return Err(DomainError::validation(vec![FieldError::new(
                 "items",
                 "mixed_currencies",

@@ -54,7 +54,12 @@ db_test!(cards_are_charged_or_declined, |app| async move {
     charge(&app, &token, json!({"amount": 5, "currency": "dollars", "source": "tok_visa", "status": "refunded"}))
         .await
         .assert_validation(&["currency", "status"]);
-    app.post("/v2/charges").bearer(&token).json(&card(5, "tok_visa")).send().await.assert_error(400, "MISSING_IDEMPOTENCY_KEY");
+    app.post("/v2/charges")
+        .bearer(&token)
+        .json(&card(5, "tok_visa"))
+        .send()
+        .await
+        .assert_error(400, "MISSING_IDEMPOTENCY_KEY");
     app.post("/v2/charges").header(KEY, &key()).json(&card(5, "tok_visa")).send().await.assert_status(401);
     let all = app.get("/v2/charges").bearer(&token).send().await;
     assert_eq!(all.items().len(), 3, "unknown sources and invalid input record nothing");
@@ -90,9 +95,7 @@ db_test!(paying_an_order_checks_it_and_marks_it_paid, |app| async move {
     let uid = id(&user);
     let p = id(&create_product(&app, "Desk", "home", 12_000, 3).await);
     let oid = id(order(&app, &token, uid, json!([{"product_id": p, "quantity": 2}])).await.data());
-    let pay = |amount: i64, currency: &str, source: &str, order: i64| {
-        json!({"amount": amount, "currency": currency, "source": source, "order_id": order})
-    };
+    let pay = |amount: i64, currency: &str, source: &str, order: i64| json!({"amount": amount, "currency": currency, "source": source, "order_id": order});
     charge(&app, &token, pay(100, "eur", "tok_visa", oid)).await.assert_validation(&["amount", "currency"]);
     let (_, other) = app.signup_and_login(&unique_email("other")).await;
     charge(&app, &other, pay(24_000, "usd", "tok_visa", oid)).await.assert_error(404, "ORDER_NOT_FOUND");
@@ -148,7 +151,24 @@ db_test!(refunds_never_exceed_what_is_left, |app| async move {
         .assert_validation(&["amount"]);
 });
 
-db_test!(a_replayed_charge_is_not_charged_again, |app| async move {
+db_test!(a_replayed_charge_is_not_charged_again, |app| async move { replayed_charges(app).await });
+
+// With the Redis store the request's unit of work is its own (`Atomic`): the declined charge
+// still commits with its 402, and the replay comes from Redis.
+db_test!(a_replayed_charge_is_not_charged_again_with_redis_keys, with = redis_keys, |app| async move {
+    replayed_charges(app).await
+});
+
+async fn redis_keys(engine: Engine) -> Option<TestApp> {
+    let url = redis_url()?;
+    TestApp::on(engine, |c| {
+        c.redis_url = url;
+        c.idempotency.backend = "redis".into();
+    })
+    .await
+}
+
+async fn replayed_charges(app: TestApp) {
     let (_, token) = app.signup_and_login(&unique_email("payer")).await;
     let k = key();
     let send = || app.post("/v2/charges").bearer(&token).header(KEY, &k).json(&card(4200, "tok_visa")).send();
@@ -160,11 +180,12 @@ db_test!(a_replayed_charge_is_not_charged_again, |app| async move {
     assert_eq!(again.text(), first.text());
     // A declined charge's answer is replayed too, and recorded once.
     let k2 = key();
-    let declined = || app.post("/v2/charges").bearer(&token).header(KEY, &k2).json(&card(10, "tok_chargeDeclined")).send();
+    let declined =
+        || app.post("/v2/charges").bearer(&token).header(KEY, &k2).json(&card(10, "tok_chargeDeclined")).send();
     declined().await.assert_error(402, "CARD_DECLINED");
     let replay = declined().await;
     replay.assert_error(402, "CARD_DECLINED");
     assert_eq!(replay.header("idempotency-replay"), Some("true"));
     let all = app.get("/v2/charges").bearer(&token).send().await;
     assert_eq!(all.items().len(), 2);
-});
+}

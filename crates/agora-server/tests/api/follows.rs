@@ -119,7 +119,8 @@ db_test!(fifty_concurrent_follows_count_exactly, |app| async move {
 });
 
 db_test!(the_seeded_graph_keeps_every_count_right, |app| async move {
-    let plan = agora_db::seed::Seeded { users: 10, posts: 20, products: 0, follows: 3, likes: 25, comments: 9, orders: 0 };
+    let plan =
+        agora_db::seed::Seeded { users: 10, posts: 20, products: 0, follows: 3, likes: 25, comments: 9, orders: 0 };
     let done = agora_db::seed::seed(&app.state.db, plan, "x").await.unwrap();
     assert_eq!((done.follows, done.likes, done.comments), (30, 25, 9));
     let users = app.get("/v1/users?per_page=100").send().await;

@@ -18,7 +18,12 @@ pub fn key() -> String {
 
 /// `POST /v2/users/{uid}/orders` with a fresh key.
 pub async fn order(app: &TestApp, token: &str, uid: i64, items: Value) -> TestResponse {
-    app.post(&format!("/v2/users/{uid}/orders")).bearer(token).header(KEY, &key()).json(&json!({"items": items})).send().await
+    app.post(&format!("/v2/users/{uid}/orders"))
+        .bearer(token)
+        .header(KEY, &key())
+        .json(&json!({"items": items}))
+        .send()
+        .await
 }
 
 /// A product's stock now.
@@ -53,7 +58,8 @@ db_test!(orders_are_placed_priced_and_read, |app| async move {
     let uid = id(&user);
     let a = id(&create_product(&app, "Lamp", "home", 1999, 10).await);
     let b = id(&create_product(&app, "Bulb", "home", 500, 5).await);
-    let res = order(&app, &token, uid, json!([{"product_id": b, "quantity": 1}, {"product_id": a, "quantity": 2}])).await;
+    let res =
+        order(&app, &token, uid, json!([{"product_id": b, "quantity": 1}, {"product_id": a, "quantity": 2}])).await;
     res.assert_status(201);
     let o = res.data().clone();
     let oid = id(&o);
@@ -88,7 +94,11 @@ db_test!(orders_are_placed_priced_and_read, |app| async move {
     assert_eq!(list.items()[0]["items"].as_array().unwrap().len(), 2);
     let paid = app.get(&format!("/v1/users/{uid}/orders?status=paid")).bearer(&token).send().await;
     assert_eq!((paid.items().len(), paid.pagination()["total"].as_i64()), (0, Some(0)));
-    app.get(&format!("/v2/users/{uid}/orders?status=shipped")).bearer(&token).send().await.assert_invalid_query("status");
+    app.get(&format!("/v2/users/{uid}/orders?status=shipped"))
+        .bearer(&token)
+        .send()
+        .await
+        .assert_invalid_query("status");
     app.get(&format!("/v2/users/{uid}/orders")).bearer(&other_token).send().await.assert_error(403, "FORBIDDEN");
     app.get(&format!("/v2/users/{uid}/orders")).bearer(&admin).send().await.assert_status(200);
     let fields = app.get(&format!("/v2/orders/{oid}?fields=id,total")).bearer(&token).send().await;
@@ -111,8 +121,11 @@ db_test!(bad_orders_are_refused_naming_each_line, |app| async move {
     let (user, token) = app.signup_and_login(&unique_email("buyer")).await;
     let uid = id(&user);
     let usd = id(&create_product(&app, "Pen", "office", 100, 10).await);
-    let eur =
-        id(&create_product_with(&app, &json!({"name": "Stift", "category": "office", "price": 90, "currency": "eur", "stock": 10})).await);
+    let eur = id(&create_product_with(
+        &app,
+        &json!({"name": "Stift", "category": "office", "price": 90, "currency": "eur", "stock": 10}),
+    )
+    .await);
     order(&app, &token, uid, json!([])).await.assert_validation(&["items"]);
     order(&app, &token, uid, json!([{"product_id": usd, "quantity": 0}, {"product_id": usd, "quantity": 101}]))
         .await
@@ -146,11 +159,15 @@ db_test!(an_order_short_of_stock_takes_nothing, |app| async move {
     let plenty = id(&create_product(&app, "Plenty", "misc", 100, 5).await);
     let scarce = id(&create_product(&app, "Scarce", "misc", 100, 1).await);
     // Fails on its second product: the first one's units come back.
-    let res = order(&app, &token, uid, json!([{"product_id": plenty, "quantity": 2}, {"product_id": scarce, "quantity": 2}])).await;
+    let res =
+        order(&app, &token, uid, json!([{"product_id": plenty, "quantity": 2}, {"product_id": scarce, "quantity": 2}]))
+            .await;
     res.assert_error(409, "OUT_OF_STOCK");
     assert_eq!(res.detail_fields(), vec!["items[1].product_id"]);
     // Fails on its first product (in the lock order): the second is never touched.
-    let res = order(&app, &token, uid, json!([{"product_id": scarce, "quantity": 1}, {"product_id": plenty, "quantity": 6}])).await;
+    let res =
+        order(&app, &token, uid, json!([{"product_id": scarce, "quantity": 1}, {"product_id": plenty, "quantity": 6}]))
+            .await;
     res.assert_error(409, "OUT_OF_STOCK");
     assert_eq!(res.detail_fields(), vec!["items[1].product_id"]);
     assert_eq!((stock(&app, plenty).await, stock(&app, scarce).await), (5, 1));
@@ -168,8 +185,10 @@ db_test!(cancel_and_fulfil_follow_the_life_cycle, |app| async move {
     let admin = app.admin_token().await;
     let p = id(&create_product(&app, "Chair", "home", 2500, 10).await);
     let place = |n: i64| order(&app, &token, uid, json!([{"product_id": p, "quantity": n}]));
-    let cancel = |oid: i64, who: &str| app.post(&format!("/v2/orders/{oid}/cancel")).bearer(who).header(KEY, &key()).send();
-    let fulfil = |oid: i64, who: &str| app.post(&format!("/v2/orders/{oid}/fulfill")).bearer(who).header(KEY, &key()).send();
+    let cancel =
+        |oid: i64, who: &str| app.post(&format!("/v2/orders/{oid}/cancel")).bearer(who).header(KEY, &key()).send();
+    let fulfil =
+        |oid: i64, who: &str| app.post(&format!("/v2/orders/{oid}/fulfill")).bearer(who).header(KEY, &key()).send();
     // pending → cancelled: stock back.
     let first = id(place(3).await.data());
     assert_eq!(stock(&app, p).await, 7);
@@ -222,7 +241,11 @@ db_test!(cancel_and_fulfil_follow_the_life_cycle, |app| async move {
     app.post(&format!("/v2/orders/{fourth}/cancel")).bearer(&token).send().await.assert_status(200);
     // Metrics count orders by status.
     let metrics = app.get("/metrics").send().await.text();
-    for line in [r#"agora_orders{status="cancelled"} 3"#, r#"agora_orders{status="fulfilled"} 1"#, r#"agora_charges{status="refunded"} 1"#] {
+    for line in [
+        r#"agora_orders{status="cancelled"} 3"#,
+        r#"agora_orders{status="fulfilled"} 1"#,
+        r#"agora_charges{status="refunded"} 1"#,
+    ] {
         assert!(metrics.contains(line), "{line} in\n{metrics}");
     }
 });
@@ -294,7 +317,12 @@ db_test!(seeded_orders_are_consistent, |app| async move {
     for uid in users {
         let list = app.get(&format!("/v1/users/{uid}/orders?per_page=100")).bearer(&admin).send().await;
         for o in list.items() {
-            let sum: i64 = o["items"].as_array().unwrap().iter().map(|l| l["unit_price"].as_i64().unwrap() * l["quantity"].as_i64().unwrap()).sum();
+            let sum: i64 = o["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| l["unit_price"].as_i64().unwrap() * l["quantity"].as_i64().unwrap())
+                .sum();
             assert_eq!(o["total"].as_i64(), Some(sum));
             seen.push(o["status"].as_str().unwrap().to_string());
         }

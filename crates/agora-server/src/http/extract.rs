@@ -144,9 +144,9 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
     }
 }
 
-/// A JSON object body that may be left out: no body at all reads as `{}` (an operation
-/// whose every field is optional, such as a full refund). A body that is sent is checked as
-/// for [`JsonObject`].
+/// A JSON object body that may be left out: no body at all (or JSON `null`, as the document's
+/// optional body allows) reads as `{}` — for an operation whose every field is optional, such
+/// as a full refund. A body that is sent is otherwise checked as for [`JsonObject`].
 #[derive(Debug, Clone)]
 pub struct OptionalJsonObject(pub agora_core::input::JsonObject);
 
@@ -160,6 +160,9 @@ impl<S: Send + Sync> FromRequest<S> for OptionalJsonObject {
         }
         if !json {
             return Err(ErrorCode::UnsupportedMediaType.into());
+        }
+        if serde_json::from_slice::<Value>(&bytes).is_ok_and(|v| v.is_null()) {
+            return Ok(OptionalJsonObject(Default::default()));
         }
         json_object(&bytes).map(|JsonObject(o)| OptionalJsonObject(o))
     }

@@ -138,7 +138,7 @@ pub async fn get(
     tag = "charges",
     security(("user" = ["write"])),
     params(IdPath),
-    request_body(content = NewRefund, description = "How much; absent or `{}` for all that is left."),
+    request_body(content = Option<NewRefund>, description = "How much; absent (no body) or `{}` for all that is left."),
     responses(
         (status = 200, description = "The charge after the refund.", body = Envelope<Charge>, headers(("ETag" = String))),
         Errors<{ errors![Forbidden, ChargeNotFound, ValidationError] }>,

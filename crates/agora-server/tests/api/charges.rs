@@ -138,6 +138,8 @@ db_test!(refunds_never_exceed_what_is_left, |app| async move {
     res.assert_status(200);
     assert_eq!((res.data()["amount_refunded"].as_i64(), res.data()["status"].as_str()), (Some(1000), Some("refunded")));
     refund(Some(json!({})), token.clone()).await.assert_validation(&["amount"]);
+    refund(Some(Value::Null), token.clone()).await.assert_validation(&["amount"]);
+    refund(Some(json!([])), token.clone()).await.assert_error(400, "INVALID_REQUEST");
     // A failed charge took nothing to give back.
     let declined = charge(&app, &token, card(50, "tok_chargeDeclined")).await;
     declined.assert_status(402);

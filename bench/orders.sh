@@ -81,6 +81,7 @@ LUA
     printf '%-8s round %d   %9s orders/s   p99 %8s ms   non-201 answers %s\n' "$engine" "$round" "$rate" "$p99" "$bad"
   done
   local left orders
+  sleep 2 # the requests in flight when wrk stopped finish first
   left=$(curl -sf "$BASE/v2/products/$product" | json 'd["data"]["stock"]')
   orders=$(curl -sf "$BASE/v1/users/$uid/orders?per_page=1" -H "Authorization: Bearer $token" | json 'd["pagination"]["total"]')
   printf '%-8s median    %9s orders/s   p99 %8s ms   stock taken %d, orders %d\n' "$engine" "$(median "${rates[@]}")" \

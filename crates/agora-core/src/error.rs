@@ -54,6 +54,12 @@ error_codes! {
     /// A query-string parameter was invalid.
     InvalidQuery = "INVALID_QUERY", 400, "A query parameter is invalid.",
         "A query parameter is unknown, malformed or out of range (an unknown sort field, a modified cursor, mixed pagination styles); `details` name it.";
+    /// A GraphQL query nests deeper than allowed.
+    QueryTooDeep = "QUERY_TOO_DEEP", 400, "The query nests too deeply.",
+        "A GraphQL query nests selection sets deeper than `graphql.max_depth` (default 10); nothing ran.";
+    /// A GraphQL query would cost more than allowed.
+    QueryTooComplex = "QUERY_TOO_COMPLEX", 400, "The query is too complex.",
+        "A GraphQL query costs more than `graphql.max_complexity` (default 1000): every field costs 1 and a list field multiplies its children's cost by its `limit` (default 20); nothing ran.";
     /// The token endpoint does not know the grant.
     UnsupportedGrantType = "UNSUPPORTED_GRANT_TYPE", 400, "This grant_type is not supported.",
         "`grant_type` is not `password`, `refresh_token`, `client_credentials` or `authorization_code`.";

@@ -135,6 +135,14 @@ impl Db {
         }
     }
 
+    /// Statements run so far through this pool (see [`pool::statements`]).
+    pub fn statements(&self) -> u64 {
+        match self {
+            Db::Sqlite(p) => pool::statements(p),
+            Db::Postgres(p) => pool::statements(p),
+        }
+    }
+
     /// Engine name for logs and metrics.
     pub fn engine(&self) -> &'static str {
         match self {

@@ -54,11 +54,6 @@ fn to_order(r: OrderRow) -> Order {
     }
 }
 
-/// `$1, $2, …` for `n` values.
-pub(crate) fn placeholders(n: usize) -> String {
-    (1..=n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
-}
-
 /// The statement for the engine: PostgreSQL locks the rows it reads (`FOR UPDATE`); SQLite
 /// needs nothing, as a unit of work there holds the database's write lock from its start
 /// (`BEGIN IMMEDIATE`).
@@ -79,7 +74,7 @@ impl SqlStore {
         let text = format!(
             "SELECT order_id, product_id, quantity, unit_price FROM order_items WHERE order_id IN ({}) \
              ORDER BY order_id, product_id",
-            placeholders(ids.len())
+            sql::placeholders(ids.len())
         );
         let rows: Vec<ItemRow> = sql::fetch_all(self, Sql { text, params: ids }).await?;
         for r in rows {
@@ -105,7 +100,7 @@ impl OrderRepo for SqlStore {
         }
         let text = format!(
             "SELECT id, price, currency FROM products WHERE id IN ({}) ORDER BY id",
-            placeholders(product_ids.len())
+            sql::placeholders(product_ids.len())
         );
         let params = product_ids.iter().map(|i| Value::Int(*i)).collect();
         let rows: Vec<PriceRow> = sql::fetch_all(self, Sql { text, params }).await.map_err(internal)?;

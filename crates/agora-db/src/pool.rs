@@ -17,6 +17,8 @@
 //! A request cancelled mid-statement leaves nothing behind: sqlx connections finish or drain an
 //! interrupted exchange (and roll back a dropped transaction) at the start of their next use.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use deadpool::managed::{self, Metrics, RecycleError, RecycleResult};
@@ -37,6 +39,8 @@ pub struct Conn<C> {
     /// The sqlx connection (an `Executor` through `&mut`).
     pub raw: C,
     broken: bool,
+    /// The pool's count of statements run.
+    statements: Arc<AtomicU64>,
 }
 
 impl<C> Conn<C> {
@@ -52,6 +56,7 @@ impl<C> Conn<C> {
     /// exception, and 57P, the server terminating the backend). Errors about the statement
     /// itself (constraints, syntax) leave it usable.
     pub fn observe<T>(&mut self, result: &Result<T, sqlx::Error>) {
+        self.statements.fetch_add(1, Ordering::Relaxed);
         if let Err(e) = result {
             self.broken |= crate::error::is_unavailable(e);
         }
@@ -61,6 +66,8 @@ impl<C> Conn<C> {
 /// Opens and recycles connections of one engine.
 pub struct Manager<C: Connection> {
     options: C::Options,
+    /// Statements run through this pool's connections (each one [`Conn::observe`]s).
+    statements: Arc<AtomicU64>,
 }
 
 impl<C: Connection> std::fmt::Debug for Manager<C> {
@@ -74,7 +81,7 @@ impl<C: Connection> managed::Manager for Manager<C> {
     type Error = sqlx::Error;
 
     async fn create(&self) -> Result<Conn<C>, sqlx::Error> {
-        Ok(Conn { raw: self.options.connect().await?, broken: false })
+        Ok(Conn { raw: self.options.connect().await?, broken: false, statements: self.statements.clone() })
     }
 
     async fn recycle(&self, conn: &mut Conn<C>, metrics: &Metrics) -> RecycleResult<sqlx::Error> {
@@ -98,7 +105,7 @@ pub async fn connect<C: Connection>(
     max_connections: u32,
     acquire_timeout: Duration,
 ) -> Result<Pool<C>, sqlx::Error> {
-    let pool = managed::Pool::builder(Manager { options })
+    let pool = managed::Pool::builder(Manager { options, statements: Arc::default() })
         .max_size(max_connections.max(1) as usize)
         .wait_timeout(Some(acquire_timeout))
         .create_timeout(Some(acquire_timeout))
@@ -119,6 +126,12 @@ pub async fn get<C: Connection>(pool: &Pool<C>) -> Result<managed::Object<Manage
         managed::PoolError::Closed => sqlx::Error::PoolClosed,
         other => sqlx::Error::Configuration(other.to_string().into()),
     })
+}
+
+/// How many statements the pool's connections have run since it opened: what tests count to
+/// prove that a request costs a constant number of round trips (batched loading).
+pub fn statements<C: Connection>(pool: &Pool<C>) -> u64 {
+    pool.manager().statements.load(Ordering::Relaxed)
 }
 
 /// `(open connections, idle connections)`.

@@ -86,6 +86,13 @@ impl PostRepo for SqlStore {
         Ok(row.map(to_post))
     }
 
+    async fn get_many(&self, ids: &[i64]) -> DomainResult<Vec<Post>> {
+        let text = format!("SELECT {COLUMNS} FROM posts WHERE id IN ({})", sql::placeholders(ids.len()));
+        let params = ids.iter().map(|i| Value::Int(*i)).collect();
+        let rows: Vec<PostRow> = sql::fetch_all(self, sql::Sql { text, params }).await.map_err(internal)?;
+        Ok(rows.into_iter().map(to_post).collect())
+    }
+
     async fn list(&self, q: &ListQuery) -> DomainResult<Fetched<Post>> {
         sql::list::<PostRow, Post>(self, &TABLE, q, to_post).await.map_err(internal)
     }

@@ -168,6 +168,11 @@ pub fn render_list(table: &Table, q: &ListQuery) -> (Sql, Option<Sql>) {
     (sql, count)
 }
 
+/// `$1, $2, …` for `n` values: the list of an `IN (…)` whose values are bound.
+pub fn placeholders(n: usize) -> String {
+    (1..=n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
 /// Fetches rows of `R` for a rendered statement on whichever engine is live.
 pub async fn fetch_all<R>(store: &SqlStore, sql: Sql) -> Result<Vec<R>, sqlx::Error>
 where

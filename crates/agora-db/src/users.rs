@@ -97,6 +97,13 @@ impl UserRepo for SqlStore {
         Ok(row.map(to_user))
     }
 
+    async fn get_many(&self, ids: &[i64]) -> DomainResult<Vec<User>> {
+        let text = format!("SELECT {COLUMNS} FROM users WHERE id IN ({})", sql::placeholders(ids.len()));
+        let params = ids.iter().map(|i| Value::Int(*i)).collect();
+        let rows: Vec<UserRow> = sql::fetch_all(self, sql::Sql { text, params }).await.map_err(internal)?;
+        Ok(rows.into_iter().map(to_user).collect())
+    }
+
     async fn get_by_email(&self, email: &str) -> DomainResult<Option<(User, String)>> {
         const SQL: &str = "SELECT id, email, name, role, created_at, updated_at, version, followers_count, following_count, \
              password_hash FROM users WHERE email = $1";

@@ -51,6 +51,8 @@ pub struct Config {
     pub rate_limit: RateLimitConfig,
     /// Idempotency keys.
     pub idempotency: IdempotencyConfig,
+    /// The GraphQL endpoint.
+    pub graphql: GraphqlConfig,
 }
 
 /// Log line format.
@@ -149,6 +151,23 @@ fn default_routes() -> Vec<String> {
     vec!["*".into()]
 }
 
+/// `[graphql]`: what one query may cost, checked before it runs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GraphqlConfig {
+    /// Deepest nesting of selection sets (`QUERY_TOO_DEEP` beyond).
+    pub max_depth: usize,
+    /// Highest cost (`QUERY_TOO_COMPLEX` beyond): 1 per field, a list field's children times
+    /// its `limit`.
+    pub max_complexity: u64,
+}
+
+impl Default for GraphqlConfig {
+    fn default() -> Self {
+        Self { max_depth: 10, max_complexity: 1000 }
+    }
+}
+
 /// `[idempotency]`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -180,6 +199,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             rate_limit: RateLimitConfig::default(),
             idempotency: IdempotencyConfig::default(),
+            graphql: GraphqlConfig::default(),
         }
     }
 }
@@ -273,6 +293,12 @@ impl Config {
     /// Checks values serde cannot: enumerations held as strings, ranges.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let bad = |k: &str, m: &str| Err(ConfigError(format!("`{k}`: {m}")));
+        if !(1..=100).contains(&self.graphql.max_depth) {
+            return bad("graphql.max_depth", "must be between 1 and 100");
+        }
+        if !(1..=1_000_000_000).contains(&self.graphql.max_complexity) {
+            return bad("graphql.max_complexity", "must be between 1 and 1000000000");
+        }
         if !(self.database_url.starts_with("sqlite:")
             || self.database_url.starts_with("postgres://")
             || self.database_url.starts_with("postgresql://"))

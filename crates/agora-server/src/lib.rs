@@ -5,6 +5,7 @@ pub mod app;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod graphql;
 pub mod http;
 pub mod idempotency;
 pub mod metrics;

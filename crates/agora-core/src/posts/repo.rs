@@ -15,6 +15,8 @@ pub trait PostRepo: Send + Sync {
     async fn create(&self, author_id: i64, new: &NewPost, now: DateTime<Utc>) -> DomainResult<Post>;
     /// Finds by id.
     async fn get(&self, id: i64) -> DomainResult<Option<Post>>;
+    /// Finds every post of `ids` that exists, in one statement (batched loading).
+    async fn get_many(&self, ids: &[i64]) -> DomainResult<Vec<Post>>;
     /// Lists per the query.
     async fn list(&self, q: &ListQuery) -> DomainResult<Fetched<Post>>;
     /// Applies changes, optionally only at `expected_version`.

@@ -46,6 +46,14 @@ impl PostService {
         self.repo.get(id).await?.ok_or_else(|| ErrorCode::PostNotFound.into())
     }
 
+    /// The posts of `ids` that exist, in one round trip (batched loading).
+    pub async fn get_many(&self, _actor: &Actor, ids: &[i64]) -> DomainResult<Vec<Post>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.repo.get_many(ids).await
+    }
+
     /// A page of posts.
     pub async fn list(&self, _actor: &Actor, req: &ListRequest) -> DomainResult<Page<Post>> {
         self.list_in(vec![], req).await

@@ -44,6 +44,8 @@ pub trait UserRepo: Send + Sync {
     async fn create(&self, new: NewUserRecord) -> DomainResult<User>;
     /// Finds by id.
     async fn get(&self, id: i64) -> DomainResult<Option<User>>;
+    /// Finds every user of `ids` that exists, in one statement (batched loading).
+    async fn get_many(&self, ids: &[i64]) -> DomainResult<Vec<User>>;
     /// Finds by normalised email, with the password hash (for login).
     async fn get_by_email(&self, email: &str) -> DomainResult<Option<(User, String)>>;
     /// Lists per the query.

@@ -59,6 +59,15 @@ impl UserService {
         self.repo.get(id).await?.ok_or_else(|| ErrorCode::UserNotFound.into())
     }
 
+    /// The users of `ids` that exist, in one round trip: how a transport resolving many
+    /// references (the authors of a page of posts) avoids one lookup per reference.
+    pub async fn get_many(&self, _actor: &Actor, ids: &[i64]) -> DomainResult<Vec<User>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.repo.get_many(ids).await
+    }
+
     /// A page of users.
     pub async fn list(&self, _actor: &Actor, req: &ListRequest) -> DomainResult<Page<User>> {
         let q = req.parse(&USERS, vec![], &self.cursor_key)?;

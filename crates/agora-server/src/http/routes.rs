@@ -212,6 +212,16 @@ impl<S: Clone + Send + Sync + 'static> Routes<S> {
         self
     }
 
+    /// Adds API routes that the OpenAPI document does not describe (GraphQL, which has its own
+    /// schema): rate limits, authentication and logging treat them like any other API route.
+    pub fn api(mut self, router: Router<S>, templates: &[&str]) -> Self {
+        for t in templates {
+            self.table.add(t, self.kind, false, &[], &[]);
+        }
+        self.undocumented.push(router);
+        self
+    }
+
     /// Adds a copy of `versioned` under `prefix` (`/v1`, `/v2`).
     pub fn nest(mut self, prefix: &str, versioned: &Routes<S>) -> Self {
         self.table.merge(versioned.table.prefixed(prefix));

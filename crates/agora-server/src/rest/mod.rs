@@ -57,6 +57,7 @@ pub fn all() -> Routes<AppState> {
         .merge(ops::unversioned_routes())
         .merge(oauth::unversioned_routes())
         .undocumented(crate::openapi::docs_page::docs_router(), &crate::openapi::docs_page::TEMPLATES)
+        .api(crate::graphql::router(), &[crate::graphql::PATH])
 }
 
 /// How a domain entity is shown over REST. The representation is its own type (what is

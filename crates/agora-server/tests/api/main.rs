@@ -21,6 +21,7 @@ mod cursor_walk;
 mod envelope;
 mod feed;
 mod follows;
+mod graphql;
 mod hostile;
 mod idempotency;
 mod jwt;

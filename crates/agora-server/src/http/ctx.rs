@@ -28,6 +28,8 @@ pub struct RequestCtx {
     pub request_id: Arc<str>,
     /// The client asked for `application/problem+json` errors.
     pub problem_json: bool,
+    /// The request is for GraphQL: errors take GraphQL's shape (`errors[].extensions.code`).
+    pub graphql: bool,
 }
 
 /// `X-Request-ID`, parsed once (a `&str` name is re-parsed on every use).
@@ -39,8 +41,11 @@ tokio::task_local! {
 
 /// The current request's context (a fresh one outside any request, e.g. in unit tests).
 pub fn current() -> RequestCtx {
-    CTX.try_with(|c| c.clone())
-        .unwrap_or_else(|_| RequestCtx { request_id: new_request_id().into(), problem_json: false })
+    CTX.try_with(|c| c.clone()).unwrap_or_else(|_| RequestCtx {
+        request_id: new_request_id().into(),
+        problem_json: false,
+        graphql: false,
+    })
 }
 
 /// Runs `f` with the current request's context, e.g. on a task spawned for the request.
@@ -200,7 +205,8 @@ where
             .and_then(|v| v.to_str().ok())
             .is_some_and(|a| a.contains("application/problem+json"));
         let method = req.method().clone();
-        let ctx = RequestCtx { request_id: request_id.clone(), problem_json };
+        let graphql = req.uri().path() == crate::graphql::PATH;
+        let ctx = RequestCtx { request_id: request_id.clone(), problem_json, graphql };
         let inner = CTX.sync_scope(ctx.clone(), || self.inner.call(req));
         RequestContextFuture {
             inner: CTX.scope(ctx, inner),

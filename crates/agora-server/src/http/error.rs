@@ -197,7 +197,21 @@ impl From<DomainError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let c = ctx::current();
-        let (content_type, body) = if c.problem_json {
+        let (content_type, body) = if c.graphql {
+            // A GraphQL client reads errors in GraphQL's shape, whatever refused the request
+            // (authentication, the rate limiter, the body limit).
+            let mut ext = serde_json::json!({ "code": self.code });
+            if !self.details.is_empty() {
+                ext["details"] = serde_json::to_value(&self.details).unwrap_or_default();
+            }
+            if let Some(s) = self.retry_after {
+                ext["retryAfter"] = s.into();
+            }
+            (
+                "application/json",
+                serde_json::to_vec(&serde_json::json!({"errors": [{"message": self.message, "extensions": ext}]})),
+            )
+        } else if c.problem_json {
             let p = ProblemDetails {
                 kind: format!(
                     "https://agora.dev/problems/{}",

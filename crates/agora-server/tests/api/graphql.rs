@@ -262,3 +262,43 @@ db_test!(n_posts_with_authors_cost_a_constant_number_of_statements, |app| async 
     assert_eq!(five, fifty, "5 posts cost {five} statements, 50 cost {fifty}");
     assert!(fifty <= 3, "one page of posts and one batch of authors: {fifty}");
 });
+
+/// One policy for everyone: 3 requests a minute per client, on every route.
+async fn tight_limit(engine: Engine) -> Option<TestApp> {
+    TestApp::on(engine, |c| {
+        c.rate_limit.enabled = true;
+        c.rate_limit.policy = vec![agora_server::config::PolicyConfig {
+            name: "tight".into(),
+            algorithm: "fixed_window".into(),
+            limit: 3,
+            window: std::time::Duration::from_secs(60),
+            key: "client".into(),
+            principals: "any".into(),
+            routes: vec!["*".into()],
+            per_route: false,
+        }];
+    })
+    .await
+}
+
+db_test!(graphql_spends_the_rest_budget_and_refuses_in_its_own_shape, with = tight_limit, |app| async move {
+    app.get("/v2/products").send().await.assert_status(200);
+    app.get("/v2/products").send().await.assert_status(200);
+    let third = gql(&app, None, "{ products { name } }", json!({})).await;
+    third.assert_status(200);
+    assert!(third.header("x-ratelimit-remaining").is_some());
+    let fourth = gql(&app, None, "{ products { name } }", json!({})).await;
+    fourth.assert_status(429);
+    assert!(fourth.header("retry-after").is_some());
+    assert_eq!(codes(&fourth), vec!["RATE_LIMIT_EXCEEDED"]);
+    assert!(fourth.body["errors"][0]["extensions"]["retryAfter"].as_u64().is_some_and(|s| s >= 1));
+    // REST keeps its envelope.
+    app.get("/v2/products").send().await.assert_error(429, "RATE_LIMIT_EXCEEDED");
+});
+
+db_test!(a_bad_credential_is_refused_in_graphql_shape, |app| async move {
+    let res = gql(&app, Some("not-a-token"), "{ me { id } }", json!({})).await;
+    res.assert_status(401);
+    assert!(res.header("www-authenticate").is_some());
+    assert_eq!(codes(&res), vec!["UNAUTHENTICATED"]);
+});

@@ -95,6 +95,20 @@ fn presented<'h>(headers: &'h HeaderMap, method: &Method) -> Result<Option<Prese
     Ok(None)
 }
 
+/// The actor the credentials in `headers` authenticate (anonymous when there are none): for
+/// transports that carry credentials outside an HTTP request's headers (a WebSocket's
+/// `connection_init`).
+pub async fn actor_from(state: &AppState, headers: &HeaderMap, method: &Method) -> Result<agora_core::Actor, ApiError> {
+    match presented(headers, method)? {
+        None => Ok(agora_core::Actor::Anonymous),
+        Some(p) => match state.services.auth.authenticate(p).await {
+            Ok(Ok(a)) => Ok(a.actor),
+            Ok(Err(r)) => Err(refusal(r)),
+            Err(e) => Err(ApiError::from(e)),
+        },
+    }
+}
+
 /// Middleware: resolves credentials into request extensions (the [`Actor`] and its
 /// [`Principal`](agora_core::auth::Principal)).
 ///

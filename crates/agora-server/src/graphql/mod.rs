@@ -14,7 +14,9 @@ mod limits;
 mod loaders;
 mod mutation;
 mod query;
+mod subscription;
 mod types;
+pub mod ws;
 
 use std::sync::OnceLock;
 
@@ -22,10 +24,10 @@ use agora_core::list::{DefaultStyle, ListRequest};
 use agora_core::{Actor, DomainError, DomainResult, ErrorCode};
 use async_graphql::dataloader::DataLoader;
 use async_graphql::parser::types::{DocumentOperations, OperationType};
-use async_graphql::{EmptySubscription, ErrorExtensions, ID, Schema};
+use async_graphql::{ErrorExtensions, ID, Schema};
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -37,7 +39,7 @@ use crate::http::extract::CurrentActor;
 use crate::state::AppState;
 
 /// The schema's type.
-pub type AgoraSchema = Schema<query::Query, mutation::Mutation, EmptySubscription>;
+pub type AgoraSchema = Schema<query::Query, mutation::Mutation, subscription::Subscription>;
 
 /// The one path GraphQL is served at.
 pub const PATH: &str = "/graphql";
@@ -45,7 +47,7 @@ pub const PATH: &str = "/graphql";
 /// The schema. It holds no state (the services come with each request), so it is built once.
 pub fn schema() -> &'static AgoraSchema {
     static SCHEMA: OnceLock<AgoraSchema> = OnceLock::new();
-    SCHEMA.get_or_init(|| Schema::build(query::Query, mutation::Mutation, EmptySubscription).finish())
+    SCHEMA.get_or_init(|| Schema::build(query::Query, mutation::Mutation, subscription::Subscription).finish())
 }
 
 /// The schema in SDL, as clients see it.
@@ -165,13 +167,28 @@ struct GqlRequest {
     operation_name: Option<String>,
 }
 
-/// `GET /graphql?query=…&variables=…&operationName=…`: queries only.
-async fn over_get(
-    State(s): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    headers: HeaderMap,
-    RawQuery(raw): RawQuery,
-) -> Response {
+/// `GET /graphql`: a WebSocket upgrade for subscriptions, or a query in the query string.
+async fn over_get(State(s): State<AppState>, request: axum::extract::Request) -> Response {
+    use axum::extract::FromRequestParts;
+    let (mut parts, _) = request.into_parts();
+    let upgrade = parts.headers.get(header::UPGRADE).and_then(|v| v.to_str().ok());
+    if upgrade.is_some_and(|u| u.eq_ignore_ascii_case("websocket")) {
+        let offered = parts.headers.get_all(header::SEC_WEBSOCKET_PROTOCOL).iter().filter_map(|v| v.to_str().ok());
+        if !offered.flat_map(|v| v.split(',')).any(|p| p.trim() == ws::PROTOCOL) {
+            let m = "Subscriptions use the graphql-transport-ws subprotocol (Sec-WebSocket-Protocol).";
+            return refused(StatusCode::BAD_REQUEST, JSON, ErrorCode::InvalidRequest, m);
+        }
+        return match axum::extract::ws::WebSocketUpgrade::from_request_parts(&mut parts, &s).await {
+            Ok(upgrade) => upgrade
+                .protocols([ws::PROTOCOL])
+                .max_message_size(ws::MAX_MESSAGE)
+                .on_upgrade(move |socket| ws::serve(socket, s)),
+            Err(rejection) => rejection.into_response(),
+        };
+    }
+    let actor = parts.extensions.get::<Actor>().cloned().unwrap_or(Actor::Anonymous);
+    let raw = parts.uri.query().map(str::to_string);
+    let headers = parts.headers;
     let media = media(&headers);
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.as_deref().unwrap_or("")).unwrap_or_default();
     let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
@@ -234,6 +251,53 @@ async fn over_post(
     run(&s, actor, GqlRequest { query, variables, operation_name }, false, media).await
 }
 
+/// The request for the executor, with what resolvers find in their context.
+fn prepared(s: &AppState, actor: Actor, req: GqlRequest) -> async_graphql::Request {
+    let services = s.services.clone();
+    let users = DataLoader::new(loaders::UserLoader { services: services.clone(), actor: actor.clone() }, tokio::spawn)
+        .delay(LOADER_DELAY);
+    let posts = DataLoader::new(loaders::PostLoader { services: services.clone(), actor: actor.clone() }, tokio::spawn)
+        .delay(LOADER_DELAY);
+    let mut request = async_graphql::Request::new(req.query)
+        .variables(async_graphql::Variables::from_json(Value::Object(req.variables)))
+        .data(Request { actor, services })
+        .data(users)
+        .data(posts);
+    if let Some(op) = req.operation_name {
+        request = request.operation_name(op);
+    }
+    request
+}
+
+/// A `subscribe` message's payload as a stream of `next` payloads, or the errors that refuse
+/// it (a payload that is not a request, a document that does not parse, or one over the
+/// limits).
+pub(crate) fn subscribe(
+    s: &AppState,
+    actor: Actor,
+    payload: &Value,
+) -> Result<futures::stream::BoxStream<'static, Value>, Value> {
+    use futures::StreamExt;
+    let fail = |code: ErrorCode, m: &str| json!([{"message": m, "extensions": {"code": code.as_str()}}]);
+    let Some(query) = payload.get("query").and_then(Value::as_str) else {
+        return Err(fail(ErrorCode::InvalidRequest, "`query` must be a string."));
+    };
+    let variables = match payload.get("variables") {
+        None | Some(Value::Null) => serde_json::Map::new(),
+        Some(Value::Object(m)) => m.clone(),
+        Some(_) => return Err(fail(ErrorCode::InvalidRequest, "`variables` must be an object.")),
+    };
+    let operation_name = payload.get("operationName").and_then(Value::as_str).map(str::to_string);
+    let doc = async_graphql::parser::parse_query(query).map_err(|e| fail(ErrorCode::InvalidRequest, &e.to_string()))?;
+    let cfg = &s.config.graphql;
+    let limits = Limits { max_depth: cfg.max_depth, max_complexity: cfg.max_complexity };
+    limits::check(&doc, operation_name.as_deref(), &variables, limits)
+        .map_err(|code| fail(code, code.default_message()))?;
+    let req = GqlRequest { query: query.to_string(), variables, operation_name };
+    let stream = schema().execute_stream(prepared(s, actor, req));
+    Ok(stream.map(|r| serde_json::to_value(&r).unwrap_or(Value::Null)).boxed())
+}
+
 /// Parses, checks and executes one request.
 async fn run(s: &AppState, actor: Actor, req: GqlRequest, over_get: bool, media: &'static str) -> Response {
     // A document that fails to parse or validate: 400 in the GraphQL response type, 200 in
@@ -267,20 +331,7 @@ async fn run(s: &AppState, actor: Actor, req: GqlRequest, over_get: bool, media:
     if let Err(code) = limits::check(&doc, req.operation_name.as_deref(), &req.variables, limits) {
         return refused(invalid, media, code, code.default_message());
     }
-    let services = s.services.clone();
-    let users = DataLoader::new(loaders::UserLoader { services: services.clone(), actor: actor.clone() }, tokio::spawn)
-        .delay(LOADER_DELAY);
-    let posts = DataLoader::new(loaders::PostLoader { services: services.clone(), actor: actor.clone() }, tokio::spawn)
-        .delay(LOADER_DELAY);
-    let mut request = async_graphql::Request::new(req.query)
-        .variables(async_graphql::Variables::from_json(Value::Object(req.variables)))
-        .data(Request { actor, services })
-        .data(users)
-        .data(posts);
-    if let Some(op) = req.operation_name {
-        request = request.operation_name(op);
-    }
-    let response = schema().execute(request).await;
+    let response = schema().execute(prepared(s, actor, req)).await;
     // Errors without a path stopped the request before execution (validation).
     let refused_whole = response.data == async_graphql::Value::Null
         && !response.errors.is_empty()

@@ -34,6 +34,7 @@ mod products;
 mod ratelimit;
 mod sessions;
 mod socket;
+mod subscriptions;
 mod tokens;
 mod users;
 mod versions;

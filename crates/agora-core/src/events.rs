@@ -10,8 +10,9 @@ use tokio::sync::broadcast;
 use crate::comments::Comment;
 use crate::posts::Post;
 
-/// Something that happened.
-#[derive(Debug, Clone, PartialEq)]
+/// Something that happened. Serialisable, so that a bus can carry it between instances.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "type", content = "data")]
 pub enum DomainEvent {
     /// A post was published.
     PostCreated(Post),

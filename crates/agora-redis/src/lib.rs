@@ -9,6 +9,10 @@
 //! per authenticated request. Sessions live only in Redis (they expire there by TTL). The
 //! other credentials stay in the database alone.
 
+mod events;
+
+pub use events::RedisBus;
+
 use std::sync::Arc;
 
 use agora_core::auth::{Denylist, Session, SessionStore};

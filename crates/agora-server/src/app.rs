@@ -172,6 +172,12 @@ impl App {
         let refresh_token_ttl = chrono::Duration::from_std(config.auth.refresh_token_ttl)
             .map_err(|_| StartError::Config("`auth.refresh_token_ttl` is too long".into()))?;
         let sql_store = (*store).clone();
+        // Domain events (GraphQL subscriptions) cross instances through Redis when there is one.
+        let events: Arc<dyn agora_core::events::EventBus> = match &redis {
+            Some(r) => agora_redis::RedisBus::start(&config.redis_url, r.connection(), "agora:events".into())
+                .map_err(StartError::Config)?,
+            None => Arc::new(agora_core::events::InProcessBus::new()),
+        };
         let services = Services::new(Ports {
             repos: Repos::all(store),
             denylist,
@@ -179,7 +185,7 @@ impl App {
             hasher: Arc::new(hasher),
             signer: Arc::new(tokens.clone()),
             cursor_key: CursorKey::new(derive_key(&secret, "agora cursor v1")),
-            events: Arc::new(agora_core::events::InProcessBus::new()),
+            events,
             gateway: Arc::new(agora_core::payments::SandboxGateway),
             auth_settings: AuthSettings { refresh_token_ttl },
         });

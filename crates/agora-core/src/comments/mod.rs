@@ -22,7 +22,7 @@ text_newtype!(
 );
 
 /// A comment on a post. Comments are not edited, so a comment is its own only version.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Comment {
     /// Id.
     pub id: i64,

@@ -23,7 +23,7 @@ text_newtype!(
 );
 
 /// A post written by a user. Serialised as clients see it.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Post {
     /// Id.
     pub id: i64,

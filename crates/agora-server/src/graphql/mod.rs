@@ -208,6 +208,16 @@ async fn over_get(State(s): State<AppState>, request: axum::extract::Request) ->
             );
         }
     };
+    if get("extensions")
+        .is_some_and(|e| !matches!(serde_json::from_str::<Value>(&e), Ok(Value::Object(_) | Value::Null)))
+    {
+        return refused(
+            StatusCode::BAD_REQUEST,
+            media,
+            ErrorCode::InvalidRequest,
+            "`extensions` must be a JSON object.",
+        );
+    }
     let req = GqlRequest { query, variables, operation_name: get("operationName").filter(|o| !o.is_empty()) };
     run(&s, actor, req, true, media).await
 }
@@ -248,6 +258,9 @@ async fn over_post(
         Some(Value::String(o)) => Some(o),
         Some(_) => return bad("`operationName` must be a string."),
     };
+    if !matches!(obj.remove("extensions"), None | Some(Value::Null | Value::Object(_))) {
+        return bad("`extensions` must be an object.");
+    }
     run(&s, actor, GqlRequest { query, variables, operation_name }, false, media).await
 }
 

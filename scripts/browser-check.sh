@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The /docs page in a real browser: Debian's Chromium driven by playwright-core, against a
+# The /docs page and GraphiQL (/graphql) in a real browser: Debian's Chromium driven by playwright-core, against a
 # seeded server on SQLite, with no internet needed. Installs Chromium (apt) and playwright-core
 # (npm, pinned in scripts/browser/package.json) when missing.
 set -euo pipefail
@@ -14,7 +14,7 @@ if ! command -v chromium >/dev/null; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
 mkdir -p "$NODE_DIR"
-cp scripts/browser/package.json scripts/browser/docs-check.mjs "$NODE_DIR/"
+cp scripts/browser/package.json scripts/browser/docs-check.mjs scripts/browser/graphiql-check.mjs "$NODE_DIR/"
 (cd "$NODE_DIR" && npm install --silent --no-audit --no-fund >/dev/null)
 
 cargo build --quiet -p agora-server --bin agora
@@ -33,3 +33,4 @@ export AGORA_DATABASE_URL="sqlite://$WORK/docs.db" AGORA_LISTEN="127.0.0.1:$PORT
 SERVER_PID=$!
 for _ in $(seq 1 100); do curl -sf "$BASE/readyz" >/dev/null && break; sleep 0.2; done
 node "$NODE_DIR/docs-check.mjs" "$BASE"
+node "$NODE_DIR/graphiql-check.mjs" "$BASE"

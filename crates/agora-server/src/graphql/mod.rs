@@ -10,6 +10,7 @@
 //! with `errors`). Depth and complexity are checked on the parsed document before anything
 //! runs ([`limits`]).
 
+pub mod graphiql;
 mod limits;
 mod loaders;
 mod mutation;
@@ -185,6 +186,10 @@ async fn over_get(State(s): State<AppState>, request: axum::extract::Request) ->
                 .on_upgrade(move |socket| ws::serve(socket, s)),
             Err(rejection) => rejection.into_response(),
         };
+    }
+    let accept = parts.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if graphiql::wants_page(accept) {
+        return graphiql::page();
     }
     let actor = parts.extensions.get::<Actor>().cloned().unwrap_or(Actor::Anonymous);
     let raw = parts.uri.query().map(str::to_string);

@@ -58,6 +58,7 @@ pub fn all() -> Routes<AppState> {
         .merge(oauth::unversioned_routes())
         .undocumented(crate::openapi::docs_page::docs_router(), &crate::openapi::docs_page::TEMPLATES)
         .api(crate::graphql::router(), &[crate::graphql::PATH])
+        .undocumented(crate::graphql::graphiql::router(), &[crate::graphql::graphiql::ASSETS])
 }
 
 /// How a domain entity is shown over REST. The representation is its own type (what is

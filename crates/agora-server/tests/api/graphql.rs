@@ -302,3 +302,37 @@ db_test!(a_bad_credential_is_refused_in_graphql_shape, |app| async move {
     assert!(res.header("www-authenticate").is_some());
     assert_eq!(codes(&res), vec!["UNAUTHENTICATED"]);
 });
+
+db_test!(browsers_get_graphiql_served_from_the_binary, |app| async move {
+    let page = app.get("/graphql").header("Accept", "text/html,application/xhtml+xml,*/*;q=0.8").send().await;
+    page.assert_status(200);
+    assert_eq!(page.header("content-type"), Some("text/html; charset=utf-8"));
+    let html = page.text();
+    for asset in
+        ["graphiql.min.js", "graphiql.min.css", "react.production.min.js", "react-dom.production.min.js", "start.js"]
+    {
+        assert!(html.contains(&format!("/graphql/assets/{asset}")), "{asset} in the page");
+        let res = app.get(&format!("/graphql/assets/{asset}")).send().await;
+        res.assert_status(200);
+        assert!(res.bytes.len() > 100, "{asset} is served");
+    }
+    assert!(!html.contains("https://"), "nothing from a CDN");
+    app.get("/graphql/assets/nope.js").send().await.assert_status(404);
+});
+
+db_test!(cookie_sessions_need_the_csrf_token_for_graphql_writes, |app| async move {
+    let email = unique_email("cookie");
+    let (user, _) = app.signup_and_login(&email).await;
+    let res = app.post("/v2/auth/session").json(&json!({"email": email, "password": PASSWORD})).send().await;
+    res.assert_status(201);
+    let (sid, _) = res.set_cookie("agora_session").unwrap();
+    let csrf = res.data()["csrf_token"].as_str().unwrap().to_string();
+    let body =
+        json!({"query": "mutation { createPost(input: {title: \"via cookie\", content: \"c\"}) { author { id } } }"});
+    let refused = app.post("/graphql").cookie("agora_session", &sid).json(&body).send().await;
+    refused.assert_status(403);
+    assert_eq!(codes(&refused), vec!["CSRF_FAILED"]);
+    let ok = app.post("/graphql").cookie("agora_session", &sid).header("x-csrf-token", &csrf).json(&body).send().await;
+    ok.assert_status(200);
+    assert_eq!(ok.body["data"]["createPost"]["author"]["id"], json!(id(&user).to_string()));
+});

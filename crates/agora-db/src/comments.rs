@@ -56,6 +56,10 @@ impl CommentRepo for SqlStore {
         sql::list::<CommentRow, Comment>(self, &TABLE, q, to_comment).await.map_err(internal)
     }
 
+    async fn first_per_post(&self, posts: &[i64], q: &ListQuery) -> DomainResult<Vec<Comment>> {
+        sql::first_per_parent(self, &TABLE, "post_id", posts, q, to_comment).await.map_err(internal)
+    }
+
     async fn delete(&self, id: i64) -> DomainResult<bool> {
         const SQL: &str = "DELETE FROM comments WHERE id = $1";
         Ok(sql::execute(self, SQL, &[Value::Int(id)]).await.map_err(internal)? > 0)

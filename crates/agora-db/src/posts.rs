@@ -93,6 +93,10 @@ impl PostRepo for SqlStore {
         Ok(rows.into_iter().map(to_post).collect())
     }
 
+    async fn first_per_author(&self, authors: &[i64], q: &ListQuery) -> DomainResult<Vec<Post>> {
+        sql::first_per_parent(self, &TABLE, "author_id", authors, q, to_post).await.map_err(internal)
+    }
+
     async fn list(&self, q: &ListQuery) -> DomainResult<Fetched<Post>> {
         sql::list::<PostRow, Post>(self, &TABLE, q, to_post).await.map_err(internal)
     }

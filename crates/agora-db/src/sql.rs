@@ -225,6 +225,44 @@ where
     Ok(agora_core::list::Fetched { rows: rows.into_iter().map(map).collect(), has_more, total })
 }
 
+/// The first page (`q`'s limit, plus one row to tell whether more follow) of each of several
+/// parents' rows — each author's newest posts, each post's first comments — in one statement:
+/// `ROW_NUMBER()` over a window partitioned by the parent column, in `q`'s order. Both engines
+/// have window functions. Rows come grouped by parent, each group in `q`'s order.
+pub async fn first_per_parent<R, T>(
+    store: &SqlStore,
+    table: &Table,
+    parent: &'static str,
+    ids: &[i64],
+    q: &ListQuery,
+    map: fn(R) -> T,
+) -> Result<Vec<T>, sqlx::Error>
+where
+    R: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin + 'static,
+{
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let order = q
+        .sort
+        .iter()
+        .map(|k| format!("{} {}", k.column, if k.dir == SortDir::Desc { "DESC" } else { "ASC" }))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let columns = table.columns;
+    let text = format!(
+        "SELECT {columns} FROM (SELECT {columns}, ROW_NUMBER() OVER (PARTITION BY {parent} ORDER BY {order}) AS page_rank \
+         FROM {name} WHERE {parent} IN ({ids})) ranked WHERE page_rank <= ${n} ORDER BY {parent}, {order}",
+        name = table.name,
+        ids = placeholders(ids.len()),
+        n = ids.len() + 1,
+    );
+    let mut params: Vec<Value> = ids.iter().map(|i| Value::Int(*i)).collect();
+    params.push(Value::Int(i64::try_from(q.page.limit()).unwrap_or(i64::MAX).saturating_add(1)));
+    let rows: Vec<R> = fetch_all(store, Sql { text, params }).await?;
+    Ok(rows.into_iter().map(map).collect())
+}
+
 /// Runs a static statement with bound values; returns rows affected.
 pub async fn execute(store: &SqlStore, sql: &'static str, params: &[Value]) -> Result<u64, sqlx::Error> {
     crate::per_engine!(store,

@@ -160,11 +160,15 @@ pub struct GraphqlConfig {
     /// Highest cost (`QUERY_TOO_COMPLEX` beyond): 1 per field, a list field's children times
     /// its `limit`.
     pub max_complexity: u64,
+    /// How long a batch loader collects references before it runs its one statement: longer
+    /// batches more under load, at that much latency per nesting level.
+    #[serde(with = "humantime_serde")]
+    pub batch_window: Duration,
 }
 
 impl Default for GraphqlConfig {
     fn default() -> Self {
-        Self { max_depth: 10, max_complexity: 1000 }
+        Self { max_depth: 10, max_complexity: 1000, batch_window: Duration::from_millis(2) }
     }
 }
 
@@ -298,6 +302,9 @@ impl Config {
         }
         if !(1..=1_000_000_000).contains(&self.graphql.max_complexity) {
             return bad("graphql.max_complexity", "must be between 1 and 1000000000");
+        }
+        if self.graphql.batch_window > Duration::from_secs(1) {
+            return bad("graphql.batch_window", "must be at most 1s");
         }
         if !(self.database_url.starts_with("sqlite:")
             || self.database_url.starts_with("postgres://")

@@ -82,6 +82,9 @@ pub trait CommentRepo: Send + Sync {
     async fn get(&self, id: i64) -> DomainResult<Option<Comment>>;
     /// Lists per the query (scoped to one post).
     async fn list(&self, q: &ListQuery) -> DomainResult<Fetched<Comment>>;
+    /// The first page (`q`'s order and limit, plus one) of each post's comments, in one
+    /// statement (batched loading of nested lists).
+    async fn first_per_post(&self, posts: &[i64], q: &ListQuery) -> DomainResult<Vec<Comment>>;
     /// Deletes; false if there was none.
     async fn delete(&self, id: i64) -> DomainResult<bool>;
 }
@@ -128,6 +131,30 @@ impl CommentService {
         let scope = Filter { column: "post_id", op: FilterOp::Eq, value: Value::Int(post_id) };
         let q = req.parse(&COMMENTS, vec![scope], &self.cursor_key)?;
         Ok(q.finish(self.repo.list(&q).await?, &self.cursor_key))
+    }
+
+    /// The first page of each of several posts' comments, oldest first, `limit` long, in one
+    /// round trip (batched loading). Each page's cursor continues with
+    /// [`CommentService::list`].
+    pub async fn first_pages_by_post(
+        &self,
+        _actor: &Actor,
+        posts: &[i64],
+        limit: u64,
+    ) -> DomainResult<std::collections::HashMap<i64, Page<Comment>>> {
+        let req =
+            ListRequest { params: vec![("limit".into(), limit.to_string())], style: crate::list::DefaultStyle::Cursor };
+        let scope = |p: i64| vec![Filter { column: "post_id", op: FilterOp::Eq, value: Value::Int(p) }];
+        let q = req.parse(&COMMENTS, vec![], &self.cursor_key)?;
+        let rows = self.repo.first_per_post(posts, &q).await?;
+        let mut pages = std::collections::HashMap::new();
+        for &p in posts {
+            let mine: Vec<Comment> = rows.iter().filter(|c| c.post_id == p).cloned().collect();
+            let has_more = mine.len() as u64 > limit;
+            let qp = req.parse(&COMMENTS, scope(p), &self.cursor_key)?;
+            pages.insert(p, qp.finish(crate::list::Fetched { rows: mine, has_more, total: None }, &self.cursor_key));
+        }
+        Ok(pages)
     }
 
     /// Removes a comment: its author, the post's author or an admin.

@@ -17,6 +17,9 @@ pub trait PostRepo: Send + Sync {
     async fn get(&self, id: i64) -> DomainResult<Option<Post>>;
     /// Finds every post of `ids` that exists, in one statement (batched loading).
     async fn get_many(&self, ids: &[i64]) -> DomainResult<Vec<Post>>;
+    /// The first page (`q`'s order and limit, plus one) of each author's posts, in one
+    /// statement (batched loading of nested lists).
+    async fn first_per_author(&self, authors: &[i64], q: &ListQuery) -> DomainResult<Vec<Post>>;
     /// Lists per the query.
     async fn list(&self, q: &ListQuery) -> DomainResult<Fetched<Post>>;
     /// Applies changes, optionally only at `expected_version`.

@@ -59,6 +59,30 @@ impl PostService {
         self.list_in(vec![], req).await
     }
 
+    /// The first page of each of several users' posts, newest first, `limit` long, in one
+    /// round trip: how a transport listing users with their posts avoids a query per user.
+    /// Each page's cursor continues with [`PostService::list_by_author`].
+    pub async fn first_pages_by_author(
+        &self,
+        _actor: &Actor,
+        authors: &[i64],
+        limit: u64,
+    ) -> DomainResult<std::collections::HashMap<i64, Page<Post>>> {
+        let req =
+            ListRequest { params: vec![("limit".into(), limit.to_string())], style: crate::list::DefaultStyle::Cursor };
+        let scope = |a: i64| vec![Filter { column: "author_id", op: FilterOp::Eq, value: Value::Int(a) }];
+        let q = req.parse(&POSTS, vec![], &self.cursor_key)?;
+        let rows = self.repo.first_per_author(authors, &q).await?;
+        let mut pages = std::collections::HashMap::new();
+        for &a in authors {
+            let mine: Vec<Post> = rows.iter().filter(|p| p.author_id == a).cloned().collect();
+            let has_more = mine.len() as u64 > limit;
+            let qa = req.parse(&POSTS, scope(a), &self.cursor_key)?;
+            pages.insert(a, qa.finish(crate::list::Fetched { rows: mine, has_more, total: None }, &self.cursor_key));
+        }
+        Ok(pages)
+    }
+
     /// A page of one user's posts (404 if the user does not exist).
     pub async fn list_by_author(&self, _actor: &Actor, author_id: i64, req: &ListRequest) -> DomainResult<Page<Post>> {
         self.users.ensure_exists(author_id).await?;

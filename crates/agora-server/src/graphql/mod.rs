@@ -131,10 +131,6 @@ pub fn router() -> Router<AppState> {
     Router::new().route(PATH, get(over_get).post(over_post))
 }
 
-/// How long a loader collects keys before it runs its batch. Sibling fields register their
-/// keys in one pass, well within this; a longer wait would only add latency.
-const LOADER_DELAY: std::time::Duration = std::time::Duration::from_millis(2);
-
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
 
@@ -272,15 +268,25 @@ async fn over_post(
 /// The request for the executor, with what resolvers find in their context.
 fn prepared(s: &AppState, actor: Actor, req: GqlRequest) -> async_graphql::Request {
     let services = s.services.clone();
+    // How long each loader collects the references of one level before its statement.
+    let window = s.config.graphql.batch_window;
     let users = DataLoader::new(loaders::UserLoader { services: services.clone(), actor: actor.clone() }, tokio::spawn)
-        .delay(LOADER_DELAY);
+        .delay(window);
     let posts = DataLoader::new(loaders::PostLoader { services: services.clone(), actor: actor.clone() }, tokio::spawn)
-        .delay(LOADER_DELAY);
+        .delay(window);
+    let author_posts =
+        DataLoader::new(loaders::AuthorPostsLoader { services: services.clone(), actor: actor.clone() }, tokio::spawn)
+            .delay(window);
+    let post_comments =
+        DataLoader::new(loaders::PostCommentsLoader { services: services.clone(), actor: actor.clone() }, tokio::spawn)
+            .delay(window);
     let mut request = async_graphql::Request::new(req.query)
         .variables(async_graphql::Variables::from_json(Value::Object(req.variables)))
         .data(Request { actor, services })
         .data(users)
-        .data(posts);
+        .data(posts)
+        .data(author_posts)
+        .data(post_comments);
     if let Some(op) = req.operation_name {
         request = request.operation_name(op);
     }

@@ -12,7 +12,7 @@ use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
-use super::loaders::{PostLoader, UserLoader};
+use super::loaders::{AuthorPostsLoader, PostCommentsLoader, PostLoader, UserLoader};
 use super::{Gql, Request, cursor_page};
 
 /// The request's data: who is calling and the services.
@@ -54,13 +54,17 @@ impl UserNode {
         #[graphql(default = 20)] limit: Option<i32>,
         cursor: Option<String>,
     ) -> Result<PostConnection> {
+        let limit = limit.unwrap_or(20);
+        // A first page loads in one batch with every other user's in the response; a
+        // cursor continues one user's list on its own.
+        if cursor.is_none() && (1..=100).contains(&limit) {
+            let key = (self.0.id, limit as u64);
+            let page = ctx.data_unchecked::<DataLoader<AuthorPostsLoader>>().load_one(key).await?;
+            return page.map(PostConnection::from).ok_or_else(|| super::not_found(agora_core::ErrorCode::UserNotFound));
+        }
         let r = req(ctx);
-        let page = r
-            .services
-            .posts
-            .list_by_author(&r.actor, self.0.id, &cursor_page(limit.unwrap_or(20), cursor, &[]))
-            .await
-            .gql()?;
+        let page =
+            r.services.posts.list_by_author(&r.actor, self.0.id, &cursor_page(limit, cursor, &[])).await.gql()?;
         Ok(PostConnection::from(page))
     }
 
@@ -120,13 +124,16 @@ impl PostNode {
         #[graphql(default = 20)] limit: Option<i32>,
         cursor: Option<String>,
     ) -> Result<CommentConnection> {
+        let limit = limit.unwrap_or(20);
+        if cursor.is_none() && (1..=100).contains(&limit) {
+            let key = (self.0.id, limit as u64);
+            let page = ctx.data_unchecked::<DataLoader<PostCommentsLoader>>().load_one(key).await?;
+            return page
+                .map(CommentConnection::from)
+                .ok_or_else(|| super::not_found(agora_core::ErrorCode::PostNotFound));
+        }
         let r = req(ctx);
-        let page = r
-            .services
-            .comments
-            .list(&r.actor, self.0.id, &cursor_page(limit.unwrap_or(20), cursor, &[]))
-            .await
-            .gql()?;
+        let page = r.services.comments.list(&r.actor, self.0.id, &cursor_page(limit, cursor, &[])).await.gql()?;
         Ok(CommentConnection::from(page))
     }
 

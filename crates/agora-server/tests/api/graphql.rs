@@ -336,3 +336,70 @@ db_test!(cookie_sessions_need_the_csrf_token_for_graphql_writes, |app| async mov
     ok.assert_status(200);
     assert_eq!(ok.body["data"]["createPost"]["author"]["id"], json!(id(&user).to_string()));
 });
+
+/// Users with their first posts and those posts' first comments.
+async fn nested_statements(app: &TestApp, n: usize) -> u64 {
+    let query = format!(
+        "{{ users(limit: {n}) {{ name posts(limit: 3) {{ nodes {{ title comments(limit: 2) {{ nodes {{ content }} }} }} pageInfo {{ hasNextPage }} }} }} }}"
+    );
+    let mut fewest = u64::MAX;
+    for _ in 0..3 {
+        let before = app.state.db.statements();
+        let res = gql(app, None, &query, json!({})).await;
+        let after = app.state.db.statements();
+        res.assert_status(200);
+        assert_eq!(res.body["data"]["users"].as_array().unwrap().len(), n, "{}", res.describe());
+        fewest = fewest.min(after - before);
+    }
+    fewest
+}
+
+db_test!(nested_lists_load_in_batches_and_their_cursors_continue, |app| async move {
+    let plan = agora_db::seed::Seeded { users: 30, posts: 150, comments: 300, ..Default::default() };
+    agora_db::seed::seed(&app.state.db, plan, "x").await.unwrap();
+    let five = nested_statements(&app, 5).await;
+    let twenty = nested_statements(&app, 20).await;
+    assert_eq!(five, twenty, "5 users cost {five} statements, 20 cost {twenty}");
+    assert!(twenty <= 4, "users, their posts, those posts' comments: {twenty}");
+    // A batched first page is the page REST serves, and its cursor continues where REST's does.
+    let uid = app.get("/v2/users?limit=1").send().await.ids()[0];
+    let rest = app.get(&format!("/v2/users/{uid}/posts?limit=3")).send().await;
+    let q = "query($u: ID!, $c: String) { user(id: $u) { posts(limit: 3, cursor: $c) { nodes { id } pageInfo { hasNextPage endCursor } } } }";
+    let ids = |res: &TestResponse| -> Vec<i64> {
+        res.body["data"]["user"]["posts"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["id"].as_str().unwrap().parse().unwrap())
+            .collect()
+    };
+    let first = gql(&app, None, q, json!({"u": uid.to_string()})).await;
+    assert_eq!(ids(&first), rest.ids());
+    assert_eq!(first.body["data"]["user"]["posts"]["pageInfo"]["hasNextPage"], json!(true));
+    let cursor = first.body["data"]["user"]["posts"]["pageInfo"]["endCursor"].as_str().unwrap().to_string();
+    let second = gql(&app, None, q, json!({"u": uid.to_string(), "c": cursor})).await;
+    let rest_next = rest.pagination()["next_cursor"].as_str().unwrap().to_string();
+    let rest_second = app.get(&format!("/v2/users/{uid}/posts?limit=3&cursor={rest_next}")).send().await;
+    assert_eq!(ids(&second), rest_second.ids());
+    // Comments too, oldest first.
+    let posts = app.get("/v2/posts?limit=100").send().await;
+    let busiest = posts.items().iter().max_by_key(|p| p["comments_count"].as_i64().unwrap()).unwrap();
+    assert!(busiest["comments_count"].as_i64().unwrap() > 1);
+    let pid = id(busiest);
+    let rest = app.get(&format!("/v2/posts/{pid}/comments?limit=1")).send().await;
+    let got = gql(
+        &app,
+        None,
+        "query($p: ID!) { post(id: $p) { comments(limit: 1) { nodes { id } pageInfo { hasNextPage } } } }",
+        json!({"p": pid.to_string()}),
+    )
+    .await;
+    assert_eq!(got.body["data"]["post"]["comments"]["pageInfo"]["hasNextPage"], json!(true));
+    let got: Vec<i64> = got.body["data"]["post"]["comments"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(got, rest.ids());
+});

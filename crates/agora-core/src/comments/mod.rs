@@ -142,19 +142,9 @@ impl CommentService {
         posts: &[i64],
         limit: u64,
     ) -> DomainResult<std::collections::HashMap<i64, Page<Comment>>> {
-        let req =
-            ListRequest { params: vec![("limit".into(), limit.to_string())], style: crate::list::DefaultStyle::Cursor };
-        let scope = |p: i64| vec![Filter { column: "post_id", op: FilterOp::Eq, value: Value::Int(p) }];
-        let q = req.parse(&COMMENTS, vec![], &self.cursor_key)?;
-        let rows = self.repo.first_per_post(posts, &q).await?;
-        let mut pages = std::collections::HashMap::new();
-        for &p in posts {
-            let mine: Vec<Comment> = rows.iter().filter(|c| c.post_id == p).cloned().collect();
-            let has_more = mine.len() as u64 > limit;
-            let qp = req.parse(&COMMENTS, scope(p), &self.cursor_key)?;
-            pages.insert(p, qp.finish(crate::list::Fetched { rows: mine, has_more, total: None }, &self.cursor_key));
-        }
-        Ok(pages)
+        let req = ListRequest::first_page(limit);
+        let rows = self.repo.first_per_post(posts, &req.parse(&COMMENTS, vec![], &self.cursor_key)?).await?;
+        crate::list::pages_per_parent(&COMMENTS, "post_id", posts, &req, &rows, |c| c.post_id, &self.cursor_key)
     }
 
     /// Removes a comment: its author, the post's author or an admin.

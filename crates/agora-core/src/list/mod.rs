@@ -280,10 +280,38 @@ pub struct ListRequest {
 }
 
 impl ListRequest {
+    /// The first cursor page of `limit` rows in the default order.
+    pub fn first_page(limit: u64) -> ListRequest {
+        ListRequest { params: vec![("limit".into(), limit.to_string())], style: DefaultStyle::Cursor }
+    }
+
     /// Parses the request for `spec`, with `scope` filters imposed by the route.
     pub fn parse(&self, spec: &ResourceSpec, scope: Vec<Filter>, key: &CursorKey) -> DomainResult<ListQuery> {
         parse_list_query(spec, &self.params, self.style, scope, key)
     }
+}
+
+/// Splits rows fetched for several parents at once (up to the request's limit plus one each,
+/// in order) into each parent's page. Every page is finished against its own query, scoped to
+/// `parent_column = parent`, so its cursor continues that parent's list like any other page.
+pub fn pages_per_parent<T: Sortable + Clone>(
+    spec: &ResourceSpec,
+    parent_column: &'static str,
+    parents: &[i64],
+    req: &ListRequest,
+    rows: &[T],
+    parent_of: impl Fn(&T) -> i64,
+    key: &CursorKey,
+) -> DomainResult<std::collections::HashMap<i64, Page<T>>> {
+    let mut pages = std::collections::HashMap::new();
+    for &parent in parents {
+        let scope = vec![Filter { column: parent_column, op: FilterOp::Eq, value: Value::Int(parent) }];
+        let q = req.parse(spec, scope, key)?;
+        let mine: Vec<T> = rows.iter().filter(|r| parent_of(r) == parent).cloned().collect();
+        let has_more = mine.len() as u64 > q.page.limit();
+        pages.insert(parent, q.finish(Fetched { rows: mine, has_more, total: None }, key));
+    }
+    Ok(pages)
 }
 
 /// Pagination metadata for each style.

@@ -68,19 +68,9 @@ impl PostService {
         authors: &[i64],
         limit: u64,
     ) -> DomainResult<std::collections::HashMap<i64, Page<Post>>> {
-        let req =
-            ListRequest { params: vec![("limit".into(), limit.to_string())], style: crate::list::DefaultStyle::Cursor };
-        let scope = |a: i64| vec![Filter { column: "author_id", op: FilterOp::Eq, value: Value::Int(a) }];
-        let q = req.parse(&POSTS, vec![], &self.cursor_key)?;
-        let rows = self.repo.first_per_author(authors, &q).await?;
-        let mut pages = std::collections::HashMap::new();
-        for &a in authors {
-            let mine: Vec<Post> = rows.iter().filter(|p| p.author_id == a).cloned().collect();
-            let has_more = mine.len() as u64 > limit;
-            let qa = req.parse(&POSTS, scope(a), &self.cursor_key)?;
-            pages.insert(a, qa.finish(crate::list::Fetched { rows: mine, has_more, total: None }, &self.cursor_key));
-        }
-        Ok(pages)
+        let req = ListRequest::first_page(limit);
+        let rows = self.repo.first_per_author(authors, &req.parse(&POSTS, vec![], &self.cursor_key)?).await?;
+        crate::list::pages_per_parent(&POSTS, "author_id", authors, &req, &rows, |p| p.author_id, &self.cursor_key)
     }
 
     /// A page of one user's posts (404 if the user does not exist).

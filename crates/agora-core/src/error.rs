@@ -156,6 +156,9 @@ error_codes! {
     /// A dependency does not answer.
     NotReady = "NOT_READY", 503, "A dependency is unreachable.",
         "A dependency (the database, Redis) did not answer; `details` name it.";
+    /// Too many password hashes are waiting for a core.
+    ServerBusy = "SERVER_BUSY", 503, "The server is busy; retry shortly.",
+        "Password hashing (sign-up, login, password change) is at capacity and this request waited its limit for a turn; retry after `Retry-After` seconds.";
     /// The rate limiter's store is down and configured to deny.
     RateLimiterUnavailable = "RATE_LIMITER_UNAVAILABLE", 503, "Rate limiting is temporarily unavailable.",
         "The rate limiter's store (Redis) is unreachable and the server is configured to deny (`on_backend_error = \"deny\"`).";

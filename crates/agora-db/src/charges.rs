@@ -12,7 +12,7 @@ use crate::sql::{self, Table};
 const COLUMNS: &str = "id, user_id, order_id, amount, currency, status, amount_refunded, description, failure_code, \
      reference, created_at, updated_at, version";
 
-static TABLE: Table = Table { name: "charges", columns: COLUMNS, search: &[] };
+pub(crate) static TABLE: Table = Table::plain("charges", COLUMNS, &[]);
 
 #[derive(sqlx::FromRow)]
 struct ChargeRow {

@@ -10,7 +10,7 @@ use crate::sql::{self, Table};
 
 const COLUMNS: &str = "id, post_id, author_id, content, created_at";
 
-static TABLE: Table = Table { name: "comments", columns: COLUMNS, search: &["content"] };
+pub(crate) static TABLE: Table = Table::plain("comments", COLUMNS, &["content"]);
 
 #[derive(sqlx::FromRow)]
 struct CommentRow {

@@ -7,6 +7,16 @@
 
 use chrono::{DateTime, Utc};
 
+/// Which SQL a statement is rendered in, where the engines' best forms differ (search
+/// through pg_trgm or FTS5; a planner estimate or a sample).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// SQLite.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
 /// The one SQLite text form of a timestamp: RFC 3339, microseconds, `+00:00`.
 pub fn sqlite_time(t: &DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.6f+00:00").to_string()

@@ -13,6 +13,7 @@ mod comments;
 pub mod dialect;
 mod error;
 mod idempotency;
+pub mod lists;
 mod orders;
 pub mod pool;
 mod posts;
@@ -169,17 +170,37 @@ impl Db {
 pub struct SqlStore {
     db: Db,
     unit: Option<Unit>,
+    lists: sql::ListSettings,
 }
 
 impl SqlStore {
-    /// Wraps a pool.
+    /// Wraps a pool, with the default list settings.
     pub fn new(db: Db) -> Self {
-        Self { db, unit: None }
+        Self { db, unit: None, lists: sql::ListSettings::default() }
+    }
+
+    /// The same store with these list settings.
+    pub fn with_list_settings(mut self, lists: sql::ListSettings) -> Self {
+        self.lists = lists;
+        self
     }
 
     /// The same repositories, writing through `unit`'s transaction.
     pub fn in_unit(&self, unit: Unit) -> Self {
-        Self { db: self.db.clone(), unit: Some(unit) }
+        Self { db: self.db.clone(), unit: Some(unit), lists: self.lists }
+    }
+
+    /// What a list's totals may cost.
+    pub fn list_settings(&self) -> sql::ListSettings {
+        self.lists
+    }
+
+    /// The live engine's dialect.
+    pub fn dialect(&self) -> dialect::Dialect {
+        match self.db {
+            Db::Sqlite(_) => dialect::Dialect::Sqlite,
+            Db::Postgres(_) => dialect::Dialect::Postgres,
+        }
     }
 
     /// The pool.

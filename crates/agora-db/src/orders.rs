@@ -10,7 +10,7 @@ use crate::{Db, SqlStore};
 
 const COLUMNS: &str = "id, user_id, status, total, currency, created_at, updated_at, version";
 
-static TABLE: Table = Table { name: "orders", columns: COLUMNS, search: &[] };
+pub(crate) static TABLE: Table = Table::plain("orders", COLUMNS, &[]);
 
 #[derive(sqlx::FromRow)]
 struct OrderRow {

@@ -14,15 +14,17 @@ use crate::{SqlStore, on_conn};
 
 const COLUMNS: &str = "id, author_id, title, content, likes, comment_count, created_at, updated_at, version";
 
-static TABLE: Table = Table { name: "posts", columns: COLUMNS, search: &["title", "content"] };
+pub(crate) static TABLE: Table = Table::plain("posts", COLUMNS, &["title", "content"]);
 
 /// Posts by the authors someone follows: filtered by `follower_id`. `follows` names none of
 /// the posts' columns, so the list's unqualified columns stay the posts'. The keyset walks
 /// `posts(author_id, created_at, id)` per followed author.
-static FEED: Table = Table {
+pub(crate) static FEED: Table = Table {
     name: "posts JOIN follows ON follows.followee_id = posts.author_id",
     columns: COLUMNS,
     search: &["title", "content"],
+    base: "posts",
+    key: "posts.id",
 };
 
 #[derive(sqlx::FromRow)]

@@ -13,7 +13,7 @@ use crate::{SqlStore, on_conn};
 
 const COLUMNS: &str = "id, name, description, category, price, currency, stock, created_at, updated_at, version";
 
-static TABLE: Table = Table { name: "products", columns: COLUMNS, search: &["name", "description"] };
+pub(crate) static TABLE: Table = Table::plain("products", COLUMNS, &["name", "description"]);
 
 #[derive(sqlx::FromRow)]
 struct ProductRow {

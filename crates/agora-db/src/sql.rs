@@ -6,22 +6,54 @@
 //! single rule that makes it safe: identifiers come only from `&'static str` whitelists in the
 //! domain's resource specs, and every client value is a bound parameter.
 
-use agora_core::list::{Filter, KeysetPosition, ListQuery, PageRequest, SortDir, SortKey, Value};
+use std::time::{Duration, Instant};
+
+use agora_core::list::{CountMode, KeysetPosition, ListQuery, PageRequest, SortDir, SortKey, Total, Value};
 use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{AssertSqlSafe, FromRow};
 
 use crate::SqlStore;
+use crate::dialect::Dialect;
 
 /// A table as lists see it.
 #[derive(Debug)]
 pub struct Table {
-    /// Table name.
+    /// Table name, or a join whose unqualified columns are `base`'s.
     pub name: &'static str,
-    /// The SELECT column list.
+    /// The SELECT column list (all of them `base`'s).
     pub columns: &'static str,
     /// Columns `q=` searches, case-insensitively.
     pub search: &'static [&'static str],
+    /// The table whose rows the list returns: its ids key a deep page's deferred join, its id
+    /// range is what SQLite samples to estimate a total, and `{base}_search` is its SQLite
+    /// full-text index.
+    pub base: &'static str,
+    /// `base`'s id column as `name` can see it (qualified when `name` is a join).
+    pub key: &'static str,
+}
+
+impl Table {
+    /// A plain table keyed by `id`.
+    pub const fn plain(name: &'static str, columns: &'static str, search: &'static [&'static str]) -> Table {
+        Table { name, columns, search, base: name, key: "id" }
+    }
+}
+
+/// How much a list's totals may cost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListSettings {
+    /// Totals up to this many rows are exact; above it they are estimates, unless the client
+    /// asks for `count=exact`.
+    pub exact_total_up_to: u64,
+    /// How long an exact count (`count=exact`) may run before it gives way to an estimate.
+    pub count_timeout: Duration,
+}
+
+impl Default for ListSettings {
+    fn default() -> Self {
+        Self { exact_total_up_to: 1_000, count_timeout: Duration::from_secs(2) }
+    }
 }
 
 /// SQL text plus its parameters, numbered in order of first appearance.
@@ -54,18 +86,53 @@ pub fn like_pattern(term: &str) -> String {
     out
 }
 
-fn where_clause(sql: &mut Sql, table: &Table, filters: &[Filter], search: Option<&str>) -> Vec<String> {
+/// An FTS5 phrase matching `term` as a substring under the trigram tokenizer: the term in
+/// double quotes (doubled inside), so every character — `%`, `_`, `*`, `"` — is literal.
+pub fn fts_phrase(term: &str) -> String {
+    format!("\"{}\"", term.replace('"', "\"\""))
+}
+
+/// The shortest term a trigram index can find; shorter ones are matched by scanning.
+const TRIGRAM: usize = 3;
+
+/// How a search condition reaches its rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SearchBy {
+    /// Through the engine's substring index (pg_trgm GIN, SQLite FTS5 trigram).
+    Index,
+    /// Row by row, for a handful of sampled rows (SQLite's estimate).
+    Scan,
+}
+
+fn where_clause(sql: &mut Sql, table: &Table, q: &ListQuery, dialect: Dialect, by: SearchBy) -> Vec<String> {
     let mut conds = Vec::new();
-    for f in filters {
+    for f in &q.filters {
         let p = sql.bind(f.value.clone());
         conds.push(format!("{} {} {}", f.column, f.op.sql(), p));
     }
-    if let Some(term) = search
+    if let Some(term) = q.search.as_deref()
         && !table.search.is_empty()
     {
-        let p = sql.bind(Value::Text(like_pattern(term)));
-        let ors: Vec<String> = table.search.iter().map(|c| format!("LOWER({c}) LIKE {p} ESCAPE '\\'")).collect();
-        conds.push(format!("({})", ors.join(" OR ")));
+        let cond = match dialect {
+            // `ILIKE` is what the pg_trgm GIN indexes serve; `\` is PostgreSQL's default
+            // LIKE escape, which `like_pattern` uses.
+            Dialect::Postgres => {
+                let p = sql.bind(Value::Text(like_pattern(term)));
+                let ors: Vec<String> = table.search.iter().map(|c| format!("{c} ILIKE {p}")).collect();
+                format!("({})", ors.join(" OR "))
+            }
+            Dialect::Sqlite if by == SearchBy::Index && term.chars().count() >= TRIGRAM => {
+                let p = sql.bind(Value::Text(fts_phrase(term)));
+                format!("{} IN (SELECT rowid FROM {b}_search WHERE {b}_search MATCH {p})", table.key, b = table.base)
+            }
+            Dialect::Sqlite => {
+                let p = sql.bind(Value::Text(like_pattern(term)));
+                let ors: Vec<String> =
+                    table.search.iter().map(|c| format!("LOWER({c}) LIKE {p} ESCAPE '\\'")).collect();
+                format!("({})", ors.join(" OR "))
+            }
+        };
+        conds.push(cond);
     }
     conds
 }
@@ -112,22 +179,22 @@ fn keyset(sql: &mut Sql, sort: &[SortKey], pos: &KeysetPosition) -> String {
     format!("{} {} {} AND ({})", sort[0].column, first_range, params[0], ors.join(" OR "))
 }
 
-/// Renders the page query (fetching one row beyond the page, to learn whether more follow) and,
-/// when the page needs it, the count query.
-pub fn render_list(table: &Table, q: &ListQuery) -> (Sql, Option<Sql>) {
+fn with_where(text: &mut String, conds: &[String]) {
+    if !conds.is_empty() {
+        text.push_str(" WHERE ");
+        text.push_str(&conds.join(" AND "));
+    }
+}
+
+/// Renders the page query, fetching one row beyond the page to learn whether more follow.
+///
+/// A page past the first by number or offset is a deferred join: the inner query walks only
+/// the sort keys and ids (an index-only scan when an index holds them) through the OFFSET,
+/// and only the page's own rows are then read whole. Without it, the database reads and
+/// throws away every full row before the page.
+pub fn render_list(table: &Table, q: &ListQuery, dialect: Dialect) -> Sql {
     let mut sql = Sql::default();
-    let mut conds = where_clause(&mut sql, table, &q.filters, q.search.as_deref());
-    let count = if q.page.wants_total() {
-        let mut c = Sql { text: String::new(), params: sql.params.clone() };
-        c.text = format!("SELECT COUNT(*) FROM {}", table.name);
-        if !conds.is_empty() {
-            c.text.push_str(" WHERE ");
-            c.text.push_str(&conds.join(" AND "));
-        }
-        Some(c)
-    } else {
-        None
-    };
+    let mut conds = where_clause(&mut sql, table, q, dialect, SearchBy::Index);
     let backward = match &q.page {
         PageRequest::Cursor { position: Some(pos), .. } => {
             conds.push(keyset(&mut sql, &q.sort, pos));
@@ -146,26 +213,92 @@ pub fn render_list(table: &Table, q: &ListQuery) -> (Sql, Option<Sql>) {
             format!("{} {}", k.column, d)
         })
         .collect();
+    let order = order.join(", ");
     let (limit, offset) = match &q.page {
         PageRequest::Page { page, per_page } => (*per_page, (page - 1) * per_page),
         PageRequest::Offset { offset, limit } => (*limit, *offset),
         PageRequest::Cursor { limit, .. } => (*limit, 0),
     };
-    let mut text = format!("SELECT {} FROM {}", table.columns, table.name);
-    if !conds.is_empty() {
-        text.push_str(" WHERE ");
-        text.push_str(&conds.join(" AND "));
-    }
+    let deferred = offset > 0;
+    let mut text = if deferred {
+        format!("SELECT {} FROM {} WHERE id IN (SELECT {} FROM {}", table.columns, table.base, table.key, table.name)
+    } else {
+        format!("SELECT {} FROM {}", table.columns, table.name)
+    };
+    with_where(&mut text, &conds);
     text.push_str(" ORDER BY ");
-    text.push_str(&order.join(", "));
+    text.push_str(&order);
     let lp = sql.bind(Value::Int(limit as i64 + 1));
     text.push_str(&format!(" LIMIT {lp}"));
-    if offset > 0 {
+    if deferred {
         let op = sql.bind(Value::Int(offset as i64));
-        text.push_str(&format!(" OFFSET {op}"));
+        text.push_str(&format!(" OFFSET {op}) ORDER BY {order}"));
     }
     sql.text = text;
-    (sql, count)
+    sql
+}
+
+/// What a count statement counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Count {
+    /// Every matching row.
+    Exact,
+    /// Matching rows, stopping at this many.
+    UpTo(u64),
+    /// PostgreSQL: the planner's estimate (an `EXPLAIN`, which reads no rows).
+    Plan,
+    /// SQLite: matching rows among those with the sampled ids `lo, lo + step, … ≤ hi`.
+    Sample {
+        /// First sampled id.
+        lo: i64,
+        /// Distance between sampled ids.
+        step: i64,
+        /// Last id.
+        hi: i64,
+    },
+}
+
+/// Renders a count of the rows `q` selects (its filters and search; not its page).
+pub fn render_count(table: &Table, q: &ListQuery, dialect: Dialect, count: Count) -> Sql {
+    let mut sql = Sql::default();
+    let text = match count {
+        Count::Exact => {
+            let conds = where_clause(&mut sql, table, q, dialect, SearchBy::Index);
+            let mut text = format!("SELECT COUNT(*) FROM {}", table.name);
+            with_where(&mut text, &conds);
+            text
+        }
+        Count::UpTo(n) => {
+            let conds = where_clause(&mut sql, table, q, dialect, SearchBy::Index);
+            let mut text = format!("SELECT COUNT(*) FROM (SELECT 1 FROM {}", table.name);
+            with_where(&mut text, &conds);
+            let p = sql.bind(Value::Int(i64::try_from(n).unwrap_or(i64::MAX)));
+            text.push_str(&format!(" LIMIT {p}) capped"));
+            text
+        }
+        Count::Plan => {
+            let conds = where_clause(&mut sql, table, q, dialect, SearchBy::Index);
+            let mut text = format!("EXPLAIN SELECT 1 FROM {}", table.name);
+            with_where(&mut text, &conds);
+            text
+        }
+        Count::Sample { lo, step, hi } => {
+            // Parameters are numbered in order of first appearance (SQLite numbers them so).
+            let (lo, step, hi) = (sql.bind(Value::Int(lo)), sql.bind(Value::Int(step)), sql.bind(Value::Int(hi)));
+            let mut text = format!(
+                "WITH RECURSIVE probe(k) AS (SELECT {lo} UNION ALL SELECT k + {step} FROM probe WHERE k + {step} <= {hi}) \
+                 SELECT COUNT(*) FROM probe, {} WHERE {} = probe.k",
+                table.name, table.key
+            );
+            for c in where_clause(&mut sql, table, q, dialect, SearchBy::Scan) {
+                text.push_str(" AND ");
+                text.push_str(&c);
+            }
+            text
+        }
+    };
+    sql.text = text;
+    sql
 }
 
 /// `$1, $2, …` for `n` values: the list of an `IN (…)` whose values are bound.
@@ -200,7 +333,129 @@ pub async fn fetch_count(store: &SqlStore, sql: Sql) -> Result<i64, sqlx::Error>
     })
 }
 
-/// Runs a list query end to end: the page, the count if wanted, and direction handling.
+/// Runs a rendered exact count that gives up after `timeout`: PostgreSQL's `statement_timeout`
+/// set for one transaction, SQLite's progress handler interrupting the statement. `Ok(None)`
+/// is a count that ran out of time.
+async fn fetch_count_within(store: &SqlStore, sql: Sql, timeout: Duration) -> Result<Option<i64>, sqlx::Error> {
+    let Sql { text, params } = sql;
+    let result = crate::per_engine!(store,
+    sqlite c => {
+        async {
+            let deadline = Instant::now() + timeout;
+            c.lock_handle().await?.set_progress_handler(10_000, move || Instant::now() < deadline);
+            let n = crate::bind_values!(sqlite, sqlx::query_scalar::<_, i64>(AssertSqlSafe(text)), &params)
+                .fetch_one(&mut *c)
+                .await;
+            c.lock_handle().await?.remove_progress_handler();
+            n
+        }
+        .await
+    },
+    postgres c => {
+        async {
+            let mut tx = sqlx::Connection::begin(&mut *c).await?;
+            sqlx::query("SELECT set_config('statement_timeout', $1, true)")
+                .bind(timeout.as_millis().max(1).to_string())
+                .execute(&mut *tx)
+                .await?;
+            let n = crate::bind_values!(postgres, sqlx::query_scalar::<_, i64>(AssertSqlSafe(text)), &params)
+                .fetch_one(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(n)
+        }
+        .await
+    });
+    match result {
+        Ok(n) => Ok(Some(n)),
+        Err(e) if ran_out_of_time(&e) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// PostgreSQL's `query_canceled` (a statement timeout) or SQLite's `SQLITE_INTERRUPT`.
+fn ran_out_of_time(e: &sqlx::Error) -> bool {
+    e.as_database_error().and_then(|d| d.code()).is_some_and(|c| c == "57014" || c == "9")
+}
+
+/// The planner's row estimate: the `rows=` of the top node of PostgreSQL's `EXPLAIN`.
+async fn planner_estimate(store: &SqlStore, sql: Sql) -> Result<i64, sqlx::Error> {
+    let plan: Vec<String> = fetch_all::<(String,)>(store, sql).await?.into_iter().map(|r| r.0).collect();
+    Ok(plan.first().and_then(|line| plan_rows(line)).unwrap_or(0))
+}
+
+/// `rows=N` in one line of a text plan.
+fn plan_rows(line: &str) -> Option<i64> {
+    let at = line.find(" rows=")? + " rows=".len();
+    let digits: String = line[at..].chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+/// How many ids SQLite's estimate samples.
+const SAMPLE: i64 = 2_000;
+
+/// SQLite's estimate: it has no planner estimate to read, so the filters are applied to the
+/// rows at `SAMPLE` evenly spaced ids and the matches scaled up to the whole id range. Ids
+/// are dense (deleted rows simply do not match), and the sample costs `SAMPLE` primary-key
+/// lookups whatever the table's size. Coarse when matches are rare, which is where the
+/// threshold's floor takes over.
+async fn sampled_estimate(store: &SqlStore, table: &Table, q: &ListQuery) -> Result<i64, sqlx::Error> {
+    let bounds = Sql { text: format!("SELECT MIN(id), MAX(id) FROM {}", table.base), params: Vec::new() };
+    let rows: Vec<(Option<i64>, Option<i64>)> = fetch_all(store, bounds).await?;
+    let Some((Some(lo), Some(hi))) = rows.first().copied() else { return Ok(0) };
+    let span = hi - lo + 1;
+    let step = (span / SAMPLE).max(1);
+    let probes = (hi - lo) / step + 1;
+    let matched = fetch_count(store, render_count(table, q, Dialect::Sqlite, Count::Sample { lo, step, hi })).await?;
+    Ok(((matched as i128 * span as i128) / probes as i128).min(i64::MAX as i128) as i64)
+}
+
+/// The estimate for `q`'s rows on whichever engine is live.
+async fn estimate(store: &SqlStore, table: &Table, q: &ListQuery) -> Result<i64, sqlx::Error> {
+    match store.dialect() {
+        Dialect::Postgres => planner_estimate(store, render_count(table, q, Dialect::Postgres, Count::Plan)).await,
+        Dialect::Sqlite => sampled_estimate(store, table, q).await,
+    }
+}
+
+/// The total of a page whose rows are in hand: read off the page when it reaches the end,
+/// else counted exactly up to the threshold and estimated above it (or counted exactly
+/// within the timeout for `count=exact`). An estimate is never below what the page proves.
+async fn total(store: &SqlStore, table: &Table, q: &ListQuery, got: u64, has_more: bool) -> Result<Total, sqlx::Error> {
+    let offset = match &q.page {
+        PageRequest::Page { page, per_page } => Some((page - 1) * per_page),
+        PageRequest::Offset { offset, .. } => Some(*offset),
+        PageRequest::Cursor { position: None, .. } => Some(0),
+        PageRequest::Cursor { position: Some(_), .. } => None,
+    };
+    if let Some(offset) = offset
+        && !has_more
+        && (got > 0 || offset == 0)
+    {
+        return Ok(Total::exact(i64::try_from(offset + got).unwrap_or(i64::MAX)));
+    }
+    let proven = i64::try_from(offset.unwrap_or(0) + got + u64::from(has_more)).unwrap_or(i64::MAX);
+    let settings = store.list_settings();
+    let dialect = store.dialect();
+    if q.count == CountMode::Exact {
+        let exact = render_count(table, q, dialect, Count::Exact);
+        if let Some(n) = fetch_count_within(store, exact, settings.count_timeout).await? {
+            return Ok(Total::exact(n));
+        }
+        return Ok(Total { rows: estimate(store, table, q).await?.max(proven), estimate: true });
+    }
+    let threshold = settings.exact_total_up_to;
+    let floor = i64::try_from(threshold.saturating_add(1)).unwrap_or(i64::MAX);
+    if proven < floor {
+        let n = fetch_count(store, render_count(table, q, dialect, Count::UpTo(threshold.saturating_add(1)))).await?;
+        if n < floor {
+            return Ok(Total::exact(n));
+        }
+    }
+    Ok(Total { rows: estimate(store, table, q).await?.max(floor).max(proven), estimate: true })
+}
+
+/// Runs a list query end to end: the page, the total if wanted, and direction handling.
 pub async fn list<R, T>(
     store: &SqlStore,
     table: &Table,
@@ -210,7 +465,7 @@ pub async fn list<R, T>(
 where
     R: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin + 'static,
 {
-    let (page_sql, count_sql) = render_list(table, q);
+    let page_sql = render_list(table, q, store.dialect());
     let limit = q.page.limit() as usize;
     let mut rows: Vec<R> = fetch_all(store, page_sql).await?;
     let has_more = rows.len() > limit;
@@ -218,10 +473,8 @@ where
     if matches!(&q.page, PageRequest::Cursor { position: Some(p), .. } if p.backward) {
         rows.reverse();
     }
-    let total = match count_sql {
-        Some(c) => Some(fetch_count(store, c).await?),
-        None => None,
-    };
+    let total =
+        if q.page.wants_total() { Some(total(store, table, q, rows.len() as u64, has_more).await?) } else { None };
     Ok(agora_core::list::Fetched { rows: rows.into_iter().map(map).collect(), has_more, total })
 }
 

@@ -15,16 +15,26 @@ use crate::{SqlStore, on_conn};
 
 const COLUMNS: &str = "id, email, name, role, created_at, updated_at, version, followers_count, following_count";
 
-static TABLE: Table = Table { name: "users", columns: COLUMNS, search: &["name"] };
+pub(crate) static TABLE: Table = Table::plain("users", COLUMNS, &["name"]);
 
 /// Users who follow someone: filtered by `followee_id`. `follows` names none of the users'
 /// columns (its time is `followed_at`), so the list's unqualified columns stay the users'.
-static FOLLOWERS: Table =
-    Table { name: "users JOIN follows ON follows.follower_id = users.id", columns: COLUMNS, search: &["name"] };
+pub(crate) static FOLLOWERS: Table = Table {
+    name: "users JOIN follows ON follows.follower_id = users.id",
+    columns: COLUMNS,
+    search: &["name"],
+    base: "users",
+    key: "users.id",
+};
 
 /// Users someone follows: filtered by `follower_id`.
-static FOLLOWING: Table =
-    Table { name: "users JOIN follows ON follows.followee_id = users.id", columns: COLUMNS, search: &["name"] };
+pub(crate) static FOLLOWING: Table = Table {
+    name: "users JOIN follows ON follows.followee_id = users.id",
+    columns: COLUMNS,
+    search: &["name"],
+    base: "users",
+    key: "users.id",
+};
 
 #[derive(sqlx::FromRow)]
 struct UserRow {

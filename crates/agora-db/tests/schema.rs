@@ -72,9 +72,29 @@ async fn sqlite_and_postgres_schemas_match() {
     let (s_cols, s_idx) = sqlite_shape().await;
     let (p_cols, p_idx) = pg_shape(&url).await;
     assert!(s_cols.len() > 20, "{s_cols:?}");
+    // Search is indexed differently: FTS5 trigram tables `<table>_search` (and their shadow
+    // tables) on SQLite, trigram GIN indexes `<table>_<column>_trgm` on PostgreSQL. Each side
+    // indexes the same columns.
+    let s_search: BTreeSet<(String, String)> = s_cols
+        .iter()
+        .filter(|(t, _)| t.ends_with("_search"))
+        .map(|(t, c)| (t.trim_end_matches("_search").to_string(), c.clone()))
+        .collect();
+    let p_search: BTreeSet<(String, String)> = p_idx
+        .iter()
+        .filter_map(|i| i.strip_suffix("_trgm"))
+        .filter_map(|i| {
+            ["users", "posts", "products", "comments"]
+                .iter()
+                .find_map(|t| i.strip_prefix(&format!("{t}_")).map(|c| (t.to_string(), c.to_string())))
+        })
+        .collect();
+    assert!(s_search.len() >= 6, "{s_search:?}");
+    assert_eq!(s_search, p_search);
+    let s_cols: BTreeSet<(String, String)> = s_cols.into_iter().filter(|(t, _)| !t.contains("_search")).collect();
     assert_eq!(s_cols, p_cols);
     // SQLite names the implicit index of a UNIQUE constraint `sqlite_autoindex_*` (filtered
     // out above); PostgreSQL names it after the constraint.
-    let p_idx: BTreeSet<String> = p_idx.into_iter().filter(|i| !i.ends_with("_key")).collect();
+    let p_idx: BTreeSet<String> = p_idx.into_iter().filter(|i| !i.ends_with("_key") && !i.ends_with("_trgm")).collect();
     assert_eq!(s_idx, p_idx);
 }

@@ -33,7 +33,6 @@ use crate::http::routes::RouteTable;
 use crate::http::versioning::SelectVersion;
 use crate::idempotency::KeyRules;
 use crate::metrics::Metrics;
-use crate::password::Argon2Hasher;
 use crate::state::AppState;
 use crate::tokens::TokenKeys;
 
@@ -147,9 +146,8 @@ impl App {
     pub async fn build(config: Config) -> Result<App, StartError> {
         let db = open_database(&config).await?;
         let secret = server_secret(&config, &db).await?;
-        let hasher = Argon2Hasher::new(config.auth.argon2_memory_kib, config.auth.argon2_iterations)
-            .map_err(|e| StartError::Config(format!("`auth.argon2_memory_kib`: {e}")))?;
-        let store = Arc::new(SqlStore::new(db.clone()));
+        let hasher = config.auth.hasher().map_err(|e| StartError::Config(format!("`auth.argon2_memory_kib`: {e}")))?;
+        let store = Arc::new(SqlStore::new(db.clone()).with_list_settings(config.lists.settings()));
         let redis = if config.redis_url.is_empty() {
             None
         } else {

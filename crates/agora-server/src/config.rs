@@ -53,6 +53,34 @@ pub struct Config {
     pub idempotency: IdempotencyConfig,
     /// The GraphQL endpoint.
     pub graphql: GraphqlConfig,
+    /// What list totals may cost.
+    pub lists: ListsConfig,
+}
+
+/// `[lists]`: how exact a list's `total` is, and what it may cost.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ListsConfig {
+    /// Totals up to this many rows are counted exactly; above it they are estimates
+    /// (`total_is_estimate: true`), unless the client asks for `count=exact`.
+    pub exact_total_up_to: u64,
+    /// How long a `count=exact` count may run before the total falls back to an estimate.
+    #[serde(with = "humantime_serde")]
+    pub count_timeout: Duration,
+}
+
+impl Default for ListsConfig {
+    fn default() -> Self {
+        let d = agora_db::sql::ListSettings::default();
+        Self { exact_total_up_to: d.exact_total_up_to, count_timeout: d.count_timeout }
+    }
+}
+
+impl ListsConfig {
+    /// The store's settings.
+    pub fn settings(&self) -> agora_db::sql::ListSettings {
+        agora_db::sql::ListSettings { exact_total_up_to: self.exact_total_up_to, count_timeout: self.count_timeout }
+    }
 }
 
 /// Log line format.
@@ -87,6 +115,12 @@ pub struct AuthConfig {
     pub argon2_memory_kib: u32,
     /// Argon2id iterations.
     pub argon2_iterations: u32,
+    /// Most password hashes computed at once; 0 means one per core. Each holds its memory
+    /// cost while it runs, so this bounds what a burst of sign-ups can take from readers.
+    pub argon2_concurrency: usize,
+    /// How long a hash waits for its turn before the request fails with 503 `SERVER_BUSY`.
+    #[serde(with = "humantime_serde")]
+    pub argon2_queue_timeout: Duration,
     /// First administrator's email, created at start if no user has it (usually set through
     /// `AGORA_BOOTSTRAP_ADMIN_EMAIL`).
     pub bootstrap_admin_email: String,
@@ -204,7 +238,22 @@ impl Default for Config {
             rate_limit: RateLimitConfig::default(),
             idempotency: IdempotencyConfig::default(),
             graphql: GraphqlConfig::default(),
+            lists: ListsConfig::default(),
         }
+    }
+}
+
+impl AuthConfig {
+    /// The password hasher this configuration describes.
+    pub fn hasher(&self) -> Result<crate::password::Argon2Hasher, String> {
+        let concurrency =
+            if self.argon2_concurrency == 0 { crate::password::default_concurrency() } else { self.argon2_concurrency };
+        crate::password::Argon2Hasher::gated(
+            self.argon2_memory_kib,
+            self.argon2_iterations,
+            concurrency,
+            self.argon2_queue_timeout,
+        )
     }
 }
 
@@ -219,6 +268,8 @@ impl Default for AuthConfig {
             refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
             argon2_memory_kib: 19 * 1024,
             argon2_iterations: 2,
+            argon2_concurrency: 0,
+            argon2_queue_timeout: Duration::from_secs(5),
             bootstrap_admin_email: String::new(),
             bootstrap_admin_password: String::new(),
         }
@@ -302,6 +353,12 @@ impl Config {
         }
         if !(1..=1_000_000_000).contains(&self.graphql.max_complexity) {
             return bad("graphql.max_complexity", "must be between 1 and 1000000000");
+        }
+        if self.lists.exact_total_up_to > 100_000_000 {
+            return bad("lists.exact_total_up_to", "must be at most 100000000");
+        }
+        if self.lists.count_timeout < Duration::from_millis(1) || self.lists.count_timeout > Duration::from_secs(60) {
+            return bad("lists.count_timeout", "must be between 1ms and 60s");
         }
         if self.graphql.batch_window > Duration::from_secs(1) {
             return bad("graphql.batch_window", "must be at most 1s");
@@ -394,6 +451,9 @@ impl Config {
             return bad("idempotency.ttl", "must be between 1m and 30d");
         }
         crate::idempotency::validate_required(&self.idempotency.required).map_err(ConfigError)?;
+        if self.auth.argon2_queue_timeout > Duration::from_secs(60) {
+            return bad("auth.argon2_queue_timeout", "must be at most 60s");
+        }
         if self.auth.argon2_memory_kib < 8 || self.auth.argon2_iterations == 0 {
             return bad("auth.argon2_memory_kib", "argon2 memory must be >= 8 KiB and iterations >= 1");
         }

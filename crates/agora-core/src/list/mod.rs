@@ -240,6 +240,46 @@ impl PageRequest {
     }
 }
 
+/// How exact a total must be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CountMode {
+    /// Exact up to the configured threshold, an estimate above it (the default): counting a
+    /// large collection costs a walk over every matching row, which a page of 20 must not pay.
+    #[default]
+    Estimated,
+    /// Exact whatever the size (`count=exact`), within the configured count timeout.
+    Exact,
+}
+
+impl CountMode {
+    /// Every mode, in the order the documentation lists them.
+    pub const ALL: [CountMode; 2] = [CountMode::Estimated, CountMode::Exact];
+
+    /// The `count=` value naming this mode.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CountMode::Estimated => "estimated",
+            CountMode::Exact => "exact",
+        }
+    }
+}
+
+/// A collection's size as a page reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Total {
+    /// Rows matching the request.
+    pub rows: i64,
+    /// Whether `rows` is an estimate (above the threshold, or an exact count that timed out).
+    pub estimate: bool,
+}
+
+impl Total {
+    /// An exact total.
+    pub fn exact(rows: i64) -> Total {
+        Total { rows, estimate: false }
+    }
+}
+
 /// A fully validated list request.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListQuery {
@@ -255,6 +295,8 @@ pub struct ListQuery {
     pub fields: Option<Vec<String>>,
     /// Digest binding cursors to this collection, scope, filters and search.
     pub scope: String,
+    /// How exact the total must be, when there is one.
+    pub count: CountMode,
 }
 
 /// One page of results with everything a transport needs to describe it.
@@ -325,8 +367,12 @@ pub enum PageInfo {
         per_page: u64,
         /// Rows in the collection.
         total: i64,
+        /// Whether `total` (and so `total_pages`) is an estimate.
+        total_is_estimate: bool,
         /// Pages in the collection.
         total_pages: u64,
+        /// Whether rows follow this page.
+        has_more: bool,
         /// Cursor continuing after this page, for switching to keyset.
         next_cursor: Option<String>,
         /// Cursor continuing before this page.
@@ -340,6 +386,10 @@ pub enum PageInfo {
         limit: u64,
         /// Rows in the collection.
         total: i64,
+        /// Whether `total` is an estimate.
+        total_is_estimate: bool,
+        /// Whether rows follow this page.
+        has_more: bool,
     },
     /// Keyset.
     Cursor {
@@ -352,7 +402,7 @@ pub enum PageInfo {
         /// Whether rows follow this page.
         has_more: bool,
         /// Rows in the collection, only when asked for.
-        total: Option<i64>,
+        total: Option<Total>,
     },
 }
 
@@ -377,7 +427,7 @@ pub struct Fetched<T> {
     /// Whether more rows exist beyond this page, in the direction of travel.
     pub has_more: bool,
     /// Total rows matching, when requested.
-    pub total: Option<i64>,
+    pub total: Option<Total>,
 }
 
 fn sort_signature(sort: &[SortKey]) -> String {
@@ -411,8 +461,20 @@ fn hex_prefix(bytes: &[u8]) -> String {
 }
 
 /// Parameters that belong to the list model (everything else must be a declared filter).
-const LIST_PARAMS: &[&str] =
-    &["page", "per_page", "offset", "limit", "cursor", "after_id", "include_total", "sort", "fields", "q", "search"];
+const LIST_PARAMS: &[&str] = &[
+    "page",
+    "per_page",
+    "offset",
+    "limit",
+    "cursor",
+    "after_id",
+    "include_total",
+    "count",
+    "sort",
+    "fields",
+    "q",
+    "search",
+];
 
 /// Parameters handled elsewhere (version selection) that lists must tolerate.
 const PASSTHROUGH_PARAMS: &[&str] = &["version"];
@@ -586,6 +648,13 @@ pub fn parse_list_query(
     let limit =
         map.get("limit").map(|v| parse_u64("limit", v, 1, MAX_PAGE_SIZE)).transpose()?.unwrap_or(DEFAULT_PAGE_SIZE);
     let include_total = map.get("include_total").map(|v| parse_bool("include_total", v)).transpose()?.unwrap_or(false);
+    let count = match map.get("count").map(|v| v.trim()) {
+        None => CountMode::default(),
+        Some(v) => CountMode::ALL
+            .into_iter()
+            .find(|m| m.as_str() == v)
+            .ok_or_else(|| DomainError::invalid_query("count", "invalid_value", "must be `estimated` or `exact`"))?,
+    };
 
     let page = if page_style || (!cursor_style && !offset_style && !has("limit") && default_style == DefaultStyle::Page)
     {
@@ -622,6 +691,7 @@ pub fn parse_list_query(
             },
             fields,
             scope: scope_digest,
+            count,
         });
     } else {
         let position = match map.get("cursor") {
@@ -640,7 +710,7 @@ pub fn parse_list_query(
         };
         PageRequest::Cursor { limit, position, include_total }
     };
-    Ok(ListQuery { sort, filters, search, page, fields, scope: scope_digest })
+    Ok(ListQuery { sort, filters, search, page, fields, scope: scope_digest, count })
 }
 
 fn decode_position(
@@ -698,18 +768,27 @@ impl ListQuery {
         let last = rows.last();
         let info = match &self.page {
             PageRequest::Page { page, per_page } => {
-                let total = total.unwrap_or(0);
+                let total = total.unwrap_or(Total::exact(0));
                 PageInfo::Page {
                     page: *page,
                     per_page: *per_page,
-                    total,
-                    total_pages: (total.max(0) as u64).div_ceil(*per_page),
+                    total: total.rows,
+                    total_is_estimate: total.estimate,
+                    total_pages: (total.rows.max(0) as u64).div_ceil(*per_page),
+                    has_more,
                     next_cursor: last.filter(|_| has_more).map(|r| self.cursor_at(r, false, key)),
                     prev_cursor: first.filter(|_| *page > 1).map(|r| self.cursor_at(r, true, key)),
                 }
             }
             PageRequest::Offset { offset, limit } => {
-                PageInfo::Offset { offset: *offset, limit: *limit, total: total.unwrap_or(0) }
+                let total = total.unwrap_or(Total::exact(0));
+                PageInfo::Offset {
+                    offset: *offset,
+                    limit: *limit,
+                    total: total.rows,
+                    total_is_estimate: total.estimate,
+                    has_more,
+                }
             }
             PageRequest::Cursor { limit, position, .. } => {
                 let backward = position.as_ref().is_some_and(|p| p.backward);

@@ -73,9 +73,12 @@ pub struct PagePagination {
     /// Page size.
     #[schema(minimum = 1, maximum = 100)]
     pub per_page: u64,
-    /// Rows in the (filtered) collection.
+    /// Rows in the (filtered) collection: exact up to the configured threshold (1,000 by
+    /// default) or with `count=exact`, an estimate above it.
     pub total: i64,
-    /// Pages in the collection.
+    /// Whether `total` and `total_pages` are estimates.
+    pub total_is_estimate: bool,
+    /// Pages in the collection (from `total`, so an estimate when it is).
     pub total_pages: u64,
     /// Cursor continuing after this page (to switch to cursor pagination), or null.
     #[schema(required = true)]
@@ -93,8 +96,11 @@ pub struct OffsetPagination {
     /// Page size.
     #[schema(minimum = 1, maximum = 100)]
     pub limit: u64,
-    /// Rows in the (filtered) collection.
+    /// Rows in the (filtered) collection: exact up to the configured threshold or with
+    /// `count=exact`, an estimate above it.
     pub total: i64,
+    /// Whether `total` is an estimate.
+    pub total_is_estimate: bool,
 }
 
 /// `pagination` for cursor requests (`cursor`/`after_id`/`limit`; the v2 default).
@@ -111,10 +117,15 @@ pub struct CursorPagination {
     pub prev_cursor: Option<String>,
     /// Whether rows follow this page.
     pub has_more: bool,
-    /// Rows in the (filtered) collection; only with `include_total=true`.
+    /// Rows in the (filtered) collection; only with `include_total=true`. Exact up to the
+    /// configured threshold or with `count=exact`, an estimate above it.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub total: Option<i64>,
+    /// Whether `total` is an estimate; present with `total`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub total_is_estimate: Option<bool>,
 }
 
 /// Pagination metadata, shaped by the request's pagination style.
@@ -132,12 +143,29 @@ pub enum Pagination {
 impl From<&PageInfo> for Pagination {
     fn from(info: &PageInfo) -> Self {
         match info.clone() {
-            PageInfo::Page { page, per_page, total, total_pages, next_cursor, prev_cursor } => {
-                Pagination::Page(PagePagination { page, per_page, total, total_pages, next_cursor, prev_cursor })
+            PageInfo::Page {
+                page, per_page, total, total_is_estimate, total_pages, next_cursor, prev_cursor, ..
+            } => Pagination::Page(PagePagination {
+                page,
+                per_page,
+                total,
+                total_is_estimate,
+                total_pages,
+                next_cursor,
+                prev_cursor,
+            }),
+            PageInfo::Offset { offset, limit, total, total_is_estimate, .. } => {
+                Pagination::Offset(OffsetPagination { offset, limit, total, total_is_estimate })
             }
-            PageInfo::Offset { offset, limit, total } => Pagination::Offset(OffsetPagination { offset, limit, total }),
             PageInfo::Cursor { limit, next_cursor, prev_cursor, has_more, total } => {
-                Pagination::Cursor(CursorPagination { limit, next_cursor, prev_cursor, has_more, total })
+                Pagination::Cursor(CursorPagination {
+                    limit,
+                    next_cursor,
+                    prev_cursor,
+                    has_more,
+                    total: total.map(|t| t.rows),
+                    total_is_estimate: total.map(|t| t.estimate),
+                })
             }
         }
     }

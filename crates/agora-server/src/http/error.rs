@@ -187,10 +187,13 @@ impl From<DomainError> for ApiError {
             return ApiError::internal();
         }
         let out = ApiError::new(e.code, e.message).with_details(e.details);
-        if e.code == ErrorCode::Unauthenticated {
-            return out.with_header(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"agora\""));
+        match e.code {
+            ErrorCode::Unauthenticated => {
+                out.with_header(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"agora\""))
+            }
+            ErrorCode::ServerBusy => out.with_header(header::RETRY_AFTER, HeaderValue::from_static("1")),
+            _ => out,
         }
-        out
     }
 }
 

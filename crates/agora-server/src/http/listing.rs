@@ -59,22 +59,25 @@ pub fn link_header(uri: &Uri, info: &PageInfo, fields: Option<&[String]>) -> Opt
     let link_to = |uri: &Uri, set: &[(&str, String)]| link_to(uri, &base, set);
     let mut links: Vec<(String, &str)> = Vec::new();
     match info {
-        PageInfo::Page { page, per_page, total_pages, .. } => {
+        // `next` follows from the page itself (one row beyond it was fetched), so it is right
+        // whether the total is exact or not; `last` is named only when the total is exact, as
+        // a page computed from an estimate may not be the last one.
+        PageInfo::Page { page, per_page, total_pages, total_is_estimate, has_more, .. } => {
             let pp = per_page.to_string();
             let last = (*total_pages).max(1);
             links.push((link_to(uri, &[("page", "1".into()), ("per_page", pp.clone())]), "first"));
             if *page > 1 {
-                links.push((
-                    link_to(uri, &[("page", (page - 1).min(last).to_string()), ("per_page", pp.clone())]),
-                    "prev",
-                ));
+                let prev = if *total_is_estimate { page - 1 } else { (page - 1).min(last) };
+                links.push((link_to(uri, &[("page", prev.to_string()), ("per_page", pp.clone())]), "prev"));
             }
-            if *page < *total_pages {
+            if *has_more {
                 links.push((link_to(uri, &[("page", (page + 1).to_string()), ("per_page", pp.clone())]), "next"));
             }
-            links.push((link_to(uri, &[("page", last.to_string()), ("per_page", pp)]), "last"));
+            if !*total_is_estimate {
+                links.push((link_to(uri, &[("page", last.to_string()), ("per_page", pp)]), "last"));
+            }
         }
-        PageInfo::Offset { offset, limit, total } => {
+        PageInfo::Offset { offset, limit, total, total_is_estimate, has_more } => {
             let total = (*total).max(0) as u64;
             let l = limit.to_string();
             links.push((link_to(uri, &[("offset", "0".into()), ("limit", l.clone())]), "first"));
@@ -84,11 +87,13 @@ pub fn link_header(uri: &Uri, info: &PageInfo, fields: Option<&[String]>) -> Opt
                     "prev",
                 ));
             }
-            if offset + limit < total {
+            if *has_more {
                 links.push((link_to(uri, &[("offset", (offset + limit).to_string()), ("limit", l.clone())]), "next"));
             }
-            let last = if total == 0 { 0 } else { (total - 1) / limit * limit };
-            links.push((link_to(uri, &[("offset", last.to_string()), ("limit", l)]), "last"));
+            if !*total_is_estimate {
+                let last = if total == 0 { 0 } else { (total - 1) / limit * limit };
+                links.push((link_to(uri, &[("offset", last.to_string()), ("limit", l)]), "last"));
+            }
         }
         PageInfo::Cursor { limit, next_cursor, prev_cursor, .. } => {
             let l = limit.to_string();

@@ -6,8 +6,8 @@
 use std::marker::PhantomData;
 
 use agora_core::list::{
-    Collection, DEFAULT_PAGE_SIZE, MAX_FIELDS_LEN, MAX_OFFSET, MAX_PAGE_SIZE, MAX_SEARCH_LEN, ResourceSpec, SortDir,
-    filters,
+    Collection, CountMode, DEFAULT_PAGE_SIZE, MAX_FIELDS_LEN, MAX_OFFSET, MAX_PAGE_SIZE, MAX_SEARCH_LEN, ResourceSpec,
+    SortDir, filters,
 };
 use serde_json::json;
 use utoipa::IntoParams;
@@ -164,6 +164,19 @@ pub fn list_params(spec: &ResourceSpec) -> Vec<Parameter> {
              (default false). `1`/`0` are accepted too."
                 .to_string(),
             ObjectBuilder::new().schema_type(Type::Boolean).default(Some(json!(false))),
+        ),
+        query(
+            "count",
+            "How exact `pagination.total` is (page and offset styles, and the cursor style with \
+             `include_total`). `estimated` (the default): exact up to the server's threshold (1,000 \
+             rows unless configured otherwise), the database's estimate above it, and \
+             `pagination.total_is_estimate` says which. `exact`: counted whatever the size, within the \
+             server's count timeout (2 s by default); a count that runs out of time gives the estimate, \
+             flagged."
+                .to_string(),
+            string()
+                .enum_values(Some(CountMode::ALL.map(CountMode::as_str)))
+                .default(Some(json!(CountMode::default().as_str()))),
         ),
         query(
             "sort",

@@ -91,6 +91,7 @@ pub async fn list(State(s): State<AppState>, CurrentActor(actor): CurrentActor) 
         prev_cursor: None,
         has_more: false,
         total: None,
+        total_is_estimate: None,
     });
     Ok(json_response(StatusCode::OK, to_bytes(&ListEnvelope { success: true, data, pagination, meta: Meta::now() })))
 }

@@ -141,7 +141,7 @@ fn basic_credentials(headers: &HeaderMap) -> Option<ClientSecret> {
     security((), ("clientBasic" = [])),
     responses(
         (status = 200, description = "Issued.", body = OAuthEnvelope<TokenData>, headers(("Cache-Control" = String))),
-        Errors<{ errors![UnsupportedGrantType, UnauthorizedClient, Unauthenticated, Forbidden, ValidationError] }>,
+        Errors<{ errors![UnsupportedGrantType, UnauthorizedClient, Unauthenticated, Forbidden, ValidationError, ServerBusy] }>,
     )
 )]
 pub async fn token(
@@ -326,7 +326,7 @@ fn session_cookie(value: &str, max_age: i64) -> HeaderValue {
             status = 201, description = "Signed in. `Set-Cookie` carries the session.", body = Envelope<SessionOut>,
             headers(("Set-Cookie" = String), ("Cache-Control" = String))
         ),
-        Errors<{ errors![Unauthenticated, ValidationError] }>,
+        Errors<{ errors![Unauthenticated, ValidationError, ServerBusy] }>,
     )
 )]
 pub async fn session_create(State(s): State<AppState>, Params(input): Params<SignIn>) -> ApiResult<Response> {

@@ -130,7 +130,7 @@ pub async fn list(
             status = 201, description = "Created. `Location` names the new user.", body = Envelope<UserOut>,
             headers(("Location" = String), ("ETag" = String))
         ),
-        Errors<{ errors![Forbidden, Conflict, ValidationError] }>,
+        Errors<{ errors![Forbidden, Conflict, ValidationError, ServerBusy] }>,
     )
 )]
 pub async fn create(
@@ -232,7 +232,7 @@ async fn apply(
     request_body(content = UserReplace, description = "The user's new state."),
     responses(
         (status = 200, description = "Replaced; the new representation.", body = Envelope<UserOut>, headers(("ETag" = String))),
-        Errors<{ errors![Forbidden, UserNotFound, Conflict, PreconditionFailed, ValidationError] }>,
+        Errors<{ errors![Forbidden, UserNotFound, Conflict, PreconditionFailed, ValidationError, ServerBusy] }>,
     )
 )]
 pub async fn replace(
@@ -262,7 +262,7 @@ pub async fn replace(
     ),
     responses(
         (status = 200, description = "Updated; the new representation.", body = Envelope<UserOut>, headers(("ETag" = String))),
-        Errors<{ errors![Forbidden, UserNotFound, Conflict, PreconditionFailed, ValidationError] }>,
+        Errors<{ errors![Forbidden, UserNotFound, Conflict, PreconditionFailed, ValidationError, ServerBusy] }>,
     )
 )]
 pub async fn patch(

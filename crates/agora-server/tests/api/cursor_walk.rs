@@ -155,7 +155,9 @@ db_test!(cursor_walk_survives_concurrent_writes, |app| async move {
     }
 
     // Quiet now: a fresh walk forwards and one backwards agree on the whole collection.
-    let total = app.get("/v2/products?limit=1&include_total=true").send().await.pagination()["total"].as_i64().unwrap();
+    let total = app.get("/v2/products?limit=1&include_total=true&count=exact").send().await.pagination()["total"]
+        .as_i64()
+        .unwrap();
     let mut forward: Vec<i64> = Vec::new();
     let mut url = base.to_string();
     let last = loop {

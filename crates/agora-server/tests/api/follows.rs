@@ -132,3 +132,28 @@ db_test!(the_seeded_graph_keeps_every_count_right, |app| async move {
     assert_eq!(sum(posts.items(), "likes"), 25);
     assert_eq!(sum(posts.items(), "comment_count"), 9);
 });
+
+db_test!(deep_pages_of_followers_and_following_match_the_walk, |app| async move {
+    // Joined lists take the deferred join past the first page: the inner walk picks the
+    // page's ids through the join, the outer reads those users.
+    let (star, _) = app.signup_and_login(&unique_email("star")).await;
+    let star = uid(&star);
+    let mut fans = Vec::new();
+    for i in 0..5 {
+        let (fan, token) = app.signup_and_login(&unique_email(&format!("fan{i}"))).await;
+        app.put(&format!("/v2/users/{}/following/{star}", uid(&fan))).bearer(&token).send().await.assert_status(204);
+        fans.push(uid(&fan));
+    }
+    for sort in ["id", "-id", "name", "-created_at"] {
+        let all = app.get(&format!("/v1/users/{star}/followers?per_page=100&sort={sort}")).send().await.ids();
+        assert_eq!(all.len(), 5, "sort={sort}");
+        let page2 = app.get(&format!("/v1/users/{star}/followers?page=2&per_page=2&sort={sort}")).send().await;
+        assert_eq!(page2.ids(), all[2..4], "sort={sort}");
+        assert_eq!(page2.pagination()["total"], json!(5));
+        let tail = app.get(&format!("/v1/users/{star}/followers?offset=3&limit=10&sort={sort}")).send().await;
+        assert_eq!(tail.ids(), all[3..], "sort={sort}");
+    }
+    let following = app.get(&format!("/v1/users/{}/following?page=2&per_page=1", fans[0])).send().await;
+    assert!(following.ids().is_empty());
+    assert_eq!(following.pagination()["total"], json!(1));
+});

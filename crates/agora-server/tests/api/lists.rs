@@ -41,7 +41,11 @@ db_test!(page_pagination, |app| async move {
     res.assert_status(200);
     assert_eq!(res.ids(), ids[3..6]);
     let p = res.pagination();
-    assert_eq!(keys(p), ["next_cursor", "page", "per_page", "prev_cursor", "total", "total_pages"]);
+    assert_eq!(
+        keys(p),
+        ["next_cursor", "page", "per_page", "prev_cursor", "total", "total_is_estimate", "total_pages"]
+    );
+    assert_eq!(p["total_is_estimate"], json!(false));
     assert_eq!((p["page"].clone(), p["per_page"].clone()), (json!(2), json!(3)));
     assert_eq!((p["total"].clone(), p["total_pages"].clone()), (json!(8), json!(3)));
     assert!(p["next_cursor"].is_string() && p["prev_cursor"].is_string());
@@ -94,7 +98,7 @@ db_test!(offset_pagination, |app| async move {
     let res = app.get("/v2/products?offset=2&limit=3").send().await;
     res.assert_status(200);
     assert_eq!(res.ids(), ids[2..5]);
-    assert_eq!(res.pagination(), &json!({"offset": 2, "limit": 3, "total": 8}));
+    assert_eq!(res.pagination(), &json!({"offset": 2, "limit": 3, "total": 8, "total_is_estimate": false}));
     let next = res.link("next").expect("next");
     assert_eq!((param(&next, "offset"), param(&next, "limit")), (Some("5".into()), Some("3".into())));
     assert_eq!(param(&res.link("prev").expect("prev"), "offset"), Some("0".into()));
@@ -106,7 +110,7 @@ db_test!(offset_pagination, |app| async move {
     assert!(res.link("next").is_none());
 
     let res = app.get("/v2/products?offset=0").send().await;
-    assert_eq!(res.pagination(), &json!({"offset": 0, "limit": 20, "total": 8}));
+    assert_eq!(res.pagination(), &json!({"offset": 0, "limit": 20, "total": 8, "total_is_estimate": false}));
     assert!(res.link("prev").is_none());
     let res = app.get("/v2/products?offset=100&limit=5").send().await;
     assert!(res.items().is_empty());
@@ -152,7 +156,10 @@ db_test!(cursor_pagination, |app| async move {
     // Totals only on request.
     let res = app.get("/v2/products?limit=3&include_total=true").send().await;
     assert_eq!(res.pagination()["total"], json!(8));
-    assert_eq!(keys(res.pagination()), ["has_more", "limit", "next_cursor", "prev_cursor", "total"]);
+    assert_eq!(
+        keys(res.pagination()),
+        ["has_more", "limit", "next_cursor", "prev_cursor", "total", "total_is_estimate"]
+    );
     let res = app.get("/v2/products?limit=3&include_total=false").send().await;
     assert!(res.pagination().get("total").is_none());
     app.get("/v2/products?include_total=perhaps").send().await.assert_invalid_query("include_total");
@@ -577,4 +584,94 @@ db_test!(lists_of_every_collection_support_every_style, |app| async move {
     let c = res.pagination()["next_cursor"].as_str().unwrap().to_string();
     let res = app.get(&format!("/v2/posts?sort=title&limit=1&cursor={c}")).send().await;
     assert_eq!(res.ids(), [p2]);
+});
+
+/// Totals above 5 rows are estimates here (the default threshold is 1,000).
+async fn small_threshold(engine: Engine) -> Option<TestApp> {
+    TestApp::on(engine, |c| c.lists.exact_total_up_to = 5).await
+}
+
+db_test!(totals_above_the_threshold_are_estimates_and_say_so, with = small_threshold, |app| async move {
+    eight(&app).await;
+    // Page style: an estimate, never below what is proven (threshold + 1); `total_pages`
+    // follows it; `next` comes from the page itself and `last` is not named.
+    let res = app.get("/v1/products?page=1&per_page=2").send().await;
+    res.assert_status(200);
+    let p = res.pagination();
+    assert_eq!(p["total_is_estimate"], json!(true), "{}", res.describe());
+    let total = p["total"].as_u64().unwrap();
+    assert!(total >= 6, "{p}");
+    assert_eq!(p["total_pages"].as_u64().unwrap(), total.div_ceil(2));
+    assert!(res.link("next").is_some() && res.link("first").is_some());
+    assert_eq!(res.link("last"), None, "{:?}", res.links());
+
+    // Exactly, on request: total, pages and `last` are exact, and links keep `count`.
+    let res = app.get("/v1/products?page=1&per_page=2&count=exact").send().await;
+    let p = res.pagination();
+    assert_eq!(
+        (p["total"].clone(), p["total_is_estimate"].clone(), p["total_pages"].clone()),
+        (json!(8), json!(false), json!(4))
+    );
+    let last = res.link("last").expect("last link");
+    assert_eq!((param(&last, "page"), param(&last, "count")), (Some("4".into()), Some("exact".into())));
+
+    // A page that reaches the end proves the total: exact, with `last`, without a count.
+    let res = app.get("/v1/products?page=4&per_page=2").send().await;
+    let p = res.pagination();
+    assert_eq!((p["total"].clone(), p["total_is_estimate"].clone()), (json!(8), json!(false)));
+    assert_eq!(res.link("next"), None);
+    assert!(res.link("last").is_some());
+
+    // Below the threshold after filtering: exact.
+    let res = app.get("/v1/products?page=1&per_page=2&q=p1").send().await;
+    assert_eq!(
+        (res.pagination()["total"].clone(), res.pagination()["total_is_estimate"].clone()),
+        (json!(1), json!(false))
+    );
+    let res = app.get("/v1/products?page=1&per_page=2&price_min=500").send().await;
+    let p = res.pagination();
+    assert_eq!((p["total"].clone(), p["total_is_estimate"].clone()), (json!(4), json!(false)));
+
+    // Offset style.
+    let res = app.get("/v1/products?offset=2&limit=2").send().await;
+    let p = res.pagination();
+    assert_eq!(p["total_is_estimate"], json!(true));
+    assert!(p["total"].as_u64().unwrap() >= 6);
+    assert!(res.link("next").is_some() && res.link("last").is_none());
+    let res = app.get("/v1/products?offset=2&limit=2&count=exact").send().await;
+    assert_eq!(res.pagination(), &json!({"offset": 2, "limit": 2, "total": 8, "total_is_estimate": false}));
+
+    // Cursor style: only with `include_total`, flagged the same way.
+    let res = app.get("/v2/products?limit=2").send().await;
+    assert!(res.pagination().get("total").is_none() && res.pagination().get("total_is_estimate").is_none());
+    let res = app.get("/v2/products?limit=2&include_total=true").send().await;
+    assert_eq!(res.pagination()["total_is_estimate"], json!(true));
+    let res = app.get("/v2/products?limit=2&include_total=true&count=exact").send().await;
+    let p = res.pagination();
+    assert_eq!((p["total"].clone(), p["total_is_estimate"].clone()), (json!(8), json!(false)));
+
+    // Anything else is refused.
+    let res = app.get("/v1/products?count=approximate").send().await;
+    res.assert_status(400);
+    assert_eq!(res.code(), "INVALID_QUERY");
+    assert_eq!(res.detail_fields(), ["count"]);
+});
+
+db_test!(deep_pages_match_the_walk, |app| async move {
+    // Pages past the first go through the deferred join; they must be exactly the slices of
+    // the whole ordered walk, for every sort direction and on joined lists too.
+    let ids = eight(&app).await;
+    for sort in ["price", "-price", "name", "-created_at"] {
+        let all = app.get(&format!("/v1/products?per_page=100&sort={sort}")).send().await.ids();
+        assert_eq!(all.len(), ids.len());
+        for page in 1..=3 {
+            let res = app.get(&format!("/v1/products?page={page}&per_page=3&sort={sort}")).send().await;
+            let from = (page - 1) * 3;
+            assert_eq!(res.ids(), all[from..(from + 3).min(all.len())], "sort={sort} page={page}");
+            let res = app.get(&format!("/v1/products?offset={}&limit=3&sort={sort}", from + 1)).send().await;
+            assert_eq!(res.ids(), all[(from + 1).min(all.len())..(from + 4).min(all.len())], "sort={sort} offset");
+        }
+    }
+    let res = app.get("/v1/products?page=2&per_page=3&category=things&q=p&price_max=700").send().await;
+    assert_eq!(res.ids(), ids[3..6]);
 });

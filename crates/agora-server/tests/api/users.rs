@@ -300,3 +300,45 @@ db_test!(v1_signup_location_is_versioned, |app| async move {
     assert_eq!(res.header("location"), Some(format!("/v1/users/{uid}").as_str()));
     app.get(&format!("/v1/users/{uid}")).send().await.assert_status(200);
 });
+
+/// One password hash at a time, and a sign-up waits at most 1 ms for its turn: a burst of
+/// sign-ups gets 201s for those that got in and 503 `SERVER_BUSY` with `Retry-After` for the
+/// rest — nothing queues without bound, and nothing is half-created.
+async fn one_hash_at_a_time(engine: Engine) -> Option<TestApp> {
+    TestApp::on(engine, |c| {
+        c.auth.argon2_memory_kib = 8 * 1024;
+        c.auth.argon2_iterations = 2;
+        c.auth.argon2_concurrency = 1;
+        c.auth.argon2_queue_timeout = std::time::Duration::from_millis(1);
+    })
+    .await
+}
+
+db_test!(a_burst_of_signups_beyond_the_hashing_gate_gets_503, with = one_hash_at_a_time, |app| async move {
+    let app = std::sync::Arc::new(app);
+    let mut tasks = Vec::new();
+    for i in 0..6 {
+        let app = app.clone();
+        tasks.push(tokio::spawn(async move {
+            app.post("/v2/users").json(&signup("Burst", &format!("burst{i}@example.com"))).send().await
+        }));
+    }
+    let (mut created, mut busy) = (0, 0);
+    for t in tasks {
+        let res = t.await.unwrap();
+        match res.status.as_u16() {
+            201 => created += 1,
+            503 => {
+                assert_eq!(res.code(), "SERVER_BUSY", "{}", res.describe());
+                assert_eq!(res.header("retry-after"), Some("1"));
+                busy += 1;
+            }
+            other => panic!("unexpected {other}: {}", res.describe()),
+        }
+    }
+    assert!(created >= 1 && busy >= 1, "created {created}, busy {busy}");
+    // Exactly the created ones exist.
+    let res = app.get("/v1/users?q=Burst").send().await;
+    res.assert_status(200);
+    assert_eq!(res.pagination()["total"], json!(created));
+});

@@ -171,12 +171,13 @@ pub struct SqlStore {
     db: Db,
     unit: Option<Unit>,
     lists: sql::ListSettings,
+    estimates: std::sync::Arc<sql::Estimates>,
 }
 
 impl SqlStore {
     /// Wraps a pool, with the default list settings.
     pub fn new(db: Db) -> Self {
-        Self { db, unit: None, lists: sql::ListSettings::default() }
+        Self { db, unit: None, lists: sql::ListSettings::default(), estimates: Default::default() }
     }
 
     /// The same store with these list settings.
@@ -187,12 +188,17 @@ impl SqlStore {
 
     /// The same repositories, writing through `unit`'s transaction.
     pub fn in_unit(&self, unit: Unit) -> Self {
-        Self { db: self.db.clone(), unit: Some(unit), lists: self.lists }
+        Self { db: self.db.clone(), unit: Some(unit), lists: self.lists, estimates: self.estimates.clone() }
     }
 
     /// What a list's totals may cost.
     pub fn list_settings(&self) -> sql::ListSettings {
         self.lists
+    }
+
+    /// Recent total estimates, shared by every clone of this store.
+    pub fn estimates(&self) -> &sql::Estimates {
+        &self.estimates
     }
 
     /// The live engine's dialect.

@@ -6,6 +6,8 @@
 //! single rule that makes it safe: identifiers come only from `&'static str` whitelists in the
 //! domain's resource specs, and every client value is a bound parameter.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use agora_core::list::{CountMode, KeysetPosition, ListQuery, PageRequest, SortDir, SortKey, Total, Value};
@@ -188,19 +190,25 @@ fn with_where(text: &mut String, conds: &[String]) {
 
 /// Renders the page query, fetching one row beyond the page to learn whether more follow.
 ///
-/// A page past the first by number or offset is a deferred join: the inner query walks only
-/// the sort keys and ids (an index-only scan when an index holds them) through the OFFSET,
-/// and only the page's own rows are then read whole. Without it, the database reads and
-/// throws away every full row before the page.
+/// A page [`DEFER_FROM`] rows or more deep by number or offset is a deferred join: the inner
+/// query walks only the sort keys and ids (an index-only scan when an index holds them)
+/// through the OFFSET, and only the page's own rows are then read whole. Without it, the
+/// database reads and throws away every full row before the page.
+///
+/// A search on PostgreSQL reads its matches through the trigram index first and sorts them
+/// (`OFFSET 0` keeps the planner from folding the two together). Left to itself the planner
+/// may walk the sort's index instead, filtering row by row in the hope of meeting 20 matches
+/// early; when the matches sit at the far end of the order, or there are none, that walk
+/// reads the whole table. Reading the matches costs what the index says there are.
+///
+/// Since a search reads all its matches anyway, it counts them in the same statement
+/// (`COUNT(*) OVER ()` as `full_count`) when the request wants a total: see [`counts_hits`].
 pub fn render_list(table: &Table, q: &ListQuery, dialect: Dialect) -> Sql {
     let mut sql = Sql::default();
-    let mut conds = where_clause(&mut sql, table, q, dialect, SearchBy::Index);
-    let backward = match &q.page {
-        PageRequest::Cursor { position: Some(pos), .. } => {
-            conds.push(keyset(&mut sql, &q.sort, pos));
-            pos.backward
-        }
-        _ => false,
+    let conds = where_clause(&mut sql, table, q, dialect, SearchBy::Index);
+    let (backward, keyset_cond) = match &q.page {
+        PageRequest::Cursor { position: Some(pos), .. } => (pos.backward, Some(keyset(&mut sql, &q.sort, pos))),
+        _ => (false, None),
     };
     let order: Vec<String> = q
         .sort
@@ -219,24 +227,76 @@ pub fn render_list(table: &Table, q: &ListQuery, dialect: Dialect) -> Sql {
         PageRequest::Offset { offset, limit } => (*limit, *offset),
         PageRequest::Cursor { limit, .. } => (*limit, 0),
     };
-    let deferred = offset > 0;
-    let mut text = if deferred {
-        format!("SELECT {} FROM {} WHERE id IN (SELECT {} FROM {}", table.columns, table.base, table.key, table.name)
+    let searching = q.search.is_some() && !table.search.is_empty();
+    let fenced = dialect == Dialect::Postgres && searching;
+    let deferred = offset >= DEFER_FROM && !searching;
+    let columns = if counts_hits(table, q) {
+        format!("{}, COUNT(*) OVER () AS full_count", table.columns)
     } else {
-        format!("SELECT {} FROM {}", table.columns, table.name)
+        table.columns.to_string()
     };
-    with_where(&mut text, &conds);
+    let mut text = if fenced {
+        let mut hits = format!("SELECT {} FROM {}", table.columns, table.name);
+        with_where(&mut hits, &conds);
+        let mut text = format!("SELECT {columns} FROM ({hits} OFFSET 0) AS hits");
+        with_where(&mut text, keyset_cond.as_slice());
+        text
+    } else {
+        let mut text = if deferred {
+            format!("SELECT {columns} FROM {} WHERE id IN (SELECT {} FROM {}", table.base, table.key, table.name)
+        } else {
+            format!("SELECT {columns} FROM {}", table.name)
+        };
+        let all: Vec<String> = conds.into_iter().chain(keyset_cond).collect();
+        with_where(&mut text, &all);
+        text
+    };
     text.push_str(" ORDER BY ");
     text.push_str(&order);
     let lp = sql.bind(Value::Int(limit as i64 + 1));
     text.push_str(&format!(" LIMIT {lp}"));
-    if deferred {
+    if offset > 0 {
         let op = sql.bind(Value::Int(offset as i64));
-        text.push_str(&format!(" OFFSET {op}) ORDER BY {order}"));
+        text.push_str(&format!(" OFFSET {op}"));
+    }
+    if deferred {
+        text.push_str(&format!(") ORDER BY {order}"));
     }
     sql.text = text;
     sql
 }
+
+/// Whether the page query of `q` also counts every row it matches (`full_count`): a search
+/// that wants a total and starts from the beginning of its order (a keyset position would
+/// leave the rows before it uncounted).
+pub fn counts_hits(table: &Table, q: &ListQuery) -> bool {
+    q.search.is_some()
+        && !table.search.is_empty()
+        && q.page.wants_total()
+        && !matches!(q.page, PageRequest::Cursor { position: Some(_), .. })
+}
+
+/// A row of a page query that also counts its matches.
+struct Counted<R> {
+    row: R,
+    full_count: i64,
+}
+
+impl<'r, R: FromRow<'r, SqliteRow>> FromRow<'r, SqliteRow> for Counted<R> {
+    fn from_row(row: &'r SqliteRow) -> Result<Self, sqlx::Error> {
+        Ok(Counted { row: R::from_row(row)?, full_count: sqlx::Row::try_get(row, "full_count")? })
+    }
+}
+
+impl<'r, R: FromRow<'r, PgRow>> FromRow<'r, PgRow> for Counted<R> {
+    fn from_row(row: &'r PgRow) -> Result<Self, sqlx::Error> {
+        Ok(Counted { row: R::from_row(row)?, full_count: sqlx::Row::try_get(row, "full_count")? })
+    }
+}
+
+/// The OFFSET from which a page is a deferred join. Nearer the start, reading the few whole
+/// rows before the page costs less than the join's second pass.
+pub const DEFER_FROM: u64 = 100;
 
 /// What a count statement counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -410,12 +470,52 @@ async fn sampled_estimate(store: &SqlStore, table: &Table, q: &ListQuery) -> Res
     Ok(((matched as i128 * span as i128) / probes as i128).min(i64::MAX as i128) as i64)
 }
 
+/// Recent estimates, by the statement that would plan them. An estimate moves only as fast as
+/// the table's statistics (PostgreSQL refreshes them on `ANALYZE`), so a page that asks again
+/// within [`ESTIMATE_TTL`] reuses it rather than paying another round trip. Bounded: when it
+/// holds [`ESTIMATES_KEPT`] entries it starts over.
+#[derive(Debug, Default)]
+pub struct Estimates(Mutex<HashMap<String, (i64, Instant)>>);
+
+/// How long an estimate is reused.
+const ESTIMATE_TTL: Duration = Duration::from_secs(10);
+/// Most estimates kept.
+const ESTIMATES_KEPT: usize = 1_024;
+
+impl Estimates {
+    fn get(&self, key: &str) -> Option<i64> {
+        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(key).filter(|(_, at)| at.elapsed() < ESTIMATE_TTL).map(|(n, _)| *n)
+    }
+
+    fn put(&self, key: String, n: i64) {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= ESTIMATES_KEPT {
+            map.clear();
+        }
+        map.insert(key, (n, Instant::now()));
+    }
+}
+
+/// What an estimate is remembered by: the statement that plans it, with its values.
+fn estimate_key(table: &Table, q: &ListQuery, dialect: Dialect) -> String {
+    let plan = render_count(table, q, dialect, Count::Plan);
+    format!("{}\u{0}{:?}", plan.text, plan.params)
+}
+
 /// The estimate for `q`'s rows on whichever engine is live.
 async fn estimate(store: &SqlStore, table: &Table, q: &ListQuery) -> Result<i64, sqlx::Error> {
-    match store.dialect() {
-        Dialect::Postgres => planner_estimate(store, render_count(table, q, Dialect::Postgres, Count::Plan)).await,
-        Dialect::Sqlite => sampled_estimate(store, table, q).await,
+    let dialect = store.dialect();
+    let key = estimate_key(table, q, dialect);
+    if let Some(n) = store.estimates().get(&key) {
+        return Ok(n);
     }
+    let n = match dialect {
+        Dialect::Postgres => planner_estimate(store, render_count(table, q, dialect, Count::Plan)).await?,
+        Dialect::Sqlite => sampled_estimate(store, table, q).await?,
+    };
+    store.estimates().put(key, n);
+    Ok(n)
 }
 
 /// The total of a page whose rows are in hand: read off the page when it reaches the end,
@@ -446,6 +546,14 @@ async fn total(store: &SqlStore, table: &Table, q: &ListQuery, got: u64, has_mor
     }
     let threshold = settings.exact_total_up_to;
     let floor = i64::try_from(threshold.saturating_add(1)).unwrap_or(i64::MAX);
+    // A recent estimate far above the threshold spares the capped count: even a planner
+    // whose statistics are ten times off would still put the total above it.
+    let recent = store.estimates().get(&estimate_key(table, q, dialect));
+    if let Some(n) = recent
+        && n / 10 > floor
+    {
+        return Ok(Total { rows: n.max(proven), estimate: true });
+    }
     if proven < floor {
         let n = fetch_count(store, render_count(table, q, dialect, Count::UpTo(threshold.saturating_add(1)))).await?;
         if n < floor {
@@ -467,14 +575,23 @@ where
 {
     let page_sql = render_list(table, q, store.dialect());
     let limit = q.page.limit() as usize;
-    let mut rows: Vec<R> = fetch_all(store, page_sql).await?;
+    let (mut rows, counted) = if counts_hits(table, q) {
+        let rows: Vec<Counted<R>> = fetch_all(store, page_sql).await?;
+        let counted = rows.first().map(|r| r.full_count);
+        (rows.into_iter().map(|r| r.row).collect::<Vec<R>>(), counted)
+    } else {
+        (fetch_all(store, page_sql).await?, None)
+    };
     let has_more = rows.len() > limit;
     rows.truncate(limit);
     if matches!(&q.page, PageRequest::Cursor { position: Some(p), .. } if p.backward) {
         rows.reverse();
     }
-    let total =
-        if q.page.wants_total() { Some(total(store, table, q, rows.len() as u64, has_more).await?) } else { None };
+    let total = match counted {
+        Some(n) => Some(Total::exact(n)),
+        None if q.page.wants_total() => Some(total(store, table, q, rows.len() as u64, has_more).await?),
+        None => None,
+    };
     Ok(agora_core::list::Fetched { rows: rows.into_iter().map(map).collect(), has_more, total })
 }
 
@@ -553,4 +670,147 @@ where
     postgres c => {
         crate::bind_values!(postgres, sqlx::query_as::<_, R>(sql), params).fetch_all(c).await
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use agora_core::list::{Filter, FilterOp};
+
+    use super::*;
+
+    static USERS: Table = Table::plain("users", "id, name", &["name"]);
+    static FOLLOWERS: Table = Table {
+        name: "users JOIN follows ON follows.follower_id = users.id",
+        columns: "id, name",
+        search: &["name"],
+        base: "users",
+        key: "users.id",
+    };
+
+    fn query(search: Option<&str>, page: PageRequest) -> ListQuery {
+        ListQuery {
+            sort: vec![
+                SortKey { column: "created_at", dir: SortDir::Desc },
+                SortKey { column: "id", dir: SortDir::Desc },
+            ],
+            filters: vec![Filter { column: "role", op: FilterOp::Eq, value: Value::Text("user".into()) }],
+            search: search.map(str::to_string),
+            page,
+            fields: None,
+            scope: String::new(),
+            count: CountMode::Estimated,
+        }
+    }
+
+    fn pages() -> Vec<PageRequest> {
+        let position = KeysetPosition { values: vec![Value::Int(5), Value::Int(6)], backward: true };
+        vec![
+            PageRequest::Cursor { limit: 20, position: None, include_total: true },
+            PageRequest::Cursor { limit: 20, position: Some(position), include_total: false },
+            PageRequest::Page { page: 10, per_page: 20 },
+            PageRequest::Offset { offset: 7, limit: 5 },
+        ]
+    }
+
+    /// The `$n` of a statement, in order of first appearance.
+    fn first_appearances(text: &str) -> Vec<usize> {
+        let mut seen = Vec::new();
+        let bytes = text.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'$' {
+                let digits: String = text[i + 1..].chars().take_while(char::is_ascii_digit).collect();
+                if let Ok(n) = digits.parse::<usize>()
+                    && !seen.contains(&n)
+                {
+                    seen.push(n);
+                }
+                i += digits.len().max(1);
+            } else {
+                i += 1;
+            }
+        }
+        seen
+    }
+
+    /// SQLite numbers parameters by first appearance whatever their digits say, so every
+    /// statement must name `$1, $2, …` in that order, and bind exactly as many values.
+    #[test]
+    fn parameters_appear_in_their_binding_order() {
+        for table in [&USERS, &FOLLOWERS] {
+            for dialect in [Dialect::Sqlite, Dialect::Postgres] {
+                for search in [None, Some("ab"), Some("user 12")] {
+                    for page in pages() {
+                        let q = query(search, page);
+                        let mut statements = vec![render_list(table, &q, dialect)];
+                        for count in
+                            [Count::Exact, Count::UpTo(1001), Count::Plan, Count::Sample { lo: 1, step: 2, hi: 9 }]
+                        {
+                            statements.push(render_count(table, &q, dialect, count));
+                        }
+                        for sql in statements {
+                            let order = first_appearances(&sql.text);
+                            assert_eq!(order, (1..=sql.params.len()).collect::<Vec<_>>(), "{}", sql.text);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn deep_pages_defer_the_join_and_first_pages_do_not() {
+        let first = render_list(&USERS, &query(None, pages()[0].clone()), Dialect::Postgres);
+        assert!(!first.text.contains(" IN (SELECT"), "{}", first.text);
+        let deep = render_list(&FOLLOWERS, &query(None, pages()[2].clone()), Dialect::Sqlite);
+        assert_eq!(
+            deep.text,
+            "SELECT id, name FROM users WHERE id IN (SELECT users.id FROM users JOIN follows ON follows.follower_id = users.id \
+             WHERE role = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3) ORDER BY created_at DESC, id DESC"
+        );
+        assert_eq!(deep.params[1..], [Value::Int(21), Value::Int(180)]);
+        let near = render_list(&FOLLOWERS, &query(None, PageRequest::Page { page: 2, per_page: 20 }), Dialect::Sqlite);
+        assert!(!near.text.contains(" IN (SELECT"), "{}", near.text);
+    }
+
+    #[test]
+    fn search_goes_through_each_engines_index() {
+        let q = query(Some("user 12"), pages()[0].clone());
+        let pg = render_list(&USERS, &q, Dialect::Postgres);
+        // Reading every match, the search counts them as it goes (this page wants a total).
+        assert!(
+            pg.text.starts_with(
+                "SELECT id, name, COUNT(*) OVER () AS full_count FROM (SELECT id, name FROM users \
+                 WHERE role = $1 AND (name ILIKE $2) OFFSET 0) AS hits ORDER BY"
+            ),
+            "{}",
+            pg.text
+        );
+        assert_eq!(pg.params[1], Value::Text("%user 12%".into()));
+        let lite = render_list(&USERS, &q, Dialect::Sqlite);
+        assert!(
+            lite.text.contains("id IN (SELECT rowid FROM users_search WHERE users_search MATCH $2)"),
+            "{}",
+            lite.text
+        );
+        assert_eq!(lite.params[1], Value::Text("\"user 12\"".into()));
+        // Below three characters a trigram index cannot help: SQLite matches row by row.
+        let short = render_list(&USERS, &query(Some("u%"), pages()[0].clone()), Dialect::Sqlite);
+        assert!(short.text.contains("LOWER(name) LIKE $2 ESCAPE '\\'"), "{}", short.text);
+        assert_eq!(short.params[1], Value::Text("%u\\%%".into()));
+    }
+
+    #[test]
+    fn fts_phrases_keep_every_character_literal() {
+        assert_eq!(fts_phrase("a%b_c"), "\"a%b_c\"");
+        assert_eq!(fts_phrase("say \"hi\" *now*"), "\"say \"\"hi\"\" *now*\"");
+        assert_eq!(fts_phrase("OR AND NOT"), "\"OR AND NOT\"");
+    }
+
+    #[test]
+    fn plan_rows_reads_the_top_node() {
+        assert_eq!(plan_rows("Seq Scan on users  (cost=0.00..1834.00 rows=100185 width=4)"), Some(100185));
+        assert_eq!(plan_rows("Bitmap Heap Scan on users  (cost=55.84..2044.27 rows=1012 width=4)"), Some(1012));
+        assert_eq!(plan_rows("  Recheck Cond: (name ~~* '%rows=%'::text)"), None);
+    }
 }

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use agora_core::cursor::CursorKey;
+use agora_core::follows::FollowRepo;
 use agora_core::list::{
     Collection, CountMode, DefaultStyle, Filter, FilterOp, KeysetPosition, ListQuery, ListRequest, PageRequest,
     SortDir, SortKey, Value, ValueKind,
@@ -64,6 +65,11 @@ impl Scratch {
     async fn exec(&self, sql: &str) {
         on_pool!(&self.db, c => sqlx::query(sqlx::AssertSqlSafe(sql.to_string())).execute(c).await.map(|_| ()))
             .unwrap();
+    }
+
+    async fn ids(&self, sql: &str) -> Vec<i64> {
+        on_pool!(&self.db, c => sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql.to_string())).fetch_all(c).await)
+            .unwrap()
     }
 
     async fn close(mut self) {
@@ -224,31 +230,86 @@ async fn totals_are_exact_up_to_the_threshold_and_estimated_above() {
         let total = store.list(&exact).await.unwrap().total.unwrap();
         assert_eq!((total.rows, total.estimate), (30_000, false), "{engine}");
 
-        // Filtered below the threshold: exact. "User 12" is user 12, 120–129, 1200–1299 and
-        // 12000–12999 (names are `User {n} …`): 1,111 rows, above; "User 123" is 123,
-        // 1230–1239 and 12300–12399: 111, below.
-        let q = users_query(&[("q", "User 123 "), ("limit", "20"), ("include_total", "true")]);
-        let total = store.list(&q).await.unwrap().total.unwrap();
+        // A search reads every match anyway, so it counts them exactly, above the threshold
+        // too. "User 12" is user 12, 120–129, 1200–1299 and 12000–12999 (names are
+        // `User {n} …`): 1,111 rows; "User 123" is 123, 1230–1239 and 12300–12399: 111.
+        for (term, n) in [("User 123", 111), ("User 12", 1_111)] {
+            for count in ["estimated", "exact"] {
+                let q = users_query(&[("q", term), ("limit", "20"), ("include_total", "true"), ("count", count)]);
+                let total = store.list(&q).await.unwrap().total.unwrap();
+                assert_eq!((total.rows, total.estimate), (n, false), "{engine}: {term} {count}");
+            }
+        }
+        // From a keyset position the page cannot count the rows before it: a search past the
+        // first page counts like any list, capped at the threshold.
+        let from_position = |term: &str, count: &str| {
+            let q = users_query(&[("q", term), ("limit", "20"), ("include_total", "true"), ("count", count)]);
+            let position = KeysetPosition { values: vec![Value::Int(0)], backward: false };
+            ListQuery { page: PageRequest::Cursor { limit: 20, position: Some(position), include_total: true }, ..q }
+        };
+        let total = store.list(&from_position("User 123", "estimated")).await.unwrap().total.unwrap();
         assert_eq!((total.rows, total.estimate), (111, false), "{engine}");
-        let q = users_query(&[("q", "User 12 "), ("limit", "20"), ("include_total", "true")]);
-        let total = store.list(&q).await.unwrap().total.unwrap();
+        let total = store.list(&from_position("User 12", "estimated")).await.unwrap().total.unwrap();
         assert!(total.estimate && total.rows > 1_000, "{engine}: {total:?}");
-        let q = users_query(&[("q", "User 12 "), ("limit", "20"), ("include_total", "true"), ("count", "exact")]);
-        let total = store.list(&q).await.unwrap().total.unwrap();
+        let total = store.list(&from_position("User 12", "exact")).await.unwrap().total.unwrap();
         assert_eq!((total.rows, total.estimate), (1_111, false), "{engine}");
 
         // A page that reaches the end states the total without counting, estimate or not.
-        let q = users_query(&[("q", "User 12 "), ("offset", "1100"), ("limit", "20")]);
+        let q = users_query(&[("q", "User 12 "), ("limit", "20")]);
         let q = ListQuery { page: PageRequest::Offset { offset: 1_100, limit: 20 }, ..q };
         let page = store.list(&q).await.unwrap();
         let total = page.total.unwrap();
         assert_eq!((page.rows.len(), total.rows, total.estimate), (11, 1_111, false), "{engine}");
 
+        // Deep pages go through the deferred join; they are exactly what a plain OFFSET reads,
+        // on a table and on a join.
+        for sort in ["id", "-created_at", "name"] {
+            let order = match sort {
+                "id" => "id",
+                "-created_at" => "created_at DESC, id DESC",
+                _ => "name, id",
+            };
+            for offset in [150u64, 5_000, 29_990] {
+                let q = users_query(&[("sort", sort), ("limit", "20")]);
+                let q = ListQuery { page: PageRequest::Offset { offset, limit: 20 }, ..q };
+                let got: Vec<i64> = store.list(&q).await.unwrap().rows.iter().map(|u| u.id).collect();
+                let want =
+                    scratch.ids(&format!("SELECT id FROM users ORDER BY {order} LIMIT 20 OFFSET {offset}")).await;
+                assert_eq!(got, want, "{engine}: sort={sort} offset={offset}");
+            }
+        }
+        let star = scratch.ids("SELECT MIN(id) FROM users").await[0];
+        scratch
+            .exec(&format!(
+                "INSERT INTO follows (follower_id, followee_id, followed_at) \
+                 SELECT id, {star}, created_at FROM users WHERE id > {star} AND id <= {star} + 400"
+            ))
+            .await;
+        let scope = vec![Filter { column: "followee_id", op: FilterOp::Eq, value: Value::Int(star) }];
+        let req = ListRequest {
+            params: vec![
+                ("sort".into(), "name".into()),
+                ("offset".into(), "150".into()),
+                ("limit".into(), "20".into()),
+            ],
+            style: DefaultStyle::Cursor,
+        };
+        let q = req.parse(User::SPEC, scope, &key()).unwrap();
+        let page = store.followers(&q).await.unwrap();
+        let got: Vec<i64> = page.rows.iter().map(|u| u.id).collect();
+        let want = scratch
+            .ids(&format!(
+                "SELECT users.id FROM users JOIN follows ON follows.follower_id = users.id \
+                 WHERE followee_id = {star} ORDER BY name, users.id LIMIT 20 OFFSET 150"
+            ))
+            .await;
+        assert_eq!(got, want, "{engine}: followers");
+        assert_eq!(page.total.unwrap(), agora_core::list::Total::exact(400), "{engine}");
+
         // An exact count that runs out of time gives an estimate, flagged, never below what
         // the page proves.
         let hasty = scratch.store(ListSettings { exact_total_up_to: 1_000, count_timeout: Duration::from_micros(1) });
-        let q = users_query(&[("q", "e"), ("limit", "20"), ("include_total", "true"), ("count", "exact")]);
-        let page = hasty.list(&q).await.unwrap();
+        let page = hasty.list(&from_position("e", "exact")).await.unwrap();
         let total = page.total.unwrap();
         assert!(total.estimate, "{engine}: the count should have run out of time: {total:?}");
         assert!(total.rows >= 21, "{engine}: {total:?}");

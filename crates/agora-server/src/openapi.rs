@@ -314,22 +314,31 @@ pub fn document(routes: utoipa::openapi::OpenApi, keys: &KeyRules) -> utoipa::op
 }
 
 /// `doc` restricted to the paths under `prefix`.
-fn only(doc: &utoipa::openapi::OpenApi, prefix: &str) -> utoipa::openapi::OpenApi {
-    let mut one = doc.clone();
-    one.paths.paths.retain(|p, _| p.starts_with(prefix));
-    prune(&mut one);
-    one
-}
-
 /// Renders the three documents served: all, v1 only, v2 only.
+///
+/// The per-version documents take their operations out of the whole one rather than copying
+/// it: the operations are most of the document (each carries its error responses), and a
+/// copy per version tripled the memory that start-up needs for a moment.
 pub fn documents(routes: utoipa::openapi::OpenApi, keys: &KeyRules) -> Documents {
-    let all = document(routes, keys);
+    let mut all = document(routes, keys);
     let render = |d: &utoipa::openapi::OpenApi| {
         let mut json = serde_json::to_value(d).unwrap_or_default();
         conditions::add_conditions(&mut json);
         serde_json::to_string_pretty(&json).unwrap_or_default()
     };
-    Documents { v1: render(&only(&all, "/v1/")), v2: render(&only(&all, "/v2/")), all: render(&all) }
+    let whole = render(&all);
+    let mut paths = std::mem::take(&mut all.paths.paths);
+    let mut version = |prefix: &str| {
+        let mut one = all.clone();
+        let (mine, rest) = std::mem::take(&mut paths).into_iter().partition(|(p, _)| p.starts_with(prefix));
+        one.paths.paths = mine;
+        paths = rest;
+        prune(&mut one);
+        render(&one)
+    };
+    let v1 = version("/v1/");
+    let v2 = version("/v2/");
+    Documents { v1, v2, all: whole }
 }
 
 /// Every `#/components/...` reference in a JSON text.

@@ -498,20 +498,18 @@ impl Estimates {
 }
 
 /// What an estimate is remembered by: the statement that plans it, with its values.
-fn estimate_key(table: &Table, q: &ListQuery, dialect: Dialect) -> String {
-    let plan = render_count(table, q, dialect, Count::Plan);
+fn estimate_key(plan: &Sql) -> String {
     format!("{}\u{0}{:?}", plan.text, plan.params)
 }
 
-/// The estimate for `q`'s rows on whichever engine is live.
-async fn estimate(store: &SqlStore, table: &Table, q: &ListQuery) -> Result<i64, sqlx::Error> {
-    let dialect = store.dialect();
-    let key = estimate_key(table, q, dialect);
+/// The estimate for `q`'s rows on whichever engine is live, remembered under `key`. `plan` is
+/// `q`'s [`Count::Plan`] statement (what PostgreSQL explains).
+async fn estimate(store: &SqlStore, table: &Table, q: &ListQuery, plan: Sql, key: String) -> Result<i64, sqlx::Error> {
     if let Some(n) = store.estimates().get(&key) {
         return Ok(n);
     }
-    let n = match dialect {
-        Dialect::Postgres => planner_estimate(store, render_count(table, q, dialect, Count::Plan)).await?,
+    let n = match store.dialect() {
+        Dialect::Postgres => planner_estimate(store, plan).await?,
         Dialect::Sqlite => sampled_estimate(store, table, q).await?,
     };
     store.estimates().put(key, n);
@@ -537,19 +535,20 @@ async fn total(store: &SqlStore, table: &Table, q: &ListQuery, got: u64, has_mor
     let proven = i64::try_from(offset.unwrap_or(0) + got + u64::from(has_more)).unwrap_or(i64::MAX);
     let settings = store.list_settings();
     let dialect = store.dialect();
+    let plan = render_count(table, q, dialect, Count::Plan);
+    let key = estimate_key(&plan);
     if q.count == CountMode::Exact {
         let exact = render_count(table, q, dialect, Count::Exact);
         if let Some(n) = fetch_count_within(store, exact, settings.count_timeout).await? {
             return Ok(Total::exact(n));
         }
-        return Ok(Total { rows: estimate(store, table, q).await?.max(proven), estimate: true });
+        return Ok(Total { rows: estimate(store, table, q, plan, key).await?.max(proven), estimate: true });
     }
     let threshold = settings.exact_total_up_to;
     let floor = i64::try_from(threshold.saturating_add(1)).unwrap_or(i64::MAX);
     // A recent estimate far above the threshold spares the capped count: even a planner
     // whose statistics are ten times off would still put the total above it.
-    let recent = store.estimates().get(&estimate_key(table, q, dialect));
-    if let Some(n) = recent
+    if let Some(n) = store.estimates().get(&key)
         && n / 10 > floor
     {
         return Ok(Total { rows: n.max(proven), estimate: true });
@@ -560,7 +559,7 @@ async fn total(store: &SqlStore, table: &Table, q: &ListQuery, got: u64, has_mor
             return Ok(Total::exact(n));
         }
     }
-    Ok(Total { rows: estimate(store, table, q).await?.max(floor).max(proven), estimate: true })
+    Ok(Total { rows: estimate(store, table, q, plan, key).await?.max(floor).max(proven), estimate: true })
 }
 
 /// Runs a list query end to end: the page, the total if wanted, and direction handling.

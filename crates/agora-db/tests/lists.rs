@@ -225,6 +225,18 @@ async fn totals_are_exact_up_to_the_threshold_and_estimated_above() {
         assert!(total.estimate, "{engine}: {total:?}");
         assert!((15_000..=60_000).contains(&total.rows), "{engine}: {total:?}");
 
+        // Asked again within the estimate's lifetime, page 2 with its total is one statement:
+        // the remembered estimate, far above the threshold, spares the capped count and the
+        // plan.
+        let page2 = users_query(&[("limit", "20"), ("include_total", "true")]);
+        let page2 = ListQuery { page: PageRequest::Page { page: 2, per_page: 20 }, ..page2 };
+        let first = store.list(&page2).await.unwrap().total.unwrap();
+        let before = scratch.db.statements();
+        let again = store.list(&page2).await.unwrap().total.unwrap();
+        assert_eq!(scratch.db.statements() - before, 1, "{engine}");
+        assert_eq!(again, first, "{engine}");
+        assert!(again.estimate, "{engine}: {again:?}");
+
         // Exactly on request.
         let exact = users_query(&[("limit", "20"), ("include_total", "true"), ("count", "exact")]);
         let total = store.list(&exact).await.unwrap().total.unwrap();
